@@ -1,0 +1,13 @@
+"""Signals the billing app sends; other apps (the sync engine) subscribe.
+
+Sent inside the transaction that makes the change (see customers.signals).
+
+sales_order_created
+    A sales order was created: one of seed 000's initial sync events.
+    Sent once per order. Arguments: ``order`` (SalesOrder), ``customer``
+    (Customer), ``user`` (or None).
+"""
+
+from django.dispatch import Signal
+
+sales_order_created = Signal()

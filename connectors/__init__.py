@@ -1,0 +1,1 @@
+"""The sync engine and one package per billing platform (abillity, affinity, connect)."""

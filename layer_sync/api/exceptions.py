@@ -1,0 +1,35 @@
+"""One JSON error shape for the whole API.
+
+DRF already answers validation errors as `{"field": ["message", ...]}`. This
+handler adds the same shape for Django's own ValidationError raised by
+services (so a rule enforced in a service reads the same as one enforced in a
+serializer) and for database integrity errors (a clash, never a 500).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def django_validation_error_detail(error: DjangoValidationError) -> dict[str, list[str]]:
+    """Turn a Django ValidationError into DRF's per-field error mapping."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in error.message_dict.items()
+        }
+    return {"non_field_errors": list(error.messages)}
+
+
+def json_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, extended to Django validation and integrity errors."""
+    if isinstance(exc, DjangoValidationError):
+        return Response(django_validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IntegrityError):
+        return Response(
+            {"non_field_errors": ["The change clashes with an existing record and was not saved."]},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)

@@ -1,0 +1,134 @@
+"""factory_boy factories. Records are saved through the services, so the
+factories obey the same rules as the admin and the API (lead records, one
+default site, generated site refs)."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from billing.choices import BillingFrequency, ItemType, PlatformCode
+from billing.models import BaseCategory, BillingPlatform, InventoryItem
+from customers import services
+from customers.choices import CustomerStage, CustomerStatus
+from customers.models import Address, Contact, ContactType, Customer, Quote, Site, SiteAddress
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    stage = CustomerStage.CUSTOMER
+    status = CustomerStatus.PENDING
+    email = factory.LazyAttribute(lambda c: f"accounts@{c.name.split()[1]}.example.test")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.customer_save(customer=model_class(*args, **kwargs))
+
+
+class LeadFactory(CustomerFactory):
+    stage = CustomerStage.LEAD
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.site_save(site=model_class(*args, **kwargs))
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    customer = factory.SubFactory(CustomerFactory)
+    street1 = factory.Sequence(lambda n: f"{n} High Street")
+    city = "Leeds"
+    county = "West Yorkshire"
+    postcode = "LS1 4AP"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.address_save(address=model_class(*args, **kwargs))
+
+
+class SiteAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SiteAddress
+
+    site = factory.SubFactory(SiteFactory)
+    address = factory.SubFactory(AddressFactory, customer=factory.SelfAttribute("..site.customer"))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.site_address_save(link=model_class(*args, **kwargs))
+
+
+class ContactTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactType
+        django_get_or_create = ("name",)
+
+    name = "Billing"
+    is_billing = True
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    first_name = factory.Faker("first_name", locale="en_GB")
+    last_name = factory.Faker("last_name", locale="en_GB")
+    email = factory.LazyAttribute(lambda c: f"{c.first_name.lower()}@example.test")
+    telephone = "0113 496 0000"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.contact_save(contact=model_class(*args, **kwargs))
+
+
+class QuoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Quote
+
+    customer = factory.SubFactory(LeadFactory)
+    reference = factory.Sequence(lambda n: f"Q{n:05d}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.quote_save(quote=model_class(*args, **kwargs))
+
+
+def platform(code: PlatformCode) -> BillingPlatform:
+    """One of the billing platforms every installation has (made by a migration)."""
+    return BillingPlatform.objects.get(code=code)
+
+
+class InventoryItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InventoryItem
+
+    name = factory.Sequence(lambda n: f"Business Mobile {n}")
+    item_type = ItemType.SERVICE
+    base_category = factory.LazyFunction(lambda: BaseCategory.objects.get(name="Mobile"))
+    billing_frequency = BillingFrequency.MONTHLY
+    sell_price = Decimal("25.00")
+    recurring_sell_price = Decimal("12.50")
