@@ -16,8 +16,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# A development-only key; production settings refuse it.
-INSECURE_DEFAULT_SECRET_KEY = "django-insecure-layer-sync-embedded-default-do-not-deploy"
+# A development-only key, deliberately public so the embedded mode needs no
+# setup; production settings refuse it.
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-layer-sync-embedded-default-do-not-deploy"  # noqa: S105
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "customers",
     "billing",
     "connectors",
@@ -137,6 +139,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files: users may be offline, and a CDN
+    # script would also need a looser content security policy.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Tags and operation ids from the resource ("customers_list"), not the version.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # One schema enum per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "PlatformCodeEnum": "billing.choices.PlatformCode",
+        "BillStatusEnum": "billing.choices.BillStatus",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------

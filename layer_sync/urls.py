@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from billing.api.urls import router as billing_router
+from customers.api.urls import router as customers_router
 
 from .views import health
 
@@ -10,7 +14,12 @@ admin.site.site_header = "layer_sync back office"
 admin.site.site_title = "layer_sync"
 admin.site.index_title = "Customers, orders and billing"
 
+# One browsable root listing every app's routes (each app's router has none).
+api_root = DefaultRouter()
+api_root.registry.extend([*customers_router.registry, *billing_router.registry])
+
 api_v1 = [
+    path("", api_root.get_api_root_view(), name="api-root"),
     path("", include("customers.api.urls")),
     path("", include("billing.api.urls")),
 ]

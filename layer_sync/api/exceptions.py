@@ -6,9 +6,12 @@ services (so a rule enforced in a service reads the same as one enforced in a
 serializer) and for database integrity errors (a clash, never a 500).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -21,6 +24,23 @@ def django_validation_error_detail(error: DjangoValidationError) -> dict[str, li
             for field, messages in error.message_dict.items()
         }
     return {"non_field_errors": list(error.messages)}
+
+
+@contextmanager
+def service_errors(*, rename: dict[str, str] | None = None) -> Iterator[None]:
+    """Re-raise a service's Django ValidationError as DRF's, keeping its field names.
+
+    Serializers call services inside this block, so the error reaches the
+    client as `{"field": ["message"]}` like any serializer error. `rename`
+    maps a service's field name onto the serializer's where they differ.
+    """
+    try:
+        yield
+    except DjangoValidationError as error:
+        detail = django_validation_error_detail(error)
+        if rename:
+            detail = {rename.get(field, field): messages for field, messages in detail.items()}
+        raise serializers.ValidationError(detail) from error
 
 
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -17,3 +17,16 @@ class StrictModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class ChangeActionPermissions(StrictModelPermissions):
+    """For POST actions on an existing record (convert, ...): they need `change`, not `add`.
+
+    DRF maps POST to the `add` permission, which suits creating a record but
+    would let a user who may only add customers convert existing ones.
+    """
+
+    perms_map = {
+        **StrictModelPermissions.perms_map,
+        "POST": ["%(app_label)s.change_%(model_name)s"],
+    }
