@@ -203,7 +203,10 @@ class SalesOrderLine(models.Model):
     class Meta:
         ordering = ["order_id", "id"]
         permissions = [
-            ("allow_update_billing", "Allow update billing (bill statuses and bill start override)"),
+            (
+                "allow_update_billing",
+                "Allow update billing (bill statuses and bill start override)",
+            ),
         ]
         indexes = [
             models.Index(fields=["upfront_bill_status"]),
@@ -221,7 +224,9 @@ class Asset(TimeStampedModel):
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="assets"
     )
-    inventory_item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="assets")
+    inventory_item = models.ForeignKey(
+        InventoryItem, on_delete=models.PROTECT, related_name="assets"
+    )
     sales_order_line = models.OneToOneField(
         SalesOrderLine,
         on_delete=models.SET_NULL,

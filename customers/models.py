@@ -112,7 +112,9 @@ class CustomerClass(models.Model):
 class Customer(TimeStampedModel):
     """A lead or a customer of the reseller: the Company of the billing platforms."""
 
-    stage = models.CharField(max_length=10, choices=CustomerStage.choices, default=CustomerStage.LEAD)
+    stage = models.CharField(
+        max_length=10, choices=CustomerStage.choices, default=CustomerStage.LEAD
+    )
     status = models.CharField(
         max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.PENDING
     )
@@ -374,4 +376,4 @@ class QuoteLine(models.Model):
         ordering = ["quote_id", "id"]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.inventory_item}"
+        return f"{self.quantity} × {self.inventory_item}"  # noqa: RUF001

@@ -3,15 +3,23 @@
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Lower
 
 from .choices import AddressPriorityStep, QuoteStatus
 from .models import Address, Customer, Quote, Site, SiteAddress
 
 
 def customer_with_name(*, name: str, exclude_pk: int | None = None) -> Customer | None:
-    """The customer already holding `name` (compared case-insensitively), if any."""
-    clashes = Customer.objects.filter(name__iexact=name.strip())
+    """The customer already holding `name` (compared case-insensitively), if any.
+
+    Compared with the database's LOWER(), exactly as the `customer_name_unique_ci`
+    constraint compares, so this check and the constraint never disagree
+    (`iexact` uses UPPER() on PostgreSQL, which folds a few letters differently).
+    """
+    clashes = Customer.objects.annotate(name_lower=Lower("name")).filter(
+        name_lower=Lower(Value(name.strip()))
+    )
     if exclude_pk is not None:
         clashes = clashes.exclude(pk=exclude_pk)
     return clashes.only("pk", "name").first()
@@ -38,19 +46,24 @@ def integration_active() -> bool:
 
 
 def customer_default_site(*, customer: Customer) -> Site | None:
+    """The customer's default site (there is one as soon as it has any site)."""
     return customer.sites.filter(is_default=True).first()
 
 
 def site_default_address(*, site: Site) -> Address | None:
+    """The address whose association with `site` carries the site-default flag, if any."""
     link = (
-        SiteAddress.objects.filter(site=site, is_site_default=True).select_related("address").first()
+        SiteAddress.objects.filter(site=site, is_site_default=True)
+        .select_related("address")
+        .first()
     )
     return link.address if link else None
 
 
 def customer_quote_for_sync(*, customer: Customer) -> Quote | None:
     """The quote whose details an initial sync falls back on: the latest won, else the latest."""
-    quotes = customer.quotes.order_by("-won_at", "-created_at", "-id")
+    # NULLs last explicitly: PostgreSQL sorts them first in a descending order, SQLite last.
+    quotes = customer.quotes.order_by(F("won_at").desc(nulls_last=True), "-created_at", "-id")
     return quotes.filter(status=QuoteStatus.WON).first() or quotes.first()
 
 
@@ -74,8 +87,14 @@ def site_address_for_sync(*, site: Site, quote: Quote | None = None) -> AddressC
     3. the quote's invoice address (`quote`, else the customer's latest won quote);
     4. the customer's default address;
     5. the first address on the customer record.
+
+    A step with nothing to offer falls through to the next. `quote`, when
+    given, is used instead of the customer's latest won quote; it must be a
+    quote of the site's customer.
     """
     customer = site.customer
+    if quote is not None and quote.customer_id != customer.pk:
+        raise ValueError(f"Quote {quote.pk} is not a quote of {customer}, the site's customer.")
     address = site_default_address(site=site)
     if address:
         return AddressChoice(address, AddressPriorityStep.SITE_DEFAULT)

@@ -8,15 +8,23 @@ the field and changes nothing.
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from .choices import ConversionSource, CustomerStage, CustomerStatus, LeadOrigin, QuoteStatus
 from .models import Address, CompanySettings, Contact, Customer, Lead, Quote, Site, SiteAddress
-from .selectors import integration_active
+from .selectors import customer_name_clash_error, integration_active
 from .signals import customer_created_direct, lead_converted
 
 User = AbstractBaseUser
+
+
+def _customer_lock(*, customer_id: int | None, field: str = "customer") -> Customer:
+    """The customer row, locked for the rest of the transaction (serialises its writers)."""
+    if customer_id is None:
+        raise ValidationError({field: "This field is required."})
+    return Customer.objects.select_for_update().get(pk=customer_id)
 
 
 # --- customers ---------------------------------------------------------------
@@ -30,20 +38,37 @@ def customer_save(*, customer: Customer, user: User | None = None) -> Customer:
     customer created directly (skipping the lead stage) gets one recorded as
     converted at creation (seed 000). An existing lead cannot be turned into
     a customer here; `customer_convert_lead` does that, once.
+
+    Names are unique, compared case-insensitively after trimming; a clash is
+    refused with a message naming the customer that holds the name, also
+    when a concurrent save took the name between the check and the write.
     """
     creating = customer._state.adding
+    previous = None
     if not creating:
         previous = Customer.objects.select_for_update().get(pk=customer.pk)
         if previous.stage == CustomerStage.LEAD and customer.stage == CustomerStage.CUSTOMER:
             raise ValidationError(
-                {"stage": "A lead becomes a customer by conversion (the convert action), "
-                 "not by editing its stage."}
+                {
+                    "stage": "A lead becomes a customer by conversion (the convert action), "
+                    "not by editing its stage."
+                }
             )
         if previous.stage == CustomerStage.CUSTOMER and customer.stage == CustomerStage.LEAD:
             raise ValidationError({"stage": "A customer cannot be turned back into a lead."})
     customer.name = customer.name.strip()
     customer.full_clean()
-    customer.save()
+    try:
+        # A savepoint, so a constraint violation leaves the outer transaction usable.
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        # Another transaction committed the same name after our check: report it as the
+        # check would have, not as a server error.
+        error = customer_name_clash_error(name=customer.name, exclude_pk=customer.pk)
+        if error is None:
+            raise
+        raise ValidationError({"name": error}) from exc
 
     if creating:
         if customer.stage == CustomerStage.CUSTOMER:
@@ -57,7 +82,9 @@ def customer_save(*, customer: Customer, user: User | None = None) -> Customer:
             customer_created_direct.send(sender=Customer, customer=customer, user=user)
         else:
             Lead.objects.create(customer=customer, origin=LeadOrigin.LEAD)
-    else:
+    elif previous.sage_account_number != customer.sage_account_number:
+        # Only the Sage number feeds the descriptions (the stage cannot change here), so
+        # an ordinary save costs no query per site.
         site_descriptions_refresh(customer=customer)
     return customer
 
@@ -77,6 +104,8 @@ def customer_convert_lead(
     """
     if source not in (ConversionSource.QUOTE_WIN, ConversionSource.MANUAL):
         raise ValidationError({"source": f"Unknown conversion source {source!r}."})
+    if quote is not None and quote.customer_id != customer.pk:
+        raise ValidationError({"quote": "The quote belongs to another customer."})
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     if locked.stage != CustomerStage.LEAD:
         raise ValidationError(
@@ -108,29 +137,48 @@ def quote_mark_won(*, quote: Quote, user: User | None = None) -> Quote:
         raise ValidationError({"status": f"Quote {locked} is already won."})
     if locked.status == QuoteStatus.LOST:
         raise ValidationError({"status": f"Quote {locked} was lost; it cannot be won."})
+    # Lock the customer before reading its stage: two quotes of one lead won at the same
+    # time must convert it once, and the second win must then see a customer, not fail.
+    customer = _customer_lock(customer_id=locked.customer_id)
     locked.status = QuoteStatus.WON
     locked.won_at = timezone.now()
     locked.save(update_fields=["status", "won_at", "updated_at"])
     quote.status, quote.won_at = locked.status, locked.won_at
-    if locked.customer.stage == CustomerStage.LEAD:
+    if customer.stage == CustomerStage.LEAD:
         customer_convert_lead(
-            customer=locked.customer, source=ConversionSource.QUOTE_WIN, quote=locked, user=user
+            customer=customer, source=ConversionSource.QUOTE_WIN, quote=locked, user=user
         )
     return locked
 
 
 @transaction.atomic
-def quote_save(*, quote: Quote) -> Quote:
-    """Create or update a quote; its contact and invoice address must be the customer's."""
+def quote_save(*, quote: Quote, user: User | None = None) -> Quote:
+    """Create or update a quote; its contact and invoice address must be the customer's.
+
+    Setting the status to Won here wins the quote through `quote_mark_won`,
+    so the lead conversion event is never skipped; a won quote stays won.
+    """
     errors = {}
     if quote.contact_id and quote.contact.customer_id != quote.customer_id:
         errors["contact"] = "The contact belongs to another customer."
     if quote.invoice_address_id and quote.invoice_address.customer_id != quote.customer_id:
         errors["invoice_address"] = "The invoice address belongs to another customer."
+    previous_status = None
+    if not quote._state.adding:
+        previous_status = (
+            Quote.objects.select_for_update().values_list("status", flat=True).get(pk=quote.pk)
+        )
+        if previous_status == QuoteStatus.WON and quote.status != QuoteStatus.WON:
+            errors["status"] = f"Quote {quote} is won; a won quote cannot be reopened."
     if errors:
         raise ValidationError(errors)
+    winning = quote.status == QuoteStatus.WON and previous_status != QuoteStatus.WON
+    if winning:
+        quote.status = previous_status or QuoteStatus.DRAFT
     quote.full_clean()
     quote.save()
+    if winning:
+        quote_mark_won(quote=quote, user=user)
     return quote
 
 
@@ -166,12 +214,18 @@ def site_descriptions_refresh(*, customer: Customer) -> None:
             site.save(update_fields=["description", "updated_at"])
 
 
-def _site_validate(*, site: Site, creating: bool) -> None:
+def _site_validate(*, site: Site, stored: Site | None) -> None:
     errors: dict[str, str] = {}
+    if stored is not None:
+        if stored.customer_id != site.customer_id:
+            errors["customer"] = (
+                "A site cannot move to another customer: its addresses, contacts and assets "
+                "are that customer's. Create a site for the other customer instead."
+            )
+        if stored.integration_id != site.integration_id:
+            errors["integration_id"] = "The site integration id is generated and cannot change."
     if site.parent_id:
-        parent_changed = creating or Site.objects.filter(pk=site.pk).exclude(
-            parent_id=site.parent_id
-        ).exists()
+        parent_changed = stored is None or stored.parent_id != site.parent_id
         if parent_changed and integration_active():
             errors["parent"] = (
                 "Layer subsites are unavailable while a billing integration is active; "
@@ -183,8 +237,21 @@ def _site_validate(*, site: Site, creating: bool) -> None:
             errors["parent"] = "A site cannot be its own parent."
         elif site.parent.parent_id:
             errors["parent"] = "The parent is itself a subsite; choose a top-level site."
+        elif stored is not None and stored.subsites.exists():
+            errors["parent"] = "This site has subsites of its own; a subsite cannot have subsites."
     if errors:
         raise ValidationError(errors)
+
+
+def _clear_flag(*, records: QuerySet, field: str) -> None:
+    # Row by row rather than QuerySet.update(): post_save must fire (the sync engine
+    # listens) and updated_at must move. There is at most one such row.
+    for record in records.filter(**{field: True}):
+        setattr(record, field, False)
+        update_fields = [field]
+        if hasattr(record, "updated_at"):
+            update_fields.append("updated_at")
+        record.save(update_fields=update_fields)
 
 
 @transaction.atomic
@@ -198,27 +265,34 @@ def site_save(*, site: Site, created_automatically: bool = False) -> Site:
       after the customer unless given a name.
     - The site ref is generated when Auto-Generate Site Reference is on and
       the site has none; with it off, a blank ref defaults to the site name.
+    - The integration id is generated and never changes; a site never moves
+      to another customer.
+    - A Layer subsite (a parent site) is refused while an integration is
+      active, and nests one level only, within one customer.
     - While Sage sync is on, the description is formed from the Sage number.
     """
     creating = site._state.adding
     # Serialise default-site changes for one customer.
-    customer = Customer.objects.select_for_update().get(pk=site.customer_id)
+    customer = _customer_lock(customer_id=site.customer_id)
     site.customer = customer
+    stored = None if creating else Site.objects.get(pk=site.pk)
     company = CompanySettings.load()
 
     if created_automatically and not site.name:
         site.name = customer.name
-    _site_validate(site=site, creating=creating)
+    _site_validate(site=site, stored=stored)
 
     others = Site.objects.filter(customer=customer).exclude(pk=site.pk)
     current_default = others.filter(is_default=True).exists()
-    was_default = not creating and Site.objects.filter(pk=site.pk, is_default=True).exists()
+    was_default = stored is not None and stored.is_default
     if creating and not current_default:
         site.is_default = True
     if was_default and not site.is_default:
         raise ValidationError(
-            {"is_default": "A customer must have exactly one default site: make another site "
-             "the default instead of clearing this one."}
+            {
+                "is_default": "A customer must have exactly one default site: make another "
+                "site the default instead of clearing this one."
+            }
         )
 
     if not company.auto_generate_site_reference and not site.site_ref:
@@ -227,7 +301,7 @@ def site_save(*, site: Site, created_automatically: bool = False) -> Site:
     site.full_clean(validate_constraints=False)
 
     if site.is_default and current_default:
-        others.filter(is_default=True).update(is_default=False)
+        _clear_flag(records=others, field="is_default")
     site.save()
     if company.auto_generate_site_reference and not site.site_ref:
         site.site_ref = site_reference_generate(site=site)
@@ -237,13 +311,27 @@ def site_save(*, site: Site, created_automatically: bool = False) -> Site:
 
 @transaction.atomic
 def site_delete(*, site: Site) -> None:
-    """Delete a site; if it was the default, the customer's oldest other site takes over."""
-    Customer.objects.select_for_update().get(pk=site.customer_id)
-    was_default = site.is_default
-    customer_id = site.customer_id
-    site.delete()
-    if was_default:
-        successor = Site.objects.filter(customer_id=customer_id).order_by("created_at", "id").first()
+    """Delete a site; if it was the default, the customer's oldest other site takes over.
+
+    A site that still has subsites, order lines or assets is refused, with
+    what holds it named.
+    """
+    _customer_lock(customer_id=site.customer_id)
+    # The caller's copy may be stale; the flag that matters is the stored one.
+    stored = Site.objects.get(pk=site.pk)
+    customer_id = stored.customer_id
+    try:
+        with transaction.atomic():
+            stored.delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise ValidationError(
+            {"site": f'Site "{stored}" is still used by {", ".join(kinds)}; it cannot be deleted.'}
+        ) from exc
+    if stored.is_default:
+        successor = (
+            Site.objects.filter(customer_id=customer_id).order_by("created_at", "id").first()
+        )
         if successor:
             successor.is_default = True
             successor.save(update_fields=["is_default", "updated_at"])
@@ -254,13 +342,26 @@ def site_delete(*, site: Site) -> None:
 
 @transaction.atomic
 def address_save(*, address: Address) -> Address:
-    """Create or update an address; marking it the customer default clears the previous one."""
-    Customer.objects.select_for_update().get(pk=address.customer_id)
+    """Create or update an address; marking it the customer default clears the previous one.
+
+    An address never moves to another customer (its site links are its
+    customer's).
+    """
+    _customer_lock(customer_id=address.customer_id)
+    if not address._state.adding:
+        stored_customer_id = Address.objects.values_list("customer_id", flat=True).get(
+            pk=address.pk
+        )
+        if stored_customer_id != address.customer_id:
+            raise ValidationError(
+                {"customer": "An address cannot move to another customer; add a new one."}
+            )
     address.full_clean(validate_constraints=False)
     if address.is_default:
-        Address.objects.filter(customer_id=address.customer_id, is_default=True).exclude(
-            pk=address.pk
-        ).update(is_default=False)
+        _clear_flag(
+            records=Address.objects.filter(customer_id=address.customer_id).exclude(pk=address.pk),
+            field="is_default",
+        )
     address.save()
     return address
 
@@ -268,16 +369,27 @@ def address_save(*, address: Address) -> Address:
 @transaction.atomic
 def site_address_save(*, link: SiteAddress) -> SiteAddress:
     """Associate an address with a site; one association per site may be its default."""
+    errors: dict[str, str] = {}
+    if link.site_id is None:
+        errors["site"] = "This field is required."
+    if link.address_id is None:
+        errors["address"] = "This field is required."
+    if errors:
+        raise ValidationError(errors)
     if link.address.customer_id != link.site.customer_id:
-        raise ValidationError(
-            {"address": "The address belongs to another customer than the site."}
-        )
+        raise ValidationError({"address": "The address belongs to another customer than the site."})
     Site.objects.select_for_update().get(pk=link.site_id)
+    duplicate = SiteAddress.objects.filter(site_id=link.site_id, address_id=link.address_id)
+    if duplicate.exclude(pk=link.pk).exists():
+        raise ValidationError(
+            {"address": f'"{link.address}" is already associated with site "{link.site}".'}
+        )
     link.full_clean(validate_constraints=False)
     if link.is_site_default:
-        SiteAddress.objects.filter(site_id=link.site_id, is_site_default=True).exclude(
-            pk=link.pk
-        ).update(is_site_default=False)
+        _clear_flag(
+            records=SiteAddress.objects.filter(site_id=link.site_id).exclude(pk=link.pk),
+            field="is_site_default",
+        )
     link.save()
     return link
 

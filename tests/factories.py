@@ -2,16 +2,35 @@
 factories obey the same rules as the admin and the API (lead records, one
 default site, generated site refs)."""
 
+from datetime import date
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils.text import slugify
 
+from billing import services as billing_services
 from billing.choices import BillingFrequency, ItemType, PlatformCode
-from billing.models import BaseCategory, BillingPlatform, InventoryItem
+from billing.models import (
+    Asset,
+    BaseCategory,
+    BillingPlatform,
+    InventoryItem,
+    SalesOrder,
+    SalesOrderLine,
+)
 from customers import services
 from customers.choices import CustomerStage, CustomerStatus
-from customers.models import Address, Contact, ContactType, Customer, Quote, Site, SiteAddress
+from customers.models import (
+    Address,
+    Contact,
+    ContactType,
+    Customer,
+    Quote,
+    QuoteLine,
+    Site,
+    SiteAddress,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -21,7 +40,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.django.Password("correct-horse-battery")
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -31,7 +50,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Customer {n} Ltd")
     stage = CustomerStage.CUSTOMER
     status = CustomerStatus.PENDING
-    email = factory.LazyAttribute(lambda c: f"accounts@{c.name.split()[1]}.example.test")
+    email = factory.LazyAttribute(
+        lambda c: f"accounts@{slugify(c.name) or 'customer'}.example.test"
+    )
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
@@ -132,3 +153,83 @@ class InventoryItemFactory(factory.django.DjangoModelFactory):
     billing_frequency = BillingFrequency.MONTHLY
     sell_price = Decimal("25.00")
     recurring_sell_price = Decimal("12.50")
+
+
+class QuoteLineFactory(factory.django.DjangoModelFactory):
+    """A quote line (quote lines have no rule beyond their fields, hence no service)."""
+
+    class Meta:
+        model = QuoteLine
+
+    quote = factory.SubFactory(QuoteFactory)
+    inventory_item = factory.SubFactory(InventoryItemFactory)
+    sell_price = factory.LazyAttribute(lambda line: line.inventory_item.sell_price)
+    recurring_sell_price = factory.LazyAttribute(
+        lambda line: line.inventory_item.recurring_sell_price
+    )
+
+
+class SalesOrderFactory(factory.django.DjangoModelFactory):
+    """A sales order made by `sales_order_create` (so `sales_order_created` is sent).
+
+    Pass `lines=[LineSpec(...)]`, `quote=` or `user=` as `sales_order_create` takes them.
+    """
+
+    class Meta:
+        model = SalesOrder
+
+    customer = factory.SubFactory(CustomerFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return billing_services.sales_order_create(**kwargs)
+
+
+class SalesOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SalesOrderLine
+
+    order = factory.SubFactory(SalesOrderFactory)
+    inventory_item = factory.SubFactory(InventoryItemFactory)
+    sell_price = factory.LazyAttribute(lambda line: line.inventory_item.sell_price)
+    recurring_sell_price = factory.LazyAttribute(
+        lambda line: line.inventory_item.recurring_sell_price
+    )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return billing_services.sales_order_line_save(line=model_class(*args, **kwargs))
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    """A live asset, made as staff make one: a New line on an order, converted.
+
+    Converting makes a Pending customer Live, as the service does.
+    """
+
+    class Meta:
+        model = Asset
+
+    customer = factory.SubFactory(CustomerFactory)
+    inventory_item = factory.SubFactory(InventoryItemFactory)
+    site = None
+    identifier = factory.Sequence(lambda n: f"07700{n:06d}")
+    connection_date = date(2024, 4, 1)
+    issue_date = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        order = billing_services.sales_order_create(
+            customer=kwargs["customer"],
+            lines=[
+                billing_services.LineSpec(
+                    inventory_item=kwargs["inventory_item"], site=kwargs["site"]
+                )
+            ],
+        )
+        return billing_services.sales_order_line_convert_to_asset(
+            line=order.lines.get(),
+            identifier=kwargs["identifier"],
+            connection_date=kwargs["connection_date"],
+            issue_date=kwargs["issue_date"],
+        )

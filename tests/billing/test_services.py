@@ -1,0 +1,609 @@
+"""The rules of billing.services: sales orders (an initial sync event), their lines'
+data-capture actions, and converting lines to assets. Each test names its rule."""
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from billing import services
+from billing.choices import AssetStatus, LineAction, PlatformCode
+from billing.models import Asset, SalesOrder, SalesOrderLine
+from billing.services import LineSpec
+from billing.signals import sales_order_created
+from customers import services as customer_services
+from customers.choices import CustomerStage, CustomerStatus, QuoteStatus
+from customers.models import CompanySettings, Customer
+from customers.signals import lead_converted
+from tests.factories import (
+    AssetFactory,
+    CustomerFactory,
+    InventoryItemFactory,
+    LeadFactory,
+    QuoteFactory,
+    QuoteLineFactory,
+    SalesOrderFactory,
+    SalesOrderLineFactory,
+    SiteFactory,
+    UserFactory,
+    platform,
+)
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: concurrent transactions on separate connections",
+)
+
+
+@pytest.fixture
+def record_signal():
+    """Connect a recorder to a signal for the test; returns the list of calls it sees."""
+    connected = []
+
+    def record(signal):
+        calls = []
+
+        def receiver(sender, **kwargs):
+            calls.append({"sender": sender, **kwargs})
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return calls
+
+    yield record
+    for signal, receiver in connected:
+        signal.disconnect(receiver)
+
+
+def set_company(**values) -> CompanySettings:
+    settings_row = CompanySettings.load()
+    for name, value in values.items():
+        setattr(settings_row, name, value)
+    settings_row.save()
+    return settings_row
+
+
+@pytest.fixture
+def new_and_cease_on() -> CompanySettings:
+    return set_company(new_and_cease_enabled=True)
+
+
+def message_of(error: ValidationError, field: str) -> str:
+    return " ".join(error.message_dict[field])
+
+
+def won_quote_of_a_lead():
+    quote = QuoteFactory()
+    customer_services.quote_mark_won(quote=quote)
+    return quote
+
+
+# --- sales orders ------------------------------------------------------------------------------
+
+
+def test_sales_order_create_sends_sales_order_created_once(record_signal):
+    created = record_signal(sales_order_created)
+    customer = CustomerFactory()
+    user = UserFactory()
+
+    order = services.sales_order_create(
+        customer=customer, lines=[LineSpec(inventory_item=InventoryItemFactory())], user=user
+    )
+
+    assert len(created) == 1
+    call = created[0]
+    assert call["sender"] is SalesOrder
+    assert call["order"] == order
+    assert call["customer"] == customer
+    assert call["user"] == user
+    # The lines exist when receivers run: the event is sent after them.
+    assert order.lines.count() == 1
+
+
+def test_adding_a_line_to_an_existing_order_sends_no_second_sales_order_created(record_signal):
+    order = SalesOrderFactory()
+    created = record_signal(sales_order_created)
+
+    SalesOrderLineFactory(order=order)
+
+    assert created == []
+
+
+def test_a_sales_order_for_a_lead_is_refused_and_sends_nothing(record_signal):
+    created = record_signal(sales_order_created)
+    lead = LeadFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create(customer=lead)
+
+    assert "still a lead" in message_of(raised.value, "customer")
+    assert created == []
+    assert not SalesOrder.objects.exists()
+
+
+def test_a_sales_order_gets_a_reference_when_none_is_given():
+    order = SalesOrderFactory()
+
+    assert order.reference == f"SO{order.pk:06d}"
+    assert SalesOrderFactory(reference="PO-778").reference == "PO-778"
+
+
+def test_a_sales_order_from_a_won_quote_copies_its_lines_prices_site_and_cli():
+    quote = won_quote_of_a_lead()
+    site = SiteFactory(customer=quote.customer)
+    item = InventoryItemFactory(
+        upfront_route=platform(PlatformCode.ABILLITY),
+        recurring_route=platform(PlatformCode.AFFINITY),
+    )
+    QuoteLineFactory(
+        quote=quote,
+        inventory_item=item,
+        quantity=3,
+        sell_price=Decimal("9.99"),
+        recurring_sell_price=Decimal("4.50"),
+        site=site,
+        cli="07700900123",
+    )
+    QuoteLineFactory(quote=quote)
+
+    order = services.sales_order_create_from_quote(quote=quote)
+
+    assert order.quote == quote
+    assert order.customer == quote.customer
+    first, second = order.lines.order_by("id")
+    assert first.inventory_item == item
+    assert first.quantity == 3
+    assert first.sell_price == Decimal("9.99")
+    assert first.recurring_sell_price == Decimal("4.50")
+    assert first.site == site
+    assert first.cli == "07700900123"
+    assert first.upfront_route == platform(PlatformCode.ABILLITY)
+    assert first.recurring_route == platform(PlatformCode.AFFINITY)
+    assert first.action == LineAction.NEW
+    assert second.site is None
+
+
+def test_a_sales_order_from_a_won_quote_sends_sales_order_created_once(record_signal):
+    quote = won_quote_of_a_lead()
+    created = record_signal(sales_order_created)
+
+    order = services.sales_order_create_from_quote(quote=quote)
+
+    assert [call["order"] for call in created] == [order]
+
+
+def test_a_lead_quote_won_then_ordered_fires_each_initial_sync_event_once(record_signal):
+    converted = record_signal(lead_converted)
+    created = record_signal(sales_order_created)
+    quote = QuoteFactory()
+
+    customer_services.quote_mark_won(quote=quote)
+    services.sales_order_create_from_quote(quote=quote)
+
+    assert len(converted) == 1
+    assert len(created) == 1
+
+
+def test_a_quote_already_ordered_is_refused(record_signal):
+    quote = won_quote_of_a_lead()
+    services.sales_order_create_from_quote(quote=quote)
+    created = record_signal(sales_order_created)
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create_from_quote(quote=quote)
+
+    assert "already has a sales order" in message_of(raised.value, "quote")
+    assert created == []
+    assert SalesOrder.objects.filter(quote=quote).count() == 1
+
+
+def test_a_quote_not_won_cannot_be_ordered():
+    quote = QuoteFactory(customer=CustomerFactory())
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create_from_quote(quote=quote)
+
+    assert "not won" in message_of(raised.value, "quote")
+
+
+def test_a_leads_open_quote_is_refused_as_not_won():
+    quote = QuoteFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create_from_quote(quote=quote)
+
+    assert "not won" in message_of(raised.value, "quote")
+
+
+def test_a_stale_copy_of_a_quote_is_checked_as_stored():
+    quote = won_quote_of_a_lead()
+    stale = type(quote).objects.get(pk=quote.pk)
+    stale.status = QuoteStatus.DRAFT  # an out-of-date copy in the caller's hands
+    services.sales_order_create(customer=quote.customer, quote=stale)
+
+    assert SalesOrder.objects.get().quote_id == quote.pk
+
+
+def test_a_sales_order_naming_a_quote_of_another_customer_is_refused():
+    quote = won_quote_of_a_lead()
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create(customer=CustomerFactory(), quote=quote)
+
+    assert "another customer" in message_of(raised.value, "quote")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rolled_back_sales_order_leaves_no_order_and_no_lines():
+    customer = CustomerFactory()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.sales_order_create(
+            customer=customer, lines=[LineSpec(inventory_item=InventoryItemFactory())]
+        )
+        raise RuntimeError("the caller fails after ordering")
+
+    assert not SalesOrder.objects.exists()
+    assert not SalesOrderLine.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rolled_back_quote_win_and_order_leave_the_lead_unconverted():
+    quote = QuoteFactory()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        customer_services.quote_mark_won(quote=quote)
+        services.sales_order_create_from_quote(quote=quote)
+        raise RuntimeError("the caller fails after ordering")
+
+    assert Customer.objects.get(pk=quote.customer_id).stage == CustomerStage.LEAD
+    assert not SalesOrder.objects.exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_quote_ordered_twice_at_once_makes_one_order():
+    quote = won_quote_of_a_lead()
+    barrier = threading.Barrier(2, timeout=10)
+    outcomes: list = [None, None]
+
+    def order(index):
+        try:
+            barrier.wait()
+            services.sales_order_create_from_quote(quote=quote)
+            outcomes[index] = "ordered"
+        except ValidationError as exc:
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert SalesOrder.objects.filter(quote=quote).count() == 1
+    assert outcomes.count("ordered") == 1
+    refused = next(outcome for outcome in outcomes if outcome != "ordered")
+    assert "already has a sales order" in message_of(refused, "quote")
+
+
+# --- lines: data-capture actions ----------------------------------------------------------------
+
+
+def test_a_new_line_takes_its_billing_routes_from_the_inventory_item():
+    item = InventoryItemFactory(
+        upfront_route=platform(PlatformCode.THE_LAYER),
+        recurring_route=platform(PlatformCode.ABILLITY),
+    )
+
+    line = SalesOrderLineFactory(inventory_item=item)
+
+    assert line.upfront_route == platform(PlatformCode.THE_LAYER)
+    assert line.recurring_route == platform(PlatformCode.ABILLITY)
+
+
+def test_a_route_set_on_a_new_line_is_kept():
+    item = InventoryItemFactory(recurring_route=platform(PlatformCode.ABILLITY))
+
+    line = SalesOrderLineFactory(
+        inventory_item=item, recurring_route=platform(PlatformCode.AFFINITY)
+    )
+
+    assert line.recurring_route == platform(PlatformCode.AFFINITY)
+
+
+def test_changing_the_items_routes_later_does_not_change_a_saved_line():
+    item = InventoryItemFactory(recurring_route=platform(PlatformCode.ABILLITY))
+    line = SalesOrderLineFactory(inventory_item=item)
+
+    item.recurring_route = platform(PlatformCode.AFFINITY)
+    item.save()
+    line.quantity = 2
+    services.sales_order_line_save(line=line)
+
+    assert SalesOrderLine.objects.get(pk=line.pk).recurring_route == platform(PlatformCode.ABILLITY)
+
+
+def test_a_new_line_with_a_target_asset_is_refused():
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(order=order, action=LineAction.NEW, target_asset=target)
+
+    assert "no target" in message_of(raised.value, "target_asset")
+
+
+@pytest.mark.parametrize("action", [LineAction.UPDATE, LineAction.NEW_AND_CEASE])
+def test_update_and_new_and_cease_need_a_target_asset(action, new_and_cease_on):
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(action=action, target_asset=None)
+
+    assert "needs a target asset" in message_of(raised.value, "target_asset")
+    assert not SalesOrderLine.objects.exists()
+
+
+def test_new_and_cease_is_refused_while_disabled_in_company_settings():
+    set_company(new_and_cease_enabled=False)
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+
+    assert "not enabled" in message_of(raised.value, "action")
+
+
+def test_update_is_refused_while_disabled_in_company_settings():
+    set_company(update_action_enabled=False)
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(order=order, action=LineAction.UPDATE, target_asset=target)
+
+    assert "disabled" in message_of(raised.value, "action")
+
+
+def test_a_target_asset_of_another_customer_is_refused(new_and_cease_on):
+    foreign_asset = AssetFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(action=LineAction.NEW_AND_CEASE, target_asset=foreign_asset)
+
+    assert "another customer" in message_of(raised.value, "target_asset")
+
+
+def test_a_ceased_target_asset_is_refused_for_a_new_line(new_and_cease_on):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    Asset.objects.filter(pk=target.pk).update(status=AssetStatus.CEASED)
+
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+
+    assert "already ceased" in message_of(raised.value, "target_asset")
+
+
+def test_a_line_site_of_another_customer_is_refused():
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(site=SiteFactory())
+
+    assert "another customer" in message_of(raised.value, "site")
+
+
+def test_an_unknown_action_is_a_field_error_not_a_crash():
+    with pytest.raises(ValidationError) as raised:
+        SalesOrderLineFactory(action="teleport")
+
+    assert "action" in raised.value.message_dict
+
+
+def test_editing_a_captured_new_and_cease_line_after_the_setting_is_switched_off_is_allowed(
+    new_and_cease_on,
+):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+    set_company(new_and_cease_enabled=False)
+
+    line.cli = "07700900999"
+    services.sales_order_line_save(line=line)
+
+    assert SalesOrderLine.objects.get(pk=line.pk).cli == "07700900999"
+
+
+# --- converting lines to assets ------------------------------------------------------------
+
+
+def test_converting_a_line_makes_an_asset_carrying_the_lines_values():
+    site = SiteFactory()
+    item = InventoryItemFactory(recurring_route=platform(PlatformCode.ABILLITY))
+    order = SalesOrderFactory(customer=site.customer)
+    line = SalesOrderLineFactory(
+        order=order, inventory_item=item, site=site, quantity=2, cli="07700900321"
+    )
+
+    asset = services.sales_order_line_convert_to_asset(
+        line=line, connection_date=date(2025, 3, 3), issue_date=date(2025, 3, 1)
+    )
+
+    assert asset.customer == site.customer
+    assert asset.site == site
+    assert asset.inventory_item == item
+    assert asset.sales_order_line == line
+    assert asset.identifier == "07700900321"  # the captured CLI, when none is given
+    assert asset.connection_date == date(2025, 3, 3)
+    assert asset.issue_date == date(2025, 3, 1)
+    assert asset.quantity == 2
+    assert asset.sell_price == line.sell_price
+    assert asset.recurring_sell_price == line.recurring_sell_price
+    assert asset.recurring_route == platform(PlatformCode.ABILLITY)
+    assert asset.status == AssetStatus.LIVE
+
+
+def test_an_identifier_given_at_conversion_wins_over_the_captured_cli():
+    line = SalesOrderLineFactory(cli="07700900321")
+
+    asset = services.sales_order_line_convert_to_asset(line=line, identifier="SERIAL-9")
+
+    assert asset.identifier == "SERIAL-9"
+
+
+def test_new_and_cease_ceases_the_target_the_day_before_the_new_connection_date(
+    new_and_cease_on,
+):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+
+    new = services.sales_order_line_convert_to_asset(line=line, connection_date=date(2025, 3, 1))
+
+    target.refresh_from_db()
+    assert target.status == AssetStatus.CEASED
+    assert target.cease_date == date(2025, 2, 28)
+    assert new.status == AssetStatus.LIVE
+
+
+def test_new_and_cease_without_a_connection_date_is_refused(new_and_cease_on):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_line_convert_to_asset(line=line)
+
+    assert "connection date" in message_of(raised.value, "connection_date")
+    target.refresh_from_db()
+    assert target.status == AssetStatus.LIVE
+    assert not Asset.objects.filter(sales_order_line=line).exists()
+
+
+def test_a_converted_new_and_cease_line_can_still_be_edited(new_and_cease_on):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+    services.sales_order_line_convert_to_asset(line=line, connection_date=date(2025, 3, 1))
+
+    line.refresh_from_db()
+    line.cli = "07700900999"
+    services.sales_order_line_save(line=line)  # its target is ceased by now
+
+    assert SalesOrderLine.objects.get(pk=line.pk).cli == "07700900999"
+
+
+def test_a_converted_lines_action_and_target_can_no_longer_change(new_and_cease_on):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order)
+    services.sales_order_line_convert_to_asset(line=line)
+
+    line.refresh_from_db()
+    line.action, line.target_asset = LineAction.NEW_AND_CEASE, target
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_line_save(line=line)
+
+    assert "already converted" in message_of(raised.value, "action")
+
+
+def test_converting_a_line_twice_is_refused():
+    line = SalesOrderLineFactory()
+    services.sales_order_line_convert_to_asset(line=line)
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_line_convert_to_asset(line=line)
+
+    assert "already converted" in message_of(raised.value, "line")
+    assert Asset.objects.filter(sales_order_line=line).count() == 1
+
+
+def test_the_first_asset_makes_a_pending_customer_live():
+    customer = CustomerFactory(status=CustomerStatus.PENDING)
+    line = SalesOrderLineFactory(order=SalesOrderFactory(customer=customer))
+
+    services.sales_order_line_convert_to_asset(line=line)
+
+    assert Customer.objects.get(pk=customer.pk).status == CustomerStatus.LIVE
+
+
+def test_a_converted_lead_becomes_live_with_its_first_asset():
+    quote = won_quote_of_a_lead()
+    QuoteLineFactory(quote=quote)
+    order = services.sales_order_create_from_quote(quote=quote)
+    assert Customer.objects.get(pk=quote.customer_id).status == CustomerStatus.PENDING
+
+    services.sales_order_line_convert_to_asset(line=order.lines.get())
+
+    assert Customer.objects.get(pk=quote.customer_id).status == CustomerStatus.LIVE
+
+
+def test_an_asset_does_not_revive_a_cancelled_customer():
+    customer = CustomerFactory(status=CustomerStatus.CANCELLED)
+    line = SalesOrderLineFactory(order=SalesOrderFactory(customer=customer))
+
+    services.sales_order_line_convert_to_asset(line=line)
+
+    assert Customer.objects.get(pk=customer.pk).status == CustomerStatus.CANCELLED
+
+
+def test_an_update_line_is_not_converted_to_a_new_asset():
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order, action=LineAction.UPDATE, target_asset=target)
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_line_convert_to_asset(line=line)
+
+    assert "action" in raised.value.message_dict
+    assert not Asset.objects.filter(sales_order_line=line).exists()
+
+
+def test_a_target_ceased_since_the_line_was_captured_blocks_the_conversion(new_and_cease_on):
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    first = SalesOrderLineFactory(order=order, action=LineAction.NEW_AND_CEASE, target_asset=target)
+    second = SalesOrderLineFactory(
+        order=order, action=LineAction.NEW_AND_CEASE, target_asset=target
+    )
+    services.sales_order_line_convert_to_asset(line=first, connection_date=date(2025, 3, 1))
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_line_convert_to_asset(line=second, connection_date=date(2025, 4, 1))
+
+    assert "already ceased" in message_of(raised.value, "target_asset")
+    target.refresh_from_db()
+    assert target.cease_date == date(2025, 2, 28)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_one_line_converted_twice_at_once_makes_one_asset():
+    line = SalesOrderLineFactory()
+    barrier = threading.Barrier(2, timeout=10)
+    outcomes: list = [None, None]
+
+    def convert(index):
+        try:
+            barrier.wait()
+            services.sales_order_line_convert_to_asset(line=line)
+            outcomes[index] = "converted"
+        except ValidationError as exc:
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=convert, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert Asset.objects.filter(sales_order_line=line).count() == 1
+    assert outcomes.count("converted") == 1
