@@ -74,3 +74,20 @@ def test_a_task_is_published_once_per_enqueue_when_the_commit_callbacks_run(
 
     assert len(callbacks) == 2
     assert published == [(1,), (2,)]
+
+
+@celery_app.task(name="tests.layer_sync.always_fails")
+def always_fails(*args):
+    raise ConnectionError("broker or task failure")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_publish_never_undoes_or_fails_the_committed_change(caplog):
+    from customers.models import CustomerClass
+
+    with transaction.atomic():
+        CustomerClass.objects.create(code="KEPT")
+        enqueue_on_commit(always_fails, 3)
+
+    assert CustomerClass.objects.filter(code="KEPT").exists()
+    assert "tests.layer_sync.always_fails" in caplog.text
