@@ -394,6 +394,17 @@ def site_address_save(*, link: SiteAddress) -> SiteAddress:
     return link
 
 
+@transaction.atomic
+def site_address_delete(*, link: SiteAddress) -> None:
+    """Dissociate an address from a site; the address itself stays on the customer.
+
+    A site left without a default address falls back along the address
+    priority chain (see selectors.site_address_for_sync).
+    """
+    Site.objects.select_for_update().get(pk=link.site_id)
+    link.delete()
+
+
 # --- contacts ------------------------------------------------------------------
 
 

@@ -14,7 +14,14 @@ from rest_framework import serializers
 from layer_sync.api.exceptions import service_errors
 
 from ..models import Address, Contact, ContactType, Customer, CustomerClass, Lead, Site, SiteAddress
-from ..services import address_save, contact_save, customer_save, site_address_save, site_save
+from ..services import (
+    address_save,
+    contact_save,
+    customer_save,
+    site_address_delete,
+    site_address_save,
+    site_save,
+)
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -183,7 +190,7 @@ class AddressSerializer(serializers.ModelSerializer):
         existing = {link.site_id: link for link in SiteAddress.objects.filter(address=address)}
         for site_id, link in existing.items():
             if site_id not in wanted:
-                link.delete()
+                site_address_delete(link=link)
         for site_id, data in wanted.items():
             link = existing.get(site_id) or SiteAddress(site=data["site"], address=address)
             link.is_site_default = data.get("is_site_default", False)
