@@ -33,7 +33,9 @@ def _refuse_insecure_configuration() -> None:
         )
     for name in ("ABILLITY_API_URL", "AFFINITY_API_URL", "CONNECT_API_URL"):
         if not globals()[name]:
-            problems.append(f"{name} is not set (the sandbox emulators are not served in production).")
+            problems.append(
+                f"{name} is not set (the sandbox emulators are not served in production)."
+            )
     if problems:
         raise ImproperlyConfigured("Refusing to start: " + " ".join(problems))
 
