@@ -1,8 +1,9 @@
 """Production settings: the same environment-driven settings, hardened.
 
 Start-up fails loudly (ImproperlyConfigured) rather than running insecurely:
-DEBUG on, a missing, default or weak secret key, or a platform URL left unset
-(production never mounts the sandbox emulators) all refuse to start.
+DEBUG on, a missing, default or weak secret key, a platform URL left unset
+(production never mounts the sandbox emulators) or no Celery broker (work
+would run inside web requests) all refuse to start.
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +37,11 @@ def _refuse_insecure_configuration() -> None:
             problems.append(
                 f"{name} is not set (the sandbox emulators are not served in production)."
             )
+    if not CELERY_BROKER_URL:  # noqa: F405
+        problems.append(
+            "CELERY_BROKER_URL is not set (without a broker, sync work would run inside "
+            "web requests)."
+        )
     if problems:
         raise ImproperlyConfigured("Refusing to start: " + " ".join(problems))
 

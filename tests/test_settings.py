@@ -129,6 +129,13 @@ def test_production_settings_refuse_a_missing_platform_url(variable):
     assert not any(f"{other} is not set" in result.stderr for other in others)
 
 
+def test_production_settings_refuse_running_without_a_celery_broker():
+    result = load_settings({**good_production_env(), "CELERY_BROKER_URL": ""}, "DEBUG")
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_URL is not set" in result.stderr
+
+
 def test_check_deploy_is_clean_with_production_settings():
     result = run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], good_production_env()
