@@ -12,3 +12,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {}
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Tests never run collectstatic: serve static files from the apps' own folders,
+# as the development server does.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
