@@ -1,4 +1,9 @@
-"""Writes of the billing app: sales orders, their lines, and assets made from them."""
+"""Writes of the billing app: sales orders, their lines, and assets made from them.
+
+As in customers.services, the rules of a record are its read-only
+`<record>_validate` function (`sales_order_create_validate` for a new order),
+which its save service calls and which an adapter may call first.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,8 +17,8 @@ from django.db import transaction
 from customers.choices import CustomerStage, CustomerStatus, QuoteStatus
 from customers.models import CompanySettings, Customer, Quote, Site
 
-from .choices import AssetStatus, LineAction
-from .models import Asset, InventoryItem, SalesOrder, SalesOrderLine
+from .choices import AssetStatus, Classification, LineAction
+from .models import Asset, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
 from .signals import sales_order_created
 
 User = AbstractBaseUser
@@ -21,7 +26,11 @@ User = AbstractBaseUser
 
 @dataclass(frozen=True)
 class LineSpec:
-    """What a new sales order line is made of."""
+    """What a new sales order line is made of.
+
+    Prices left None take the inventory item's; routes left None take the
+    item's billing routes (as `sales_order_line_save` gives every new line).
+    """
 
     inventory_item: InventoryItem
     quantity: int = 1
@@ -29,6 +38,11 @@ class LineSpec:
     recurring_sell_price: Decimal | None = None
     site: Site | None = None
     cli: str = ""
+    action: str = LineAction.NEW
+    target_asset: Asset | None = None
+    classification: str = Classification.NEW
+    upfront_route: BillingPlatform | None = None
+    recurring_route: BillingPlatform | None = None
 
 
 def _line_from_spec(*, order: SalesOrder, spec: LineSpec) -> SalesOrderLine:
@@ -45,7 +59,35 @@ def _line_from_spec(*, order: SalesOrder, spec: LineSpec) -> SalesOrderLine:
         ),
         site=spec.site,
         cli=spec.cli,
+        action=spec.action,
+        target_asset=spec.target_asset,
+        classification=spec.classification,
+        upfront_route=spec.upfront_route,
+        recurring_route=spec.recurring_route,
     )
+
+
+def sales_order_create_validate(*, customer: Customer, quote: Quote | None = None) -> None:
+    """Check that `customer` may be given a sales order (of `quote`), writing nothing.
+
+    A lead must be converted first (a won quote does that). With `quote`,
+    the quote must be this customer's, won, and not already ordered; it is
+    judged as stored, since the caller's copy may be stale. The customer is
+    judged as given (`sales_order_create` passes the row it has locked).
+    """
+    errors: dict[str, str] = {}
+    if quote is not None:
+        stored_quote = Quote.objects.get(pk=quote.pk)
+        if stored_quote.customer_id != customer.pk:
+            errors["quote"] = "The quote belongs to another customer."
+        elif stored_quote.status != QuoteStatus.WON:
+            errors["quote"] = f"Quote {stored_quote} is not won."
+        elif SalesOrder.objects.filter(quote=stored_quote).exists():
+            errors["quote"] = f"Quote {stored_quote} already has a sales order."
+    if customer.stage == CustomerStage.LEAD:
+        errors["customer"] = f'"{customer.name}" is still a lead: win a quote or convert it first.'
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -59,25 +101,17 @@ def sales_order_create(
 ) -> SalesOrder:
     """Create a sales order with its lines and send `sales_order_created` (an initial sync event).
 
-    A lead must be converted first (a won quote does that). With `quote`,
-    the quote must be this customer's, won, and not already ordered.
+    The signal is sent once the lines exist, in the same transaction. The
+    rules are `sales_order_create_validate`'s, and each line's are
+    `sales_order_line_save`'s.
     """
     # The customer lock serialises order creation for one customer, so two requests
     # ordering the same quote cannot both pass the "already ordered" check.
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    sales_order_create_validate(customer=customer, quote=quote)
     if quote is not None:
-        # The caller's copy may be stale (won or ordered since it was loaded).
+        # Receivers get the quote as stored, not the caller's copy.
         quote = Quote.objects.get(pk=quote.pk)
-        if quote.customer_id != customer.pk:
-            raise ValidationError({"quote": "The quote belongs to another customer."})
-        if quote.status != QuoteStatus.WON:
-            raise ValidationError({"quote": f"Quote {quote} is not won."})
-        if SalesOrder.objects.filter(quote=quote).exists():
-            raise ValidationError({"quote": f"Quote {quote} already has a sales order."})
-    if customer.stage == CustomerStage.LEAD:
-        raise ValidationError(
-            {"customer": f'"{customer.name}" is still a lead: win a quote or convert it first.'}
-        )
     order = SalesOrder(customer=customer, quote=quote, reference=reference, created_by=user)
     order.full_clean()
     order.save()
@@ -107,18 +141,25 @@ def sales_order_create_from_quote(*, quote: Quote, user: User | None = None) -> 
     return sales_order_create(customer=quote.customer, lines=specs, quote=quote, user=user)
 
 
-def _line_validate(
-    *, line: SalesOrderLine, company: CompanySettings, stored: SalesOrderLine | None = None
+def _line_rules(
+    *,
+    line: SalesOrderLine,
+    company: CompanySettings,
+    stored: SalesOrderLine | None,
+    target: Asset | None,
 ) -> None:
     """The data-capture rules of a line (seed 001).
 
     `stored` is the line as saved before this edit (None for a new line, and
-    when converting: every rule applies then). An edit does not re-check a
-    company setting for an action chosen earlier, and a converted line keeps
-    its action and target (the target may be ceased by then).
+    when converting: every rule applies then); `target` is its target asset
+    as stored. An edit does not re-check a company setting for an action
+    chosen earlier, and a converted line keeps its action and target (the
+    target may be ceased by then).
     """
     errors: dict[str, str] = {}
-    customer_id = line.order.customer_id
+    # getattr with a default: a line whose order is not set yet raises AttributeError here.
+    order = getattr(line, "order", None)
+    customer_id = order.customer_id if order is not None else None
     converted = stored is not None and Asset.objects.filter(sales_order_line_id=line.pk).exists()
     if line.site_id and line.site.customer_id != customer_id:
         errors["site"] = "The site belongs to another customer."
@@ -130,9 +171,12 @@ def _line_validate(
             "longer change."
         )
         raise ValidationError(errors)
+    if line.action not in LineAction.values:
+        errors["action"] = f"{line.action!r} is not a data-capture action."
+        raise ValidationError(errors)
     action_chosen_now = stored is None or line.action != stored.action
     if line.action == LineAction.NEW:
-        if line.target_asset_id:
+        if target is not None:
             errors["target_asset"] = "A New line creates a new asset: it takes no target asset."
     else:
         label = LineAction(line.action).label
@@ -141,24 +185,39 @@ def _line_validate(
                 errors["action"] = "The Update action is disabled in company settings."
             if line.action == LineAction.NEW_AND_CEASE and not company.new_and_cease_enabled:
                 errors["action"] = "New & Cease is not enabled in company settings."
-        if not line.target_asset_id:
+        if target is None:
             errors["target_asset"] = f"{label} needs a target asset."
-        elif line.target_asset.customer_id != customer_id:
+        elif target.customer_id != customer_id:
             errors["target_asset"] = "The target asset belongs to another customer."
-        elif not line.target_asset.is_live and not converted:
-            errors["target_asset"] = f"The target asset {line.target_asset} is already ceased."
+        elif not target.is_live and not converted:
+            errors["target_asset"] = f"The target asset {target} is already ceased."
     if errors:
         raise ValidationError(errors)
+
+
+def sales_order_line_validate(*, line: SalesOrderLine) -> None:
+    """Check a line against the rules `sales_order_line_save` keeps, writing nothing.
+
+    Action rules (seed 001): New takes no target; Update and New & Cease
+    need a live target asset of the order's customer, and need their
+    company setting on when chosen. The site must be the customer's. A line
+    already converted to an asset keeps its action and target. The stored
+    line, its target asset and the company settings are read from the
+    database; a line of an order being added in the same form is judged
+    against that order's customer.
+    """
+    stored = None if line._state.adding else SalesOrderLine.objects.get(pk=line.pk)
+    # Judged as stored, not by the caller's copy (it may have been ceased since).
+    target = Asset.objects.get(pk=line.target_asset_id) if line.target_asset_id else None
+    _line_rules(line=line, company=CompanySettings.load(), stored=stored, target=target)
 
 
 @transaction.atomic
 def sales_order_line_save(*, line: SalesOrderLine) -> SalesOrderLine:
     """Create or update a line. New lines take their billing routes from the inventory item.
 
-    Action rules: New takes no target; Update and New & Cease need a live
-    target asset of the same customer, and need their company setting on.
+    The rules are `sales_order_line_validate`'s.
     """
-    stored = None
     if line._state.adding:
         if line.inventory_item_id is not None:
             item = line.inventory_item
@@ -167,13 +226,11 @@ def sales_order_line_save(*, line: SalesOrderLine) -> SalesOrderLine:
             if line.recurring_route_id is None:
                 line.recurring_route = item.recurring_route
     else:
-        stored = SalesOrderLine.objects.select_for_update().get(pk=line.pk)
-    # Field validation first: the action rules below read the order, item and choices.
+        # Locked: two edits of one line (or an edit and its conversion) run one at a time.
+        SalesOrderLine.objects.select_for_update().only("pk").get(pk=line.pk)
+    # Field validation first: the action rules read the order, item and choices.
     line.full_clean()
-    if line.target_asset_id:
-        # Judge the target as stored, not by the caller's copy (it may have been ceased since).
-        line.target_asset = Asset.objects.get(pk=line.target_asset_id)
-    _line_validate(line=line, company=CompanySettings.load(), stored=stored)
+    sales_order_line_validate(line=line)
     line.save()
     return line
 
@@ -205,7 +262,7 @@ def sales_order_line_convert_to_asset(
     if line.target_asset_id:
         # Two lines ceasing one asset at once: the second must see it ceased.
         line.target_asset = Asset.objects.select_for_update().get(pk=line.target_asset_id)
-    _line_validate(line=line, company=CompanySettings.load())
+    _line_rules(line=line, company=CompanySettings.load(), stored=None, target=line.target_asset)
     if line.action == LineAction.NEW_AND_CEASE and connection_date is None:
         raise ValidationError(
             {
@@ -231,8 +288,7 @@ def sales_order_line_convert_to_asset(
         upfront_route=line.upfront_route,
         recurring_route=line.recurring_route,
     )
-    asset.full_clean()
-    asset.save()
+    asset_save(asset=asset)
     if line.action == LineAction.NEW_AND_CEASE:
         target = line.target_asset
         target.status = AssetStatus.CEASED
@@ -241,4 +297,35 @@ def sales_order_line_convert_to_asset(
     if customer.status == CustomerStatus.PENDING:
         customer.status = CustomerStatus.LIVE
         customer.save(update_fields=["status", "updated_at"])
+    return asset
+
+
+# --- assets ----------------------------------------------------------------------
+
+
+def asset_validate(*, asset: Asset) -> None:
+    """Check an asset against the rules `asset_save` keeps, writing nothing.
+
+    Its site, if any, must be one of its customer's, and the sales order
+    line it was made from, if any, must be on an order of that customer.
+    """
+    errors: dict[str, str] = {}
+    if asset.site_id and asset.site.customer_id != asset.customer_id:
+        errors["site"] = "The site belongs to another customer."
+    if asset.sales_order_line_id and asset.sales_order_line.order.customer_id != asset.customer_id:
+        errors["sales_order_line"] = "The sales order line is on another customer's order."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def asset_save(*, asset: Asset) -> Asset:
+    """Create or update an asset. New assets are made by `sales_order_line_convert_to_asset`.
+
+    The rules are `asset_validate`'s, after the fields' own (an inventory
+    item is required).
+    """
+    asset.full_clean()
+    asset_validate(asset=asset)
+    asset.save()
     return asset

@@ -220,6 +220,12 @@ class Address(TimeStampedModel):
     def __str__(self) -> str:
         return ", ".join(part for part in (self.name, self.street1, self.postcode) if part)
 
+    def validate_constraints(self, exclude=None) -> None:
+        # address_save keeps one customer default by clearing the previous one; the
+        # constraint would refuse a new default before the service could move the flag.
+        exclude = set(exclude or ()) | {"is_default"}
+        super().validate_constraints(exclude=exclude)
+
     @property
     def lines(self) -> list[str]:
         return [part for part in (self.street1, self.street2, self.street3) if part]
@@ -267,6 +273,12 @@ class Site(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def validate_constraints(self, exclude=None) -> None:
+        # site_save keeps one default site per customer by clearing the previous one; the
+        # constraint would refuse a new default before the service could move the flag.
+        exclude = set(exclude or ()) | {"is_default"}
+        super().validate_constraints(exclude=exclude)
+
     @property
     def is_subsite(self) -> bool:
         return self.parent_id is not None
@@ -293,6 +305,12 @@ class SiteAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} at {self.site}"
+
+    def validate_constraints(self, exclude=None) -> None:
+        # site_address_save keeps one default address per site by clearing the previous
+        # one; the constraint would refuse a new default before the service could move it.
+        exclude = set(exclude or ()) | {"is_site_default"}
+        super().validate_constraints(exclude=exclude)
 
 
 class ContactType(models.Model):

@@ -1,9 +1,11 @@
 """Writes of the customers app.
 
-Every path that changes a customer, site, address or contact (admin, API,
-commands, demo data) goes through these functions, so each rule is enforced
-once. They validate before writing: bad input raises ValidationError naming
-the field and changes nothing.
+Every path that changes a customer, site, address, contact or quote (admin,
+API, commands, demo data) goes through these functions, so each rule is
+enforced once. They validate before writing: bad input raises ValidationError
+naming the field and changes nothing. The rules of a record are its
+read-only `<record>_validate` function, which its save service calls and
+which an adapter may call first (the admin's forms do, at validation).
 """
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,7 +15,17 @@ from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from .choices import ConversionSource, CustomerStage, CustomerStatus, LeadOrigin, QuoteStatus
-from .models import Address, CompanySettings, Contact, Customer, Lead, Quote, Site, SiteAddress
+from .models import (
+    Address,
+    CompanySettings,
+    Contact,
+    Customer,
+    Lead,
+    Quote,
+    QuoteLine,
+    Site,
+    SiteAddress,
+)
 from .selectors import customer_name_clash_error, integration_active
 from .signals import customer_created_direct, lead_converted
 
@@ -151,6 +163,25 @@ def quote_mark_won(*, quote: Quote, user: User | None = None) -> Quote:
     return locked
 
 
+def quote_validate(*, quote: Quote) -> None:
+    """Check a quote against the rules `quote_save` keeps, writing nothing.
+
+    Its contact and invoice address must be its customer's; a won quote
+    cannot be reopened. Raises ValidationError with a message per field.
+    """
+    errors: dict[str, str] = {}
+    if quote.contact_id and quote.contact.customer_id != quote.customer_id:
+        errors["contact"] = "The contact belongs to another customer."
+    if quote.invoice_address_id and quote.invoice_address.customer_id != quote.customer_id:
+        errors["invoice_address"] = "The invoice address belongs to another customer."
+    if not quote._state.adding:
+        stored_status = Quote.objects.values_list("status", flat=True).get(pk=quote.pk)
+        if stored_status == QuoteStatus.WON and quote.status != QuoteStatus.WON:
+            errors["status"] = f"Quote {quote} is won; a won quote cannot be reopened."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def quote_save(*, quote: Quote, user: User | None = None) -> Quote:
     """Create or update a quote; its contact and invoice address must be the customer's.
@@ -158,20 +189,13 @@ def quote_save(*, quote: Quote, user: User | None = None) -> Quote:
     Setting the status to Won here wins the quote through `quote_mark_won`,
     so the lead conversion event is never skipped; a won quote stays won.
     """
-    errors = {}
-    if quote.contact_id and quote.contact.customer_id != quote.customer_id:
-        errors["contact"] = "The contact belongs to another customer."
-    if quote.invoice_address_id and quote.invoice_address.customer_id != quote.customer_id:
-        errors["invoice_address"] = "The invoice address belongs to another customer."
     previous_status = None
     if not quote._state.adding:
+        # Locked first: a concurrent win must be seen by the "stays won" rule.
         previous_status = (
             Quote.objects.select_for_update().values_list("status", flat=True).get(pk=quote.pk)
         )
-        if previous_status == QuoteStatus.WON and quote.status != QuoteStatus.WON:
-            errors["status"] = f"Quote {quote} is won; a won quote cannot be reopened."
-    if errors:
-        raise ValidationError(errors)
+    quote_validate(quote=quote)
     winning = quote.status == QuoteStatus.WON and previous_status != QuoteStatus.WON
     if winning:
         quote.status = previous_status or QuoteStatus.DRAFT
@@ -180,6 +204,27 @@ def quote_save(*, quote: Quote, user: User | None = None) -> Quote:
     if winning:
         quote_mark_won(quote=quote, user=user)
     return quote
+
+
+def quote_line_validate(*, line: QuoteLine) -> None:
+    """Check a quote line against the rules `quote_line_save` keeps, writing nothing.
+
+    Its site, if any, must be one of the quote customer's.
+    """
+    # getattr with a default: a line whose quote is not set yet raises AttributeError here;
+    # the missing field is field validation's to report.
+    quote = getattr(line, "quote", None)
+    if quote is not None and line.site_id and line.site.customer_id != quote.customer_id:
+        raise ValidationError({"site": "The site belongs to another customer than the quote."})
+
+
+@transaction.atomic
+def quote_line_save(*, line: QuoteLine) -> QuoteLine:
+    """Create or update a quote line; its site, if any, must be the quote customer's."""
+    quote_line_validate(line=line)
+    line.full_clean()
+    line.save()
+    return line
 
 
 # --- sites ---------------------------------------------------------------------
@@ -214,7 +259,20 @@ def site_descriptions_refresh(*, customer: Customer) -> None:
             site.save(update_fields=["description", "updated_at"])
 
 
-def _site_validate(*, site: Site, stored: Site | None) -> None:
+def site_validate(*, site: Site) -> None:
+    """Check a site against the rules `site_save` keeps, writing nothing.
+
+    - A site never moves to another customer; its integration id never changes.
+    - Clearing the flag on the default site is refused: the customer must keep
+      exactly one default (make another site the default instead).
+    - A Layer subsite (a parent site) is refused while an integration is
+      active, and nests one level only, within one customer.
+
+    A site whose customer is not set yet (both added in one form) owns no
+    site, so any parent is another customer's. Raises ValidationError with a
+    message per field.
+    """
+    stored = None if site._state.adding else Site.objects.get(pk=site.pk)
     errors: dict[str, str] = {}
     if stored is not None:
         if stored.customer_id != site.customer_id:
@@ -224,6 +282,11 @@ def _site_validate(*, site: Site, stored: Site | None) -> None:
             )
         if stored.integration_id != site.integration_id:
             errors["integration_id"] = "The site integration id is generated and cannot change."
+        if stored.is_default and not site.is_default:
+            errors["is_default"] = (
+                "A customer must have exactly one default site: make another site the default "
+                "instead of clearing this one."
+            )
     if site.parent_id:
         parent_changed = stored is None or stored.parent_id != site.parent_id
         if parent_changed and integration_active():
@@ -259,46 +322,36 @@ def site_save(*, site: Site, created_automatically: bool = False) -> Site:
     """Create or update a site, keeping exactly one default site per customer.
 
     - The customer's first site becomes its default; making a site the
-      default clears the flag on the others; clearing the flag on the default
-      site is refused (make another the default instead).
+      default clears the flag on the others.
     - A site created automatically (with an opportunity or quote) is named
       after the customer unless given a name.
     - The site ref is generated when Auto-Generate Site Reference is on and
       the site has none; with it off, a blank ref defaults to the site name.
-    - The integration id is generated and never changes; a site never moves
-      to another customer.
-    - A Layer subsite (a parent site) is refused while an integration is
-      active, and nests one level only, within one customer.
     - While Sage sync is on, the description is formed from the Sage number.
+
+    What it refuses is `site_validate`'s: clearing the only default, moving
+    to another customer, changing the integration id, and subsites where
+    they are not allowed.
     """
     creating = site._state.adding
     # Serialise default-site changes for one customer.
     customer = _customer_lock(customer_id=site.customer_id)
     site.customer = customer
-    stored = None if creating else Site.objects.get(pk=site.pk)
     company = CompanySettings.load()
 
     if created_automatically and not site.name:
         site.name = customer.name
-    _site_validate(site=site, stored=stored)
+    site_validate(site=site)
 
     others = Site.objects.filter(customer=customer).exclude(pk=site.pk)
     current_default = others.filter(is_default=True).exists()
-    was_default = stored is not None and stored.is_default
     if creating and not current_default:
         site.is_default = True
-    if was_default and not site.is_default:
-        raise ValidationError(
-            {
-                "is_default": "A customer must have exactly one default site: make another "
-                "site the default instead of clearing this one."
-            }
-        )
 
     if not company.auto_generate_site_reference and not site.site_ref:
         site.site_ref = site.name
     site.description = site_description_for(site=site, company=company)
-    site.full_clean(validate_constraints=False)
+    site.full_clean()
 
     if site.is_default and current_default:
         _clear_flag(records=others, field="is_default")
@@ -340,23 +393,30 @@ def site_delete(*, site: Site) -> None:
 # --- addresses -----------------------------------------------------------------
 
 
-@transaction.atomic
-def address_save(*, address: Address) -> Address:
-    """Create or update an address; marking it the customer default clears the previous one.
+def address_validate(*, address: Address) -> None:
+    """Check an address against the rules `address_save` keeps, writing nothing.
 
     An address never moves to another customer (its site links are its
     customer's).
     """
-    _customer_lock(customer_id=address.customer_id)
-    if not address._state.adding:
-        stored_customer_id = Address.objects.values_list("customer_id", flat=True).get(
-            pk=address.pk
+    if address._state.adding:
+        return
+    stored_customer_id = Address.objects.values_list("customer_id", flat=True).get(pk=address.pk)
+    if stored_customer_id != address.customer_id:
+        raise ValidationError(
+            {"customer": "An address cannot move to another customer; add a new one."}
         )
-        if stored_customer_id != address.customer_id:
-            raise ValidationError(
-                {"customer": "An address cannot move to another customer; add a new one."}
-            )
-    address.full_clean(validate_constraints=False)
+
+
+@transaction.atomic
+def address_save(*, address: Address) -> Address:
+    """Create or update an address; marking it the customer default clears the previous one.
+
+    The rules are `address_validate`'s.
+    """
+    _customer_lock(customer_id=address.customer_id)
+    address_validate(address=address)
+    address.full_clean()
     if address.is_default:
         _clear_flag(
             records=Address.objects.filter(customer_id=address.customer_id).exclude(pk=address.pk),
@@ -366,9 +426,34 @@ def address_save(*, address: Address) -> Address:
     return address
 
 
+def site_address_validate(*, link: SiteAddress) -> None:
+    """Check a site-address link against the rules `site_address_save` keeps, writing nothing.
+
+    The address and the site must be one customer's, and an address is
+    linked to a site once. A link whose site or address is not set yet is
+    left to field validation; one whose site or address is being added in
+    the same form (not saved yet) is checked for the customer only.
+    """
+    # getattr with a default: an unset required relation raises AttributeError.
+    site = getattr(link, "site", None)
+    address = getattr(link, "address", None)
+    if site is None or address is None:
+        return
+    if address.customer_id != site.customer_id:
+        raise ValidationError({"address": "The address belongs to another customer than the site."})
+    if site.pk is None or address.pk is None:
+        return
+    duplicate = SiteAddress.objects.filter(site=site, address=address).exclude(pk=link.pk)
+    if duplicate.exists():
+        raise ValidationError({"address": f'"{address}" is already associated with site "{site}".'})
+
+
 @transaction.atomic
 def site_address_save(*, link: SiteAddress) -> SiteAddress:
-    """Associate an address with a site; one association per site may be its default."""
+    """Associate an address with a site; one association per site may be its default.
+
+    The rules are `site_address_validate`'s.
+    """
     errors: dict[str, str] = {}
     if link.site_id is None:
         errors["site"] = "This field is required."
@@ -376,15 +461,10 @@ def site_address_save(*, link: SiteAddress) -> SiteAddress:
         errors["address"] = "This field is required."
     if errors:
         raise ValidationError(errors)
-    if link.address.customer_id != link.site.customer_id:
-        raise ValidationError({"address": "The address belongs to another customer than the site."})
+    # Locked before the checks: two saves linking one address to one site must not both pass.
     Site.objects.select_for_update().get(pk=link.site_id)
-    duplicate = SiteAddress.objects.filter(site_id=link.site_id, address_id=link.address_id)
-    if duplicate.exclude(pk=link.pk).exists():
-        raise ValidationError(
-            {"address": f'"{link.address}" is already associated with site "{link.site}".'}
-        )
-    link.full_clean(validate_constraints=False)
+    site_address_validate(link=link)
+    link.full_clean()
     if link.is_site_default:
         _clear_flag(
             records=SiteAddress.objects.filter(site_id=link.site_id).exclude(pk=link.pk),
@@ -408,11 +488,20 @@ def site_address_delete(*, link: SiteAddress) -> None:
 # --- contacts ------------------------------------------------------------------
 
 
+def contact_validate(*, contact: Contact) -> None:
+    """Check a contact against the rules `contact_save` keeps, writing nothing.
+
+    Its site, if any, must be one of its customer's (a customer being added
+    in the same form owns no site yet).
+    """
+    if contact.site_id and contact.site.customer_id != contact.customer_id:
+        raise ValidationError({"site": "The site belongs to another customer."})
+
+
 @transaction.atomic
 def contact_save(*, contact: Contact) -> Contact:
     """Create or update a contact; its site, if any, must be one of its customer's."""
-    if contact.site_id and contact.site.customer_id != contact.customer_id:
-        raise ValidationError({"site": "The site belongs to another customer."})
+    contact_validate(contact=contact)
     contact.full_clean()
     contact.save()
     return contact

@@ -3,7 +3,42 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.factories import UserFactory
+
 
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def superuser(db):
+    """A staff superuser (the admin tests' user)."""
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    """The test client, logged in as `superuser`."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def record_signal():
+    """Connect a recorder to a signal for the test; returns the list of calls it sees."""
+    connected = []
+
+    def record(signal):
+        calls = []
+
+        def receiver(sender, **kwargs):
+            calls.append({"sender": sender, **kwargs})
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return calls
+
+    yield record
+    for signal, receiver in connected:
+        signal.disconnect(receiver)

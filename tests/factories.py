@@ -156,8 +156,6 @@ class InventoryItemFactory(factory.django.DjangoModelFactory):
 
 
 class QuoteLineFactory(factory.django.DjangoModelFactory):
-    """A quote line (quote lines have no rule beyond their fields, hence no service)."""
-
     class Meta:
         model = QuoteLine
 
@@ -167,6 +165,10 @@ class QuoteLineFactory(factory.django.DjangoModelFactory):
     recurring_sell_price = factory.LazyAttribute(
         lambda line: line.inventory_item.recurring_sell_price
     )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.quote_line_save(line=model_class(*args, **kwargs))
 
 
 class SalesOrderFactory(factory.django.DjangoModelFactory):

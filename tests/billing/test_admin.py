@@ -8,13 +8,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from billing import admin as billing_admin
 from billing import services
-from billing.choices import BillStatus, LineAction, PlatformCode
+from billing.choices import BillStatus, Classification, LineAction, PlatformCode
 from billing.models import Asset, InventoryItem, SalesOrder, SalesOrderLine
 from billing.signals import sales_order_created
-from customers.models import Customer, QuoteLine
+from customers.models import Customer
 from customers.services import quote_mark_won
-from tests.customers.test_admin import (
+from tests.admin_helpers import (
     add_inline_row,
     admin_form_data,
     changelist_query_counts,
@@ -26,6 +27,7 @@ from tests.factories import (
     InventoryItemFactory,
     LeadFactory,
     QuoteFactory,
+    QuoteLineFactory,
     SiteFactory,
     UserFactory,
     platform,
@@ -34,17 +36,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 _numbers = itertools.count(1)
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def superuser_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 def new_line(item: InventoryItem, **fields: str) -> dict[str, str]:
@@ -77,7 +68,7 @@ def customer_with_orders() -> Customer:
     site = SiteFactory(customer=customer)
     item = routed_item()
     quote = QuoteFactory(customer=customer)
-    QuoteLine.objects.create(quote=quote, inventory_item=item, site=site, cli=f"0113{number:07d}")
+    QuoteLineFactory(quote=quote, inventory_item=item, site=site, cli=f"0113{number:07d}")
     quote_mark_won(quote=quote)
     services.sales_order_create_from_quote(quote=quote)
     order = services.sales_order_create(
@@ -301,8 +292,91 @@ def test_adding_a_sales_order_with_lines_goes_through_the_services(superuser_cli
     assert (line.upfront_route, line.recurring_route) == (item.upfront_route, item.recurring_route)
 
 
+def test_sales_order_created_from_the_admin_is_sent_once_its_lines_exist(superuser_client):
+    customer = customer_with_orders()
+    target = Asset.objects.get(customer=customer)
+    item = routed_item()
+    seen = []
+
+    def receiver(order, **kwargs):
+        seen.append(
+            list(
+                order.lines.order_by("id").values_list(
+                    "action", "target_asset", "classification", "upfront_route__code"
+                )
+            )
+        )
+
+    sales_order_created.connect(receiver, weak=False, dispatch_uid="test-so-lines")
+    url = reverse("admin:billing_salesorder_add")
+    data = admin_form_data(superuser_client.get(url))
+    data["customer"] = customer.pk
+    add_inline_row(data, "lines", **new_line(item))
+    add_inline_row(
+        data,
+        "lines",
+        **new_line(
+            item,
+            action=LineAction.UPDATE,
+            target_asset=str(target.pk),
+            classification=Classification.UPGRADE,
+            upfront_route=str(platform(PlatformCode.CONNECT).pk),
+        ),
+    )
+    try:
+        response = superuser_client.post(url, data)
+    finally:
+        sales_order_created.disconnect(dispatch_uid="test-so-lines")
+
+    assert response.status_code == 302
+    assert seen == [
+        [
+            (LineAction.NEW, None, Classification.NEW, PlatformCode.AFFINITY),
+            (LineAction.UPDATE, target.pk, Classification.UPGRADE, PlatformCode.CONNECT),
+        ]
+    ]
+
+
+def test_a_new_orders_lines_start_not_billed_even_for_a_billing_user(superuser_client):
+    customer = CustomerFactory()
+    url = reverse("admin:billing_salesorder_add")
+    page = superuser_client.get(url)
+    data = admin_form_data(page)
+    data["customer"] = customer.pk
+    add_inline_row(
+        data, "lines", **new_line(routed_item(), upfront_bill_status=BillStatus.READY_TO_BILL)
+    )
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 302
+    assert "upfront_bill_status" not in inline_formset(page, "lines").form.base_fields
+    line = SalesOrderLine.objects.get(order__customer=customer)
+    assert line.upfront_bill_status == BillStatus.NOT_BILLED
+
+
 def test_a_sales_order_for_a_lead_is_refused_on_the_customer_field(superuser_client):
     lead = LeadFactory(name="Still A Lead Ltd")
+    url = reverse("admin:billing_salesorder_add")
+    data = admin_form_data(superuser_client.get(url))
+    data["customer"] = lead.pk
+    add_inline_row(data, "lines", **new_line(routed_item()))
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200
+    (error,) = response.context["adminform"].form.errors["customer"]
+    assert "still a lead" in error
+    assert not SalesOrder.objects.exists()
+    assert not SalesOrderLine.objects.exists()
+
+
+def test_an_order_refused_by_the_service_after_validation_saves_nothing(
+    superuser_client, monkeypatch
+):
+    # As if the customer were turned back into a lead between validation and save.
+    monkeypatch.setattr(billing_admin.SalesOrderForm, "service_validate", lambda form, obj: None)
+    lead = LeadFactory()
     url = reverse("admin:billing_salesorder_add")
     data = admin_form_data(superuser_client.get(url))
     data["customer"] = lead.pk
@@ -339,7 +413,7 @@ def test_create_sales_order_action_orders_a_won_quote_once_and_refuses_others(su
     customer = CustomerFactory()
     item = routed_item()
     won = QuoteFactory(customer=customer, reference="Q-WON")
-    QuoteLine.objects.create(quote=won, inventory_item=item, quantity=3)
+    QuoteLineFactory(quote=won, inventory_item=item, quantity=3)
     quote_mark_won(quote=won)
     draft = QuoteFactory(customer=customer, reference="Q-DRAFT")
     url = reverse("admin:customers_quote_changelist")
@@ -422,7 +496,55 @@ def test_an_asset_site_of_another_customer_is_refused(superuser_client):
     response = superuser_client.post(url, data)
 
     assert response.status_code == 200
-    assert "site" in response.context["adminform"].form.errors
+    (error,) = response.context["adminform"].form.errors["site"]
+    assert "another customer" in error
     site_id = asset.site_id
     asset.refresh_from_db()
     assert asset.site_id == site_id
+
+
+def test_a_line_of_a_new_order_is_checked_against_the_chosen_customer_at_validation(
+    superuser_client, monkeypatch
+):
+    customer = CustomerFactory()
+    foreign_asset = Asset.objects.get(customer=customer_with_orders())
+    calls = []
+    monkeypatch.setattr(services, "sales_order_create", lambda **kwargs: calls.append(kwargs))
+    url = reverse("admin:billing_salesorder_add")
+    data = admin_form_data(superuser_client.get(url))
+    data["customer"] = customer.pk
+    add_inline_row(
+        data,
+        "lines",
+        **new_line(routed_item(), action=LineAction.UPDATE, target_asset=str(foreign_asset.pk)),
+    )
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200
+    (error,) = inline_formset(response, "lines").forms[0].errors["target_asset"]
+    assert "another customer" in error
+    assert calls == []
+    assert not SalesOrder.objects.filter(customer=customer).exists()
+
+
+def test_an_asset_edited_in_the_admin_is_saved_through_asset_save(superuser_client, monkeypatch):
+    asset = Asset.objects.get(customer=customer_with_orders())
+    saved = []
+    real_save = services.asset_save
+
+    def spy(*, asset):
+        saved.append(asset.pk)
+        return real_save(asset=asset)
+
+    monkeypatch.setattr(services, "asset_save", spy)
+    url = reverse("admin:billing_asset_change", args=[asset.pk])
+    data = admin_form_data(superuser_client.get(url))
+    data["cost_centre"] = "Operations"
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 302
+    assert saved == [asset.pk]
+    asset.refresh_from_db()
+    assert asset.cost_centre == "Operations"

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from billing import services
-from billing.choices import AssetStatus, LineAction, PlatformCode
+from billing.choices import AssetStatus, Classification, LineAction, PlatformCode
 from billing.models import Asset, SalesOrder, SalesOrderLine
 from billing.services import LineSpec
 from billing.signals import sales_order_created
@@ -38,26 +39,6 @@ on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL: concurrent transactions on separate connections",
 )
-
-
-@pytest.fixture
-def record_signal():
-    """Connect a recorder to a signal for the test; returns the list of calls it sees."""
-    connected = []
-
-    def record(signal):
-        calls = []
-
-        def receiver(sender, **kwargs):
-            calls.append({"sender": sender, **kwargs})
-
-        signal.connect(receiver, weak=False)
-        connected.append((signal, receiver))
-        return calls
-
-    yield record
-    for signal, receiver in connected:
-        signal.disconnect(receiver)
 
 
 def set_company(**values) -> CompanySettings:
@@ -103,6 +84,61 @@ def test_sales_order_create_sends_sales_order_created_once(record_signal):
     assert call["user"] == user
     # The lines exist when receivers run: the event is sent after them.
     assert order.lines.count() == 1
+
+
+def test_a_line_spec_carries_action_target_classification_and_routes():
+    customer = CustomerFactory()
+    target = AssetFactory(customer=customer)
+    item = InventoryItemFactory(
+        upfront_route=platform(PlatformCode.ABILLITY),
+        recurring_route=platform(PlatformCode.AFFINITY),
+    )
+
+    order = services.sales_order_create(
+        customer=customer,
+        lines=[
+            LineSpec(inventory_item=item),
+            LineSpec(
+                inventory_item=item,
+                action=LineAction.UPDATE,
+                target_asset=target,
+                classification=Classification.RENEWAL,
+                upfront_route=platform(PlatformCode.CONNECT),
+            ),
+        ],
+    )
+
+    plain, update = order.lines.order_by("id")
+    assert (plain.action, plain.target_asset, plain.classification) == (
+        LineAction.NEW,
+        None,
+        Classification.NEW,
+    )
+    assert (update.action, update.target_asset, update.classification) == (
+        LineAction.UPDATE,
+        target,
+        Classification.RENEWAL,
+    )
+    # A route left None is the item's.
+    assert (update.upfront_route, update.recurring_route) == (
+        platform(PlatformCode.CONNECT),
+        platform(PlatformCode.AFFINITY),
+    )
+
+
+def test_an_order_with_a_line_breaking_a_rule_is_not_made_and_sends_nothing(record_signal):
+    created = record_signal(sales_order_created)
+    customer = CustomerFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        services.sales_order_create(
+            customer=customer,
+            lines=[LineSpec(inventory_item=InventoryItemFactory(), action=LineAction.UPDATE)],
+        )
+
+    assert "needs a target asset" in message_of(raised.value, "target_asset")
+    assert created == []
+    assert not SalesOrder.objects.filter(customer=customer).exists()
 
 
 def test_adding_a_line_to_an_existing_order_sends_no_second_sales_order_created(record_signal):
@@ -607,3 +643,184 @@ def test_one_line_converted_twice_at_once_makes_one_asset():
 
     assert Asset.objects.filter(sales_order_line=line).count() == 1
     assert outcomes.count("converted") == 1
+
+
+# --- validators: the read-only checks the admin runs at form validation ---------------------
+
+
+def _update_line_without_a_target():
+    line = SalesOrderLine(
+        order=SalesOrderFactory(), inventory_item=InventoryItemFactory(), action=LineAction.UPDATE
+    )
+    return services.sales_order_line_validate, {"line": line}, "target_asset"
+
+
+def _line_of_an_order_not_saved_yet_targeting_another_customers_asset():
+    line = SalesOrderLine(
+        order=SalesOrder(customer=CustomerFactory()),
+        inventory_item=InventoryItemFactory(),
+        action=LineAction.UPDATE,
+        target_asset=AssetFactory(),
+    )
+    return services.sales_order_line_validate, {"line": line}, "target_asset"
+
+
+def _line_targeting_an_asset_ceased_since_the_caller_loaded_it():
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    Asset.objects.filter(pk=target.pk).update(status=AssetStatus.CEASED)
+    line = SalesOrderLine(
+        order=order,
+        inventory_item=InventoryItemFactory(),
+        action=LineAction.UPDATE,
+        target_asset=target,  # the caller's copy still says live
+    )
+    return services.sales_order_line_validate, {"line": line}, "target_asset"
+
+
+def _converted_line_given_another_action():
+    order = SalesOrderFactory()
+    target = AssetFactory(customer=order.customer)
+    line = SalesOrderLineFactory(order=order)
+    services.sales_order_line_convert_to_asset(line=line)
+    line.refresh_from_db()
+    line.action, line.target_asset = LineAction.UPDATE, target
+    return services.sales_order_line_validate, {"line": line}, "action"
+
+
+def _asset_at_a_site_of_another_customer():
+    asset = AssetFactory()
+    asset.site = SiteFactory()
+    return services.asset_validate, {"asset": asset}, "site"
+
+
+def _asset_made_from_a_line_of_another_customers_order():
+    asset = AssetFactory()
+    asset.sales_order_line = SalesOrderLineFactory()
+    return services.asset_validate, {"asset": asset}, "sales_order_line"
+
+
+def _order_for_a_lead():
+    return services.sales_order_create_validate, {"customer": LeadFactory()}, "customer"
+
+
+def _order_of_a_quote_already_ordered():
+    quote = won_quote_of_a_lead()
+    services.sales_order_create_from_quote(quote=quote)
+    arguments = {"customer": Customer.objects.get(pk=quote.customer_id), "quote": quote}
+    return services.sales_order_create_validate, arguments, "quote"
+
+
+def _order_of_a_quote_of_another_customer():
+    arguments = {"customer": CustomerFactory(), "quote": won_quote_of_a_lead()}
+    return services.sales_order_create_validate, arguments, "quote"
+
+
+REFUSED_BY_A_VALIDATOR = [
+    _update_line_without_a_target,
+    _line_of_an_order_not_saved_yet_targeting_another_customers_asset,
+    _line_targeting_an_asset_ceased_since_the_caller_loaded_it,
+    _converted_line_given_another_action,
+    _asset_at_a_site_of_another_customer,
+    _asset_made_from_a_line_of_another_customers_order,
+    _order_for_a_lead,
+    _order_of_a_quote_already_ordered,
+    _order_of_a_quote_of_another_customer,
+]
+
+
+@pytest.mark.parametrize("case", REFUSED_BY_A_VALIDATOR, ids=lambda case: case.__name__[1:])
+def test_a_validator_refuses_with_an_error_on_the_field_and_only_reads(case):
+    validate, arguments, field = case()
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError) as raised:
+        validate(**arguments)
+
+    assert field in raised.value.message_dict
+    statements = [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+    assert set(statements) <= {"SELECT"}
+
+
+def test_validators_accept_an_order_and_lines_that_keep_the_rules():
+    quote = won_quote_of_a_lead()
+    customer = Customer.objects.get(pk=quote.customer_id)
+    target = AssetFactory(customer=customer)
+    new_order = SalesOrder(customer=customer, quote=quote)
+
+    services.sales_order_create_validate(customer=customer, quote=quote)
+    services.sales_order_line_validate(
+        line=SalesOrderLine(
+            order=new_order,
+            inventory_item=InventoryItemFactory(),
+            site=SiteFactory(customer=customer),
+            action=LineAction.UPDATE,
+            target_asset=target,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("validator", "save"),
+    [
+        ("sales_order_create_validate", lambda: SalesOrderFactory()),
+        ("sales_order_line_validate", lambda: SalesOrderLineFactory()),
+        ("asset_validate", lambda: AssetFactory()),
+    ],
+)
+def test_the_save_service_refuses_what_its_validator_refuses(monkeypatch, validator, save):
+    def refuse(**kwargs):
+        raise ValidationError({"customer": "refused by the validator"})
+
+    monkeypatch.setattr(services, validator, refuse)
+
+    with pytest.raises(ValidationError) as raised:
+        save()
+
+    assert raised.value.message_dict == {"customer": ["refused by the validator"]}
+
+
+# --- assets ------------------------------------------------------------------------------------
+
+
+def test_an_asset_edit_within_the_rules_is_saved():
+    asset = AssetFactory()
+    site = SiteFactory(customer=asset.customer)
+
+    asset.site, asset.cost_centre = site, "Sales"
+    services.asset_save(asset=asset)
+
+    stored = Asset.objects.get(pk=asset.pk)
+    assert (stored.site, stored.cost_centre) == (site, "Sales")
+
+
+def test_an_asset_at_a_site_of_another_customer_is_refused_and_unchanged():
+    asset = AssetFactory()
+
+    asset.site = SiteFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.asset_save(asset=asset)
+
+    assert "another customer" in message_of(raised.value, "site")
+    assert Asset.objects.get(pk=asset.pk).site is None
+
+
+def test_an_asset_made_from_a_line_of_another_customers_order_is_refused():
+    asset = AssetFactory()
+    line_id = asset.sales_order_line_id
+
+    asset.sales_order_line = SalesOrderLineFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.asset_save(asset=asset)
+
+    assert "another customer" in message_of(raised.value, "sales_order_line")
+    assert Asset.objects.get(pk=asset.pk).sales_order_line_id == line_id
+
+
+def test_an_asset_needs_an_inventory_item():
+    asset = AssetFactory()
+
+    asset.inventory_item = None
+    with pytest.raises(ValidationError) as raised:
+        services.asset_save(asset=asset)
+
+    assert "inventory_item" in raised.value.message_dict

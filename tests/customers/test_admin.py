@@ -1,17 +1,13 @@
 """The customers admin: pages load, saves go through the services, refusals are form errors."""
 
 import itertools
-from typing import Any
 
 import pytest
-from django import forms
-from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.choices import PlatformCode
 from billing.models import InventoryItem
+from customers import admin as customers_admin
 from customers import services
 from customers.admin import VAT_HELP
 from customers.choices import ConversionSource, CustomerStage, LeadOrigin, QuoteStatus
@@ -28,6 +24,13 @@ from customers.models import (
     SiteAddress,
 )
 from customers.signals import lead_converted
+from tests.admin_helpers import (
+    add_inline_row,
+    admin_form_data,
+    changelist_query_counts,
+    inline_formset,
+    page_messages,
+)
 from tests.factories import (
     AddressFactory,
     ContactFactory,
@@ -36,97 +39,13 @@ from tests.factories import (
     InventoryItemFactory,
     LeadFactory,
     QuoteFactory,
+    QuoteLineFactory,
     SiteAddressFactory,
     SiteFactory,
-    UserFactory,
     platform,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-# --- helpers (billing's admin tests use them too) --------------------------------
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def superuser_client(client, superuser):
-    client.force_login(superuser)
-    return client
-
-
-def _field_data(bound: forms.BoundField) -> dict[str, Any]:
-    widget = getattr(bound.field.widget, "widget", bound.field.widget)
-    value = bound.value()
-    if isinstance(widget, forms.CheckboxInput):
-        return {bound.html_name: "on"} if value else {}
-    if isinstance(widget, forms.MultiWidget):
-        parts = widget.decompress(value)
-        return {
-            f"{bound.html_name}{suffix}": "" if part is None else str(part)
-            for suffix, part in zip(widget.widgets_names, parts, strict=True)
-        }
-    if value is None:
-        return {bound.html_name: ""}
-    if isinstance(value, list | tuple):
-        return {bound.html_name: [str(item) for item in value]}
-    return {bound.html_name: str(value)}
-
-
-def admin_form_data(response) -> dict[str, Any]:
-    """The POST data of a rendered admin add/change page as it stands (no extra inline rows)."""
-    data: dict[str, Any] = {}
-    page_forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        management = formset.management_form
-        for name in management.fields:
-            value = management[name].value()
-            data[f"{management.prefix}-{name}"] = "" if value is None else str(value)
-        data[f"{formset.prefix}-TOTAL_FORMS"] = str(len(formset.initial_forms))
-        page_forms.extend(formset.initial_forms)
-    for form in page_forms:
-        for name in form.fields:
-            data.update(_field_data(form[name]))
-    return data
-
-
-def add_inline_row(data: dict[str, Any], prefix: str, **fields: Any) -> None:
-    """Append a new row to the inline formset `prefix` of `data`."""
-    index = int(data[f"{prefix}-TOTAL_FORMS"])
-    data[f"{prefix}-TOTAL_FORMS"] = str(index + 1)
-    for name, value in fields.items():
-        data[f"{prefix}-{index}-{name}"] = value
-
-
-def inline_formset(response, prefix: str):
-    """The formset `prefix` of a rendered admin page."""
-    for inline in response.context["inline_admin_formsets"]:
-        if inline.formset.prefix == prefix:
-            return inline.formset
-    raise AssertionError(f"no inline formset {prefix!r} on the page")
-
-
-def page_messages(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def changelist_query_counts(client, url: str, populate, *, small: int = 5, large: int = 20):
-    """Queries for `url` with `small` then `large` sets of records, and the rows shown."""
-    client.get(url)  # Warm process-wide caches (content types) outside the measure.
-    populate(small)
-    with CaptureQueriesContext(connection) as small_queries:
-        small_response = client.get(url)
-    populate(large - small)
-    with CaptureQueriesContext(connection) as large_queries:
-        large_response = client.get(url)
-    assert small_response.status_code == large_response.status_code == 200
-    rows = (small_response.context["cl"].result_count, large_response.context["cl"].result_count)
-    return len(small_queries), len(large_queries), rows
 
 
 # --- records ---------------------------------------------------------------------
@@ -149,7 +68,7 @@ def customer_with_everything() -> Customer:
         customer=customer, site=site, contact_type=ContactTypeFactory(name=f"Type {number}")
     )
     quote = QuoteFactory(customer=customer, contact=contact, invoice_address=address)
-    QuoteLine.objects.create(quote=quote, inventory_item=InventoryItemFactory(), site=site)
+    QuoteLineFactory(quote=quote, site=site)
     return customer
 
 
@@ -529,6 +448,22 @@ def test_ticking_another_customer_default_address_leaves_one_default(superuser_c
     assert not first.is_default
 
 
+def test_ticking_another_site_default_address_leaves_one_default(superuser_client):
+    first = SiteAddressFactory(is_site_default=True)
+    site = first.site
+    url = reverse("admin:customers_siteaddress_add")
+    data = admin_form_data(superuser_client.get(url))
+    address = AddressFactory(customer=site.customer)
+    data.update(site=site.pk, address=address.pk, is_site_default="on")
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 302
+    assert list(SiteAddress.objects.filter(site=site, is_site_default=True)) == [
+        SiteAddress.objects.get(site=site, address=address)
+    ]
+
+
 # --- quotes ----------------------------------------------------------------------
 
 
@@ -622,8 +557,41 @@ def test_a_quote_line_site_of_another_customer_is_refused(superuser_client):
     response = superuser_client.post(url, data)
 
     assert response.status_code == 200
-    assert "site" in inline_formset(response, "lines").forms[0].errors
+    (error,) = inline_formset(response, "lines").forms[0].errors["site"]
+    assert "another customer" in error
     assert not QuoteLine.objects.exists()
+
+
+def test_quote_lines_added_in_the_admin_are_saved_through_quote_line_save(
+    superuser_client, monkeypatch
+):
+    quote = QuoteFactory()
+    site = SiteFactory(customer=quote.customer)
+    saved = []
+    real_save = services.quote_line_save
+
+    def spy(*, line):
+        saved.append(line.site_id)
+        return real_save(line=line)
+
+    monkeypatch.setattr(services, "quote_line_save", spy)
+    url = reverse("admin:customers_quote_change", args=[quote.pk])
+    data = admin_form_data(superuser_client.get(url))
+    add_inline_row(
+        data,
+        "lines",
+        inventory_item=InventoryItemFactory().pk,
+        quantity="2",
+        sell_price="10",
+        recurring_sell_price="5",
+        site=site.pk,
+    )
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 302
+    assert saved == [site.pk]
+    assert quote.lines.get().quantity == 2
 
 
 def test_removing_an_address_link_goes_through_site_address_delete(superuser_client, monkeypatch):
@@ -650,3 +618,122 @@ def test_removing_an_address_link_goes_through_site_address_delete(superuser_cli
     assert deleted == [link.pk, other.pk]
     assert not SiteAddress.objects.exists()
     assert Address.objects.count() == 2
+
+
+# --- rules checked at form validation; the service's refusal as the safety net ----------
+
+
+def _clearing_the_only_default_site(client):
+    site = SiteFactory()
+    url = reverse("admin:customers_site_change", args=[site.pk])
+    data = admin_form_data(client.get(url))
+    del data["is_default"]
+    return url, data, "site_save", (None, "is_default")
+
+
+def _a_contact_row_at_a_site_of_another_customer(client):
+    customer = CustomerFactory()
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    data = admin_form_data(client.get(url))
+    add_inline_row(data, "contacts", first_name="Ada", site=SiteFactory().pk)
+    return url, data, "contact_save", ("contacts", "site")
+
+
+def _a_new_customers_site_row_under_a_parent_of_another_customer(client):
+    url = reverse("admin:customers_customer_add")
+    data = admin_form_data(client.get(url))
+    data.update(name="Brand New Ltd", stage=CustomerStage.CUSTOMER)
+    add_inline_row(data, "sites", name="Annexe", parent=SiteFactory().pk)
+    return url, data, "customer_save", ("sites", "parent")
+
+
+def _linking_an_address_twice_to_one_site(client):
+    link = SiteAddressFactory()
+    url = reverse("admin:customers_siteaddress_add")
+    data = admin_form_data(client.get(url))
+    data.update(site=link.site_id, address=link.address_id)
+    return url, data, "site_address_save", (None, "address")
+
+
+def _a_new_quotes_line_at_a_site_of_another_customer(client):
+    url = reverse("admin:customers_quote_add")
+    data = admin_form_data(client.get(url))
+    data.update(customer=CustomerFactory().pk, status=QuoteStatus.DRAFT)
+    add_inline_row(
+        data,
+        "lines",
+        inventory_item=InventoryItemFactory().pk,
+        quantity="1",
+        sell_price="0",
+        recurring_sell_price="0",
+        site=SiteFactory().pk,
+    )
+    return url, data, "quote_save", ("lines", "site")
+
+
+def _reopening_a_won_quote(client):
+    quote = QuoteFactory(customer=CustomerFactory())
+    services.quote_mark_won(quote=quote)
+    url = reverse("admin:customers_quote_change", args=[quote.pk])
+    data = admin_form_data(client.get(url))
+    data["status"] = QuoteStatus.DRAFT
+    return url, data, "quote_save", (None, "status")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        _clearing_the_only_default_site,
+        _a_contact_row_at_a_site_of_another_customer,
+        _a_new_customers_site_row_under_a_parent_of_another_customer,
+        _linking_an_address_twice_to_one_site,
+        _a_new_quotes_line_at_a_site_of_another_customer,
+        _reopening_a_won_quote,
+    ],
+    ids=lambda case: case.__name__[1:],
+)
+def test_a_broken_rule_is_a_form_error_at_validation_and_no_service_is_called(
+    superuser_client, monkeypatch, case
+):
+    url, data, save_service, (prefix, field) = case(superuser_client)
+    calls = []
+    monkeypatch.setattr(services, save_service, lambda **kwargs: calls.append(kwargs))
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200
+    form = (
+        response.context["adminform"].form
+        if prefix is None
+        else inline_formset(response, prefix).forms[-1]
+    )
+    assert len(form.errors[field]) == 1
+    assert calls == []
+
+
+def test_a_refusal_the_form_check_missed_is_shown_once_and_nothing_is_saved(
+    superuser_client, monkeypatch
+):
+    # The form's check passes the first time, as if the parent had moved to another
+    # customer between validation and save; the service then refuses.
+    checks = []
+
+    def check_after_the_first(form, instance):
+        checks.append(instance)
+        if len(checks) > 1:
+            services.site_validate(site=instance)
+
+    monkeypatch.setattr(customers_admin.SiteForm, "service_validate", check_after_the_first)
+    customer = CustomerFactory()
+    url = reverse("admin:customers_site_add")
+    data = admin_form_data(superuser_client.get(url))
+    data.update(customer=customer.pk, name="Annexe", parent=SiteFactory().pk)
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["parent"] == [
+        "The parent site belongs to another customer."
+    ]
+    assert len(checks) == 2
+    assert not customer.sites.exists()

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.signals import post_save, pre_save
+from django.test.utils import CaptureQueriesContext
 
 from billing.choices import PlatformCode
 from billing.models import BillingPlatform
@@ -28,6 +29,7 @@ from customers.models import (
     Customer,
     Lead,
     Quote,
+    QuoteLine,
     Site,
     SiteAddress,
 )
@@ -36,8 +38,10 @@ from tests.factories import (
     AddressFactory,
     ContactFactory,
     CustomerFactory,
+    InventoryItemFactory,
     LeadFactory,
     QuoteFactory,
+    QuoteLineFactory,
     SiteAddressFactory,
     SiteFactory,
     UserFactory,
@@ -49,26 +53,6 @@ on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL: concurrent transactions on separate connections",
 )
-
-
-@pytest.fixture
-def record_signal():
-    """Connect a recorder to a signal for the test; returns the list of calls it sees."""
-    connected = []
-
-    def record(signal):
-        calls = []
-
-        def receiver(sender, **kwargs):
-            calls.append({"sender": sender, **kwargs})
-
-        signal.connect(receiver, weak=False)
-        connected.append((signal, receiver))
-        return calls
-
-    yield record
-    for signal, receiver in connected:
-        signal.disconnect(receiver)
 
 
 @pytest.fixture
@@ -1017,3 +1001,189 @@ def test_a_contact_at_one_of_its_customers_sites_is_saved():
 
     assert Contact.objects.get(pk=contact.pk).site == site
     assert contact.full_name == "Ada Lovelace"
+
+
+# --- validators: the read-only checks the admin runs at form validation ---------------------
+
+
+def _site_clearing_the_only_default():
+    site = SiteFactory()
+    site.is_default = False
+    return services.site_validate, {"site": site}, "is_default"
+
+
+def _site_under_a_parent_of_another_customer():
+    site = SiteFactory.build(customer=CustomerFactory(), parent=SiteFactory())
+    return services.site_validate, {"site": site}, "parent"
+
+
+def _site_of_a_customer_not_saved_yet_under_an_existing_parent():
+    site = Site(customer=Customer(name="Not Saved Yet Ltd"), name="Annexe", parent=SiteFactory())
+    return services.site_validate, {"site": site}, "parent"
+
+
+def _site_moved_to_another_customer():
+    site = SiteFactory()
+    site.customer = CustomerFactory()
+    return services.site_validate, {"site": site}, "customer"
+
+
+def _site_with_a_new_integration_id():
+    site = SiteFactory()
+    site.integration_id = uuid.uuid4()
+    return services.site_validate, {"site": site}, "integration_id"
+
+
+def _address_moved_to_another_customer():
+    address = AddressFactory()
+    address.customer = CustomerFactory()
+    return services.address_validate, {"address": address}, "customer"
+
+
+def _link_to_an_address_of_another_customer():
+    link = SiteAddress(site=SiteFactory(), address=AddressFactory())
+    return services.site_address_validate, {"link": link}, "address"
+
+
+def _second_link_of_one_address_to_one_site():
+    existing = SiteAddressFactory()
+    link = SiteAddress(site=existing.site, address=existing.address)
+    return services.site_address_validate, {"link": link}, "address"
+
+
+def _contact_at_a_site_of_another_customer():
+    contact = Contact(customer=CustomerFactory(), first_name="Ada", site=SiteFactory())
+    return services.contact_validate, {"contact": contact}, "site"
+
+
+def _won_quote_reopened():
+    quote = QuoteFactory(customer=CustomerFactory())
+    services.quote_mark_won(quote=quote)
+    quote.status = QuoteStatus.DRAFT
+    return services.quote_validate, {"quote": quote}, "status"
+
+
+def _quote_with_a_contact_of_another_customer():
+    quote = Quote(customer=CustomerFactory(), contact=ContactFactory())
+    return services.quote_validate, {"quote": quote}, "contact"
+
+
+def _quote_line_at_a_site_of_another_customer():
+    line = QuoteLine(
+        quote=QuoteFactory(), inventory_item=InventoryItemFactory(), site=SiteFactory()
+    )
+    return services.quote_line_validate, {"line": line}, "site"
+
+
+def _line_of_a_quote_not_saved_yet_at_a_site_of_another_customer():
+    line = QuoteLine(
+        quote=Quote(customer=CustomerFactory()),
+        inventory_item=InventoryItemFactory(),
+        site=SiteFactory(),
+    )
+    return services.quote_line_validate, {"line": line}, "site"
+
+
+REFUSED_BY_A_VALIDATOR = [
+    _site_clearing_the_only_default,
+    _site_under_a_parent_of_another_customer,
+    _site_of_a_customer_not_saved_yet_under_an_existing_parent,
+    _site_moved_to_another_customer,
+    _site_with_a_new_integration_id,
+    _address_moved_to_another_customer,
+    _link_to_an_address_of_another_customer,
+    _second_link_of_one_address_to_one_site,
+    _contact_at_a_site_of_another_customer,
+    _won_quote_reopened,
+    _quote_with_a_contact_of_another_customer,
+    _quote_line_at_a_site_of_another_customer,
+    _line_of_a_quote_not_saved_yet_at_a_site_of_another_customer,
+]
+
+
+@pytest.mark.parametrize("case", REFUSED_BY_A_VALIDATOR, ids=lambda case: case.__name__[1:])
+def test_a_validator_refuses_with_an_error_on_the_field_and_only_reads(case):
+    validate, arguments, field = case()
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError) as raised:
+        validate(**arguments)
+
+    assert field in raised.value.message_dict
+    statements = [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+    assert set(statements) <= {"SELECT"}
+
+
+def test_validators_accept_records_that_keep_the_rules():
+    site = SiteFactory()
+    address = AddressFactory(customer=site.customer)
+    contact = ContactFactory(customer=site.customer, site=site)
+
+    services.site_validate(site=SiteFactory.build(customer=site.customer, parent=site))
+    services.address_validate(address=address)
+    services.site_address_validate(link=SiteAddress(site=site, address=address))
+    services.contact_validate(contact=contact)
+    services.quote_validate(
+        quote=Quote(customer=site.customer, contact=contact, invoice_address=address)
+    )
+    services.quote_line_validate(
+        line=QuoteLine(
+            quote=Quote(customer=site.customer), inventory_item=InventoryItemFactory(), site=site
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("validator", "save"),
+    [
+        ("site_validate", lambda: SiteFactory()),
+        ("address_validate", lambda: AddressFactory()),
+        ("site_address_validate", lambda: SiteAddressFactory()),
+        ("contact_validate", lambda: ContactFactory()),
+        ("quote_validate", lambda: QuoteFactory()),
+        ("quote_line_validate", lambda: QuoteLineFactory()),
+    ],
+)
+def test_the_save_service_refuses_what_its_validator_refuses(monkeypatch, validator, save):
+    def refuse(**kwargs):
+        raise ValidationError({"name": "refused by the validator"})
+
+    monkeypatch.setattr(services, validator, refuse)
+
+    with pytest.raises(ValidationError) as raised:
+        save()
+
+    assert raised.value.message_dict == {"name": ["refused by the validator"]}
+
+
+# --- quote lines ------------------------------------------------------------------------------
+
+
+def test_a_quote_line_at_a_site_of_another_customer_is_refused():
+    quote = QuoteFactory()
+
+    with pytest.raises(ValidationError) as raised:
+        services.quote_line_save(
+            line=QuoteLine(quote=quote, inventory_item=InventoryItemFactory(), site=SiteFactory())
+        )
+
+    assert "another customer" in message_of(raised.value, "site")
+    assert not QuoteLine.objects.exists()
+
+
+def test_a_quote_line_at_a_site_of_the_quote_customer_is_saved():
+    quote = QuoteFactory()
+    site = SiteFactory(customer=quote.customer)
+
+    line = services.quote_line_save(
+        line=QuoteLine(quote=quote, inventory_item=InventoryItemFactory(), site=site, cli="0113")
+    )
+
+    assert QuoteLine.objects.get(pk=line.pk).site == site
+
+
+def test_a_quote_line_needs_an_inventory_item():
+    with pytest.raises(ValidationError) as raised:
+        services.quote_line_save(line=QuoteLine(quote=QuoteFactory()))
+
+    assert "inventory_item" in raised.value.message_dict
+    assert not QuoteLine.objects.exists()

@@ -1,21 +1,32 @@
-"""Admin for billing platforms, base categories, inventory, sales orders, lines and assets.
+"""Admin for sales orders, their lines, and the assets made from them; and the sales order
+side of quotes.
 
-Sales orders and their lines are written through `billing.services`; a
-service's refusal is shown on the field it names (customers.admin's
-ServiceModelAdmin). Bill statuses and the billing start date override are
-read-only without the `billing.allow_update_billing` permission.
+Orders, lines and assets are written through `billing.services` and checked
+at validation by its read-only validators (see layer_sync.admin). Bill
+statuses and the billing start date override are read-only without the
+`billing.allow_update_billing` permission.
 """
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import admin
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from customers import admin as customers_admin
-from customers.admin import ServiceInlineMixin, ServiceModelAdmin, run_service_action
-from customers.models import Quote, Site
+from customers.models import Quote
+from layer_sync.admin import (
+    ServiceInlineMixin,
+    ServiceModelAdmin,
+    ServiceModelForm,
+    rejected_as_form_errors,
+    run_service_action,
+)
 
-from . import services
-from .models import Asset, BaseCategory, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
+from .. import services
+from ..models import Asset, SalesOrder, SalesOrderLine
 
 BILLING_PERMISSION = "billing.allow_update_billing"
 LINE_BILLING_FIELDS = ("upfront_bill_status", "recurring_bill_status")
@@ -25,90 +36,6 @@ ASSET_BILLING_FIELDS = ("billing_start_date_override",)
 def billing_fields_locked(request: HttpRequest, fields: tuple[str, ...]) -> tuple[str, ...]:
     """`fields` when the user may not update billing (so they are read-only), else none."""
     return () if request.user.has_perm(BILLING_PERMISSION) else fields
-
-
-# --- platforms, categories, inventory --------------------------------------------
-
-
-@admin.register(BillingPlatform)
-class BillingPlatformAdmin(admin.ModelAdmin):
-    """The platforms are a fixed set made by a migration (connectors register by code)."""
-
-    list_display = ("name", "code", "integration_enabled")
-    list_filter = ("integration_enabled",)
-    search_fields = ("name", "code")
-    readonly_fields = ("code",)
-    fields = ("code", "name", "integration_enabled")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-@admin.register(BaseCategory)
-class BaseCategoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "identifier_field", "item_count")
-    list_filter = ("identifier_field",)
-    search_fields = ("name",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[BaseCategory]:
-        return super().get_queryset(request).annotate(item_count=Count("inventory_items"))
-
-    @admin.display(description="inventory items", ordering="item_count")
-    def item_count(self, obj: BaseCategory) -> int:
-        return obj.item_count
-
-
-@admin.register(InventoryItem)
-class InventoryItemAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "item_type",
-        "base_category",
-        "upfront_route",
-        "recurring_route",
-        "billing_frequency",
-        "sell_price",
-        "recurring_sell_price",
-        "external_sku",
-    )
-    list_filter = (
-        "item_type",
-        "base_category",
-        "upfront_route",
-        "recurring_route",
-        "billing_frequency",
-    )
-    list_select_related = ("base_category", "upfront_route", "recurring_route")
-    search_fields = ("name", "external_sku", "data_description", "pricing_tier")
-    readonly_fields = ("created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("name", "item_type", "base_category", "billing_frequency")}),
-        ("Prices", {"fields": ("sell_price", "recurring_sell_price", "rrp")}),
-        (
-            "Billing routes",
-            {
-                "fields": ("upfront_route", "recurring_route"),
-                "description": "Set independently: the up-front charge and the recurring "
-                "charge may be billed by different platforms.",
-            },
-        ),
-        (
-            "Charge types and codes",
-            {
-                "fields": (
-                    "data_description",
-                    "pricing_tier",
-                    "custom_field_1",
-                    "custom_field_2",
-                    "external_sku",
-                )
-            },
-        ),
-        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
-    )
 
 
 # --- sales orders and lines --------------------------------------------------------
@@ -130,22 +57,46 @@ LINE_FIELDS = (
 )
 
 
+class SalesOrderLineForm(ServiceModelForm):
+    def service_validate(self, instance: SalesOrderLine) -> None:
+        services.sales_order_line_validate(line=instance)
+
+
 class SalesOrderLineInline(ServiceInlineMixin, admin.TabularInline):
     model = SalesOrderLine
+    form = SalesOrderLineForm
     fields = LINE_FIELDS
     autocomplete_fields = ("inventory_item", "site", "target_asset")
     extra = 0
     show_change_link = True
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            # A new order's lines are made from LineSpecs, which start Not Billed; their
+            # bill statuses can be changed once the order exists.
+            return LINE_BILLING_FIELDS
         return billing_fields_locked(request, LINE_BILLING_FIELDS)
 
     def service_save(self, request: HttpRequest, obj: SalesOrderLine) -> None:
         services.sales_order_line_save(line=obj)
 
 
+def line_spec(data: Mapping[str, Any]) -> services.LineSpec:
+    """The LineSpec of a new line row's cleaned data (what the row does not show, defaults)."""
+    names = {spec_field.name for spec_field in dataclasses.fields(services.LineSpec)}
+    return services.LineSpec(**{name: value for name, value in data.items() if name in names})
+
+
+class SalesOrderForm(ServiceModelForm):
+    def service_validate(self, instance: SalesOrder) -> None:
+        # Only creation has rules: once made, an order's customer and quote are read-only.
+        if instance._state.adding:
+            services.sales_order_create_validate(customer=instance.customer, quote=instance.quote)
+
+
 @admin.register(SalesOrder)
 class SalesOrderAdmin(ServiceModelAdmin):
+    form = SalesOrderForm
     list_display = ("__str__", "customer", "quote", "line_count", "created_by", "created_at")
     list_select_related = ("customer", "quote", "created_by")
     search_fields = ("reference", "customer__name", "quote__reference")
@@ -153,6 +104,9 @@ class SalesOrderAdmin(ServiceModelAdmin):
     autocomplete_fields = ("customer", "quote")
     inlines = (SalesOrderLineInline,)
     fields = ("customer", "quote", "reference", "created_by", "created_at", "updated_at")
+    # Stated here: Meta.ordering is dropped from a query that aggregates (line_count), and
+    # the autocomplete pages through this queryset.
+    ordering = SalesOrder._meta.ordering
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SalesOrder]:
         return super().get_queryset(request).annotate(line_count=Count("lines"))
@@ -178,12 +132,29 @@ class SalesOrderAdmin(ServiceModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def service_save(self, request, obj, form, change) -> None:
+        # Nothing yet: a new order is made with its lines in save_related, so that
+        # sales_order_created is sent once they exist. A saved order has no update
+        # service (its fields are read-only); only its lines change.
+        pass
+
+    def save_related(self, request, form, formsets, change) -> None:
         if change:
+            super().save_related(request, form, formsets, change)
             return
-        order = services.sales_order_create(
-            customer=obj.customer, quote=obj.quote, reference=obj.reference, user=request.user
-        )
-        # The service made its own instance; the admin (and the line formset) hold `obj`.
+        (line_formset,) = (formset for formset in formsets if formset.model is SalesOrderLine)
+        # commit=False: the formset records the rows it adds (for the change message)
+        # and the service makes them.
+        line_formset.save(commit=False)
+        obj = form.instance
+        with rejected_as_form_errors(form.prefix):
+            order = services.sales_order_create(
+                customer=obj.customer,
+                quote=obj.quote,
+                reference=obj.reference,
+                user=request.user,
+                lines=[line_spec(row.cleaned_data) for row in line_formset.saved_forms],
+            )
+        # The service made its own instance; the admin (and the formset's rows) hold `obj`.
         for field in SalesOrder._meta.concrete_fields:
             setattr(obj, field.attname, getattr(order, field.attname))
         obj._state.adding = False
@@ -192,6 +163,7 @@ class SalesOrderAdmin(ServiceModelAdmin):
 
 @admin.register(SalesOrderLine)
 class SalesOrderLineAdmin(ServiceModelAdmin):
+    form = SalesOrderLineForm
     list_display = (
         "__str__",
         "customer",
@@ -248,10 +220,16 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
 # --- assets ----------------------------------------------------------------------
 
 
+class AssetForm(ServiceModelForm):
+    def service_validate(self, instance: Asset) -> None:
+        services.asset_validate(asset=instance)
+
+
 @admin.register(Asset)
 class AssetAdmin(ServiceModelAdmin):
     """Assets are made from sales order lines (the line's Convert to asset action)."""
 
+    form = AssetForm
     list_display = (
         "__str__",
         "customer",
@@ -334,13 +312,6 @@ class AssetAdmin(ServiceModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        if obj is not None and "site" in form.base_fields:
-            # No asset service checks the site's customer yet: offer only the asset's own.
-            form.base_fields["site"].queryset = Site.objects.filter(customer_id=obj.customer_id)
-        return form
-
     def get_readonly_fields(self, request, obj=None):
         return (
             "customer",
@@ -352,9 +323,7 @@ class AssetAdmin(ServiceModelAdmin):
         )
 
     def service_save(self, request, obj, form, change) -> None:
-        # billing.services has no asset update service yet; the form has validated the
-        # asset (full_clean), and this is the one place that writes it.
-        obj.save()
+        services.asset_save(asset=obj)
 
 
 # --- quotes: the sales order side ----------------------------------------------------

@@ -1,0 +1,182 @@
+"""Admin for customers (and leads), company settings, customer classes and contact types.
+
+A customer is saved through customers.services (its lead record too); a
+lead becomes a customer only through the convert action.
+"""
+
+from django.contrib import admin
+from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from layer_sync.admin import ServiceModelAdmin, run_service_action
+
+from .. import services
+from ..choices import ConversionSource
+from ..models import CompanySettings, ContactType, Customer, CustomerClass, Lead, Site
+from .sites import AddressInline, ContactInline, SiteInline
+
+# --- company settings and small lookup tables ------------------------------------
+
+
+@admin.register(CompanySettings)
+class CompanySettingsAdmin(admin.ModelAdmin):
+    """The single settings row: no add once it exists, no delete; the list opens the row."""
+
+    fieldsets = (
+        ("Sites", {"fields": ("auto_generate_site_reference", "sage_sync_active")}),
+        ("Data capture", {"fields": ("new_and_cease_enabled", "update_action_enabled")}),
+        ("Charge types", {"fields": ("upfront_charge_type_field", "recurring_charge_type_field")}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not CompanySettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        row = CompanySettings.objects.filter(pk=CompanySettings.SINGLETON_PK).first()
+        if row is not None and self.has_view_or_change_permission(request, row):
+            return HttpResponseRedirect(
+                reverse("admin:customers_companysettings_change", args=[row.pk])
+            )
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(CustomerClass)
+class CustomerClassAdmin(admin.ModelAdmin):
+    list_display = ("code", "description", "customer_count")
+    search_fields = ("code", "description")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerClass]:
+        return super().get_queryset(request).annotate(customer_count=Count("customers"))
+
+    @admin.display(description="customers", ordering="customer_count")
+    def customer_count(self, obj: CustomerClass) -> int:
+        return obj.customer_count
+
+
+@admin.register(ContactType)
+class ContactTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_billing")
+    list_filter = ("is_billing",)
+    search_fields = ("name",)
+
+
+# --- customers -------------------------------------------------------------------
+
+
+class LeadInline(admin.StackedInline):
+    """The customer's lead record (seed 000), read-only: the services write it."""
+
+    model = Lead
+    fields = ("origin", "created_at", "converted_at", "conversion_source", "converted_by")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name = "lead record"
+    verbose_name_plural = "lead record"
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Part of the customer: whoever may see the customer sees how it became one.
+        return request.user.has_perm("customers.view_customer") or request.user.has_perm(
+            "customers.change_customer"
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+VAT_HELP = (
+    "Kept in The Layer only: the Abillity API cannot mark a customer as VAT-registered, "
+    "so VAT registration is not sent to Abillity."
+)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceModelAdmin):
+    list_display = (
+        "name",
+        "stage",
+        "status",
+        "customer_class",
+        "default_site",
+        "bill_run",
+        "sage_account_number",
+        "created_at",
+    )
+    list_filter = ("stage", "status", "customer_class", "bill_run", "payment_method")
+    list_select_related = ("customer_class",)
+    search_fields = (
+        "name",
+        "registered_company_name",
+        "sage_account_number",
+        "email",
+        "telephone",
+    )
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (LeadInline, SiteInline, AddressInline, ContactInline)
+    actions = ("convert_leads",)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("name", "registered_company_name", "stage", "status", "customer_class")},
+        ),
+        ("Contact details", {"fields": ("email", "telephone", "vat_number")}),
+        (
+            "Billing",
+            {
+                "fields": ("bill_run", "payment_terms", "payment_method", "sage_account_number"),
+                "description": "Bill run, payment terms and payment method are sent to every "
+                "Abillity site of the customer once, when the lead is converted.",
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        default_site = Site.objects.filter(customer=OuterRef("pk"), is_default=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(default_site_name=Subquery(default_site.values("name")[:1]))
+        )
+
+    def get_inlines(self, request, obj):
+        # The services write the lead record when the customer is saved: nothing to show yet.
+        return self.inlines if obj else tuple(i for i in self.inlines if i is not LeadInline)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # A lead becomes a customer only through conversion (the action below).
+        return (*self.readonly_fields, "stage")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs.setdefault("help_texts", {"vat_number": VAT_HELP})
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="default site", ordering="default_site_name")
+    def default_site(self, obj: Customer) -> str:
+        return obj.default_site_name or "-"
+
+    def service_save(self, request, obj, form, change) -> None:
+        services.customer_save(customer=obj, user=request.user)
+
+    @admin.action(description="Convert lead to customer", permissions=["change"])
+    def convert_leads(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        run_service_action(
+            self,
+            request,
+            queryset,
+            service=lambda customer: services.customer_convert_lead(
+                customer=customer, source=ConversionSource.MANUAL, user=request.user
+            ),
+            done="Converted to customers",
+        )
