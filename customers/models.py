@@ -293,6 +293,7 @@ class SiteAddress(models.Model):
 
     class Meta:
         verbose_name = "site address"
+        verbose_name_plural = "site addresses"
         constraints = [
             models.UniqueConstraint(fields=["site", "address"], name="site_address_unique"),
             models.UniqueConstraint(

@@ -166,8 +166,9 @@ def quote_mark_won(*, quote: Quote, user: User | None = None) -> Quote:
 def quote_validate(*, quote: Quote) -> None:
     """Check a quote against the rules `quote_save` keeps, writing nothing.
 
-    Its contact and invoice address must be its customer's; a won quote
-    cannot be reopened. Raises ValidationError with a message per field.
+    Its contact and invoice address must be its customer's; it never moves
+    to another customer; a won quote cannot be reopened. Raises
+    ValidationError with a message per field.
     """
     errors: dict[str, str] = {}
     if quote.contact_id and quote.contact.customer_id != quote.customer_id:
@@ -175,9 +176,14 @@ def quote_validate(*, quote: Quote) -> None:
     if quote.invoice_address_id and quote.invoice_address.customer_id != quote.customer_id:
         errors["invoice_address"] = "The invoice address belongs to another customer."
     if not quote._state.adding:
-        stored_status = Quote.objects.values_list("status", flat=True).get(pk=quote.pk)
+        stored_status, stored_customer_id = Quote.objects.values_list(
+            "status", "customer_id"
+        ).get(pk=quote.pk)
         if stored_status == QuoteStatus.WON and quote.status != QuoteStatus.WON:
             errors["status"] = f"Quote {quote} is won; a won quote cannot be reopened."
+        if stored_customer_id != quote.customer_id:
+            # Its lines' sites and its contact belong to the first customer.
+            errors["customer"] = "A quote cannot move to another customer; make a new quote."
     if errors:
         raise ValidationError(errors)
 

@@ -467,6 +467,18 @@ def test_a_won_quote_cannot_be_reopened():
     assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.WON
 
 
+def test_a_quote_never_moves_to_another_customer():
+    quote = QuoteFactory()
+    original_customer_id = quote.customer_id
+
+    quote.customer = LeadFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.quote_save(quote=quote)
+
+    assert "another customer" in raised.value.message_dict["customer"][0]
+    assert Quote.objects.get(pk=quote.pk).customer_id == original_customer_id
+
+
 def test_quote_contact_and_invoice_address_of_another_customer_are_refused():
     lead = LeadFactory()
     stranger = CustomerFactory()
