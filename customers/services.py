@@ -176,9 +176,9 @@ def quote_validate(*, quote: Quote) -> None:
     if quote.invoice_address_id and quote.invoice_address.customer_id != quote.customer_id:
         errors["invoice_address"] = "The invoice address belongs to another customer."
     if not quote._state.adding:
-        stored_status, stored_customer_id = Quote.objects.values_list(
-            "status", "customer_id"
-        ).get(pk=quote.pk)
+        stored_status, stored_customer_id = Quote.objects.values_list("status", "customer_id").get(
+            pk=quote.pk
+        )
         if stored_status == QuoteStatus.WON and quote.status != QuoteStatus.WON:
             errors["status"] = f"Quote {quote} is won; a won quote cannot be reopened."
         if stored_customer_id != quote.customer_id:
