@@ -42,6 +42,35 @@ class BillingPlatform(models.Model):
         return self.code == PlatformCode.THE_LAYER
 
 
+class BillingRoutes(models.Model):
+    """The up-front and recurring billing routes, set independently.
+
+    An inventory item holds the defaults; a sales order line copies them and
+    may change them; its asset copies the line's. A blank route, like The
+    Layer, means the component is invoiced in The Layer.
+    """
+
+    upfront_route = models.ForeignKey(
+        BillingPlatform,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="up-front billing route",
+    )
+    recurring_route = models.ForeignKey(
+        BillingPlatform,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="recurring billing route",
+    )
+
+    class Meta:
+        abstract = True
+
+
 class BaseCategory(models.Model):
     """A base category of inventory; it names the field that identifies its assets."""
 
@@ -58,29 +87,13 @@ class BaseCategory(models.Model):
         return self.name
 
 
-class InventoryItem(TimeStampedModel):
+class InventoryItem(BillingRoutes, TimeStampedModel):
     """A product or service in the price book, with its billing routes."""
 
     name = models.CharField("product name", max_length=100)
     item_type = models.CharField(max_length=10, choices=ItemType.choices)
     base_category = models.ForeignKey(
         BaseCategory, on_delete=models.PROTECT, related_name="inventory_items"
-    )
-    upfront_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="up-front billing route",
-    )
-    recurring_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="recurring billing route",
     )
     data_description = models.CharField(
         max_length=100, blank=True, help_text="By default, the up-front charge type id."
@@ -146,7 +159,7 @@ class SalesOrder(TimeStampedModel):
         return self.reference or f"SO{self.pk}"
 
 
-class SalesOrderLine(models.Model):
+class SalesOrderLine(BillingRoutes):
     """A line of a sales order, with its data-capture action and bill status."""
 
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
@@ -174,22 +187,6 @@ class SalesOrderLine(models.Model):
         help_text="The existing asset that Update changes or New & Cease ceases.",
     )
     cli = models.CharField("captured CLI", max_length=17, blank=True)
-    upfront_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="up-front billing route",
-    )
-    recurring_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="recurring billing route",
-    )
     upfront_bill_status = models.CharField(
         "up-front bill status",
         max_length=15,
@@ -217,7 +214,7 @@ class SalesOrderLine(models.Model):
         return f"{self.order} · {self.inventory_item}"
 
 
-class Asset(TimeStampedModel):
+class Asset(BillingRoutes, TimeStampedModel):
     """A product or service asset made from a sales order line."""
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="assets")
@@ -252,22 +249,6 @@ class Asset(TimeStampedModel):
     sell_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     recurring_sell_price = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0")
-    )
-    upfront_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="up-front billing route",
-    )
-    recurring_route = models.ForeignKey(
-        BillingPlatform,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="recurring billing route",
     )
 
     class Meta:
