@@ -128,10 +128,6 @@ class InventoryItem(BillingRoutes, TimeStampedModel):
         return self.name
 
     @property
-    def is_product(self) -> bool:
-        return self.item_type == ItemType.PRODUCT
-
-    @property
     def identifier_label(self) -> str:
         return self.base_category.identifier_field
 

@@ -118,8 +118,10 @@ def sales_order_create(
     if not order.reference:
         order.reference = f"SO{order.pk:06d}"
         order.save(update_fields=["reference"])
+    # Read once for every line, not once per line.
+    company = CompanySettings.load() if lines else None
     for spec in lines:
-        sales_order_line_save(line=_line_from_spec(order=order, spec=spec))
+        sales_order_line_save(line=_line_from_spec(order=order, spec=spec), company=company)
     sales_order_created.send(sender=SalesOrder, order=order, customer=customer, user=user)
     return order
 
@@ -195,7 +197,9 @@ def _line_rules(
         raise ValidationError(errors)
 
 
-def sales_order_line_validate(*, line: SalesOrderLine) -> None:
+def sales_order_line_validate(
+    *, line: SalesOrderLine, company: CompanySettings | None = None
+) -> None:
     """Check a line against the rules `sales_order_line_save` keeps, writing nothing.
 
     Action rules (seed 001): New takes no target; Update and New & Cease
@@ -204,19 +208,22 @@ def sales_order_line_validate(*, line: SalesOrderLine) -> None:
     already converted to an asset keeps its action and target. The stored
     line, its target asset and the company settings are read from the
     database; a line of an order being added in the same form is judged
-    against that order's customer.
+    against that order's customer. `company` saves reading the settings again
+    when the caller already holds them.
     """
     stored = None if line._state.adding else SalesOrderLine.objects.get(pk=line.pk)
     # Judged as stored, not by the caller's copy (it may have been ceased since).
     target = Asset.objects.get(pk=line.target_asset_id) if line.target_asset_id else None
-    _line_rules(line=line, company=CompanySettings.load(), stored=stored, target=target)
+    _line_rules(line=line, company=company or CompanySettings.load(), stored=stored, target=target)
 
 
 @transaction.atomic
-def sales_order_line_save(*, line: SalesOrderLine) -> SalesOrderLine:
+def sales_order_line_save(
+    *, line: SalesOrderLine, company: CompanySettings | None = None
+) -> SalesOrderLine:
     """Create or update a line. New lines take their billing routes from the inventory item.
 
-    The rules are `sales_order_line_validate`'s.
+    The rules are `sales_order_line_validate`'s (`company`: the settings, if already read).
     """
     if line._state.adding:
         if line.inventory_item_id is not None:
@@ -230,7 +237,7 @@ def sales_order_line_save(*, line: SalesOrderLine) -> SalesOrderLine:
         SalesOrderLine.objects.select_for_update().only("pk").get(pk=line.pk)
     # Field validation first: the action rules read the order, item and choices.
     line.full_clean()
-    sales_order_line_validate(line=line)
+    sales_order_line_validate(line=line, company=company)
     line.save()
     return line
 

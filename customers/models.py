@@ -149,10 +149,6 @@ class Customer(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_lead(self) -> bool:
-        return self.stage == CustomerStage.LEAD
-
     def clean(self) -> None:
         super().clean()
         from .selectors import customer_name_clash_error
@@ -225,10 +221,6 @@ class Address(TimeStampedModel):
         # constraint would refuse a new default before the service could move the flag.
         exclude = set(exclude or ()) | {"is_default"}
         super().validate_constraints(exclude=exclude)
-
-    @property
-    def lines(self) -> list[str]:
-        return [part for part in (self.street1, self.street2, self.street3) if part]
 
 
 class Site(TimeStampedModel):

@@ -84,13 +84,14 @@ def site_address_for_sync(*, site: Site, quote: Quote | None = None) -> AddressC
 
     1. the site's own default address;
     2. the customer's default site's default address;
-    3. the quote's invoice address (`quote`, else the customer's latest won quote);
+    3. the quote's invoice address (`quote`, else `customer_quote_for_sync`'s: the
+       customer's latest won quote, or its latest quote when none is won);
     4. the customer's default address;
     5. the first address on the customer record.
 
     A step with nothing to offer falls through to the next. `quote`, when
-    given, is used instead of the customer's latest won quote; it must be a
-    quote of the site's customer.
+    given, is used instead of the customer's own choice; it must be a quote of
+    the site's customer.
     """
     customer = site.customer
     if quote is not None and quote.customer_id != customer.pk:

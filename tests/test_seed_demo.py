@@ -17,7 +17,7 @@ from customers.choices import (
     LeadOrigin,
     QuoteStatus,
 )
-from customers.models import Contact, Customer, Lead, Quote, SiteAddress
+from customers.models import Contact, Customer, Lead, Quote, QuoteLine, SiteAddress
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +185,20 @@ def test_seed_demo_new_and_cease_line_ceased_the_asset_it_replaced():
     assert replaced.cease_date is not None
     assert replaced.cease_date < replacement.connection_date
     assert replacement.status == AssetStatus.LIVE
+
+
+def test_seed_demo_saves_quote_lines_through_quote_line_save(monkeypatch):
+    from customers import services as customer_services
+
+    saved = []
+    real_save = customer_services.quote_line_save
+
+    def spy(*, line):
+        saved.append(line)
+        return real_save(line=line)
+
+    monkeypatch.setattr(customer_services, "quote_line_save", spy)
+
+    seed()
+
+    assert len(saved) == QuoteLine.objects.count() > 0

@@ -206,7 +206,11 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
     def service_save(self, request, obj, form, change) -> None:
         services.sales_order_line_save(line=obj)
 
-    @admin.action(description="Convert to asset", permissions=["change"])
+    def has_convert_to_asset_permission(self, request: HttpRequest) -> bool:
+        # Converting changes the line and makes an asset: it needs both permissions.
+        return self.has_change_permission(request) and request.user.has_perm("billing.add_asset")
+
+    @admin.action(description="Convert to asset", permissions=["convert_to_asset"])
     def convert_to_asset(self, request: HttpRequest, queryset: QuerySet[SalesOrderLine]) -> None:
         run_service_action(
             self,
@@ -341,7 +345,15 @@ class QuoteAdmin(customers_admin.QuoteAdmin):
         order = getattr(obj, "sales_order", None)
         return str(order) if order else "-"
 
-    @admin.action(description="Create sales order (from a won quote)", permissions=["change"])
+    def has_create_sales_orders_permission(self, request: HttpRequest) -> bool:
+        # The action makes sales orders: changing quotes alone is not enough.
+        return self.has_change_permission(request) and request.user.has_perm(
+            "billing.add_salesorder"
+        )
+
+    @admin.action(
+        description="Create sales order (from a won quote)", permissions=["create_sales_orders"]
+    )
     def create_sales_orders(self, request: HttpRequest, queryset: QuerySet[Quote]) -> None:
         run_service_action(
             self,

@@ -8,6 +8,7 @@ they would refuse what the services allow, such as making a new default site,
 which clears the old default.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 
@@ -20,6 +21,7 @@ from ..services import (
     customer_save,
     site_address_delete,
     site_address_save,
+    site_address_validate,
     site_save,
 )
 
@@ -172,12 +174,16 @@ class AddressSerializer(serializers.ModelSerializer):
             # A PATCH cannot move the address (address_save refuses it), so the
             # sites must be those of the customer it has.
             customer = self.instance.customer if self.instance else attrs["customer"]
+            # Judged as a new address of that customer: the links replace the stored ones.
+            candidate = Address(customer=customer)
             errors = []
             seen: set[int] = set()
             for link in links:
                 site = link["site"]
-                if site.customer_id != customer.pk:
-                    errors.append(f'Site {site.pk} "{site}" belongs to another customer.')
+                try:
+                    site_address_validate(link=SiteAddress(site=site, address=candidate))
+                except DjangoValidationError as error:
+                    errors += [f'Site {site.pk} "{site}": {message}' for message in error.messages]
                 if site.pk in seen:
                     errors.append(f"Site {site.pk} is listed more than once.")
                 seen.add(site.pk)

@@ -133,7 +133,10 @@ def test_a_site_of_another_customer_is_a_400_on_sites_and_creates_nothing(staff_
     )
 
     assert response.status_code == 400
-    assert "another customer" in response.json()["sites"][0]
+    # The service validator's rule and message, naming the site it refused.
+    assert response.json()["sites"] == [
+        f'Site {foreign.pk} "{foreign}": The address belongs to another customer than the site.'
+    ]
     assert not Address.objects.exists()
     assert not SiteAddress.objects.exists()
 

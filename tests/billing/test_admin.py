@@ -457,6 +457,49 @@ def test_convert_to_asset_action_makes_one_asset_per_line(superuser_client):
     assert Asset.objects.count() == 1
 
 
+def _staff_with(client, *codenames: str):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["customers", "billing"], codename__in=codenames
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("may_add_orders", [False, True])
+def test_create_sales_order_action_needs_the_add_sales_order_permission(client, may_add_orders):
+    customer = CustomerFactory()
+    quote = QuoteFactory(customer=customer)
+    quote_mark_won(quote=quote)
+    codenames = ["view_quote", "change_quote"] + (["add_salesorder"] if may_add_orders else [])
+    staff = _staff_with(client, *codenames)
+
+    staff.post(
+        reverse("admin:customers_quote_changelist"),
+        {"action": "create_sales_orders", "_selected_action": [quote.pk]},
+    )
+
+    assert SalesOrder.objects.filter(quote=quote).exists() is may_add_orders
+
+
+@pytest.mark.parametrize("may_add_assets", [False, True])
+def test_convert_to_asset_action_needs_the_add_asset_permission(client, may_add_assets):
+    order = services.sales_order_create(
+        customer=CustomerFactory(), lines=[services.LineSpec(inventory_item=routed_item())]
+    )
+    codenames = ["view_salesorderline", "change_salesorderline"]
+    staff = _staff_with(client, *codenames, *(["add_asset"] if may_add_assets else []))
+
+    staff.post(
+        reverse("admin:billing_salesorderline_changelist"),
+        {"action": "convert_to_asset", "_selected_action": [order.lines.get().pk]},
+    )
+
+    assert Asset.objects.filter(sales_order_line__order=order).exists() is may_add_assets
+
+
 @pytest.mark.parametrize(
     ("model", "field", "term", "expected"),
     [

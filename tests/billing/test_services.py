@@ -213,6 +213,23 @@ def test_a_sales_order_from_a_won_quote_sends_sales_order_created_once(record_si
     assert [call["order"] for call in created] == [order]
 
 
+def test_an_order_reads_the_company_settings_once_whatever_its_number_of_lines():
+    customer = CustomerFactory()
+    lines = [LineSpec(inventory_item=InventoryItemFactory()) for _ in range(3)]
+    CompanySettings.load()  # the row exists, as in any installation
+
+    with CaptureQueriesContext(connection) as queries:
+        services.sales_order_create(customer=customer, lines=lines)
+
+    settings_reads = [
+        query
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and "customers_companysettings" in query["sql"]
+    ]
+    assert len(settings_reads) == 1
+    assert SalesOrderLine.objects.filter(order__customer=customer).count() == 3
+
+
 def test_a_lead_quote_won_then_ordered_fires_each_initial_sync_event_once(record_signal):
     converted = record_signal(lead_converted)
     created = record_signal(sales_order_created)

@@ -58,6 +58,7 @@ from customers.models import (
     Site,
     SiteAddress,
 )
+from customers.selectors import customer_with_name
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "DEMO_ADMIN_PASSWORD"  # noqa: S105 (the variable's name, not a password)
@@ -206,7 +207,8 @@ class DemoData:
         ]
         created = 0
         for name, build in builders:
-            if not Customer.objects.filter(name__iexact=name).exists():
+            # Matched as customer_save compares names, so a rerun never trips the unique rule.
+            if customer_with_name(name=name) is None:
                 build(name)
                 created += 1
         return created
@@ -335,18 +337,17 @@ class DemoData:
             )
         )
         for spec in lines:
-            # Quote lines have no rule beyond their fields, hence no service.
-            line = QuoteLine(
-                quote=quote,
-                inventory_item=spec.inventory_item,
-                quantity=spec.quantity,
-                sell_price=spec.inventory_item.sell_price,
-                recurring_sell_price=spec.inventory_item.recurring_sell_price,
-                site=spec.site,
-                cli=spec.cli,
+            customer_services.quote_line_save(
+                line=QuoteLine(
+                    quote=quote,
+                    inventory_item=spec.inventory_item,
+                    quantity=spec.quantity,
+                    sell_price=spec.inventory_item.sell_price,
+                    recurring_sell_price=spec.inventory_item.recurring_sell_price,
+                    site=spec.site,
+                    cli=spec.cli,
+                )
             )
-            line.full_clean()
-            line.save()
         return quote
 
     @staticmethod
