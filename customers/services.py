@@ -242,15 +242,19 @@ def site_reference_generate(*, site: Site) -> str:
 
 
 def site_description_for(*, site: Site, company: CompanySettings) -> str:
-    """The description a site gets from the customer's Sage reference while Sage sync is on."""
+    """The description a site gets from the customer's Sage reference while Sage sync is on.
+
+    At the customer stage the description is then derived, never typed: the
+    Sage number and the site name, or blank while the customer has no number
+    (so clearing the number never leaves the old one behind). Otherwise the
+    description is the staff's own.
+    """
     customer = site.customer
-    if (
-        company.sage_sync_active
-        and customer.stage == CustomerStage.CUSTOMER
-        and customer.sage_account_number
-    ):
-        return f"{customer.sage_account_number} - {site.name}"[:255]
-    return site.description
+    if not company.sage_sync_active or customer.stage != CustomerStage.CUSTOMER:
+        return site.description
+    if not customer.sage_account_number:
+        return ""
+    return f"{customer.sage_account_number} - {site.name}"[:255]
 
 
 def site_descriptions_refresh(*, customer: Customer) -> None:

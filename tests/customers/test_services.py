@@ -581,6 +581,18 @@ def test_changing_the_sage_number_reforms_every_site_description():
     assert york.description == "ACME002 - York"
 
 
+def test_clearing_the_sage_number_blanks_the_derived_site_descriptions():
+    set_company(sage_sync_active=True)
+    customer = CustomerFactory(sage_account_number="ACME001")
+    site = SiteFactory(customer=customer, name="Leeds")
+
+    customer.sage_account_number = ""
+    services.customer_save(customer=customer)
+
+    site.refresh_from_db()
+    assert site.description == ""
+
+
 def test_site_description_is_untouched_while_sage_sync_is_off():
     set_company(sage_sync_active=False)
     customer = CustomerFactory(sage_account_number="ACME001")
