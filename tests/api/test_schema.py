@@ -93,3 +93,10 @@ def test_the_docs_page_serves_swagger_ui_from_local_static_files(api_client):
     assert "cdn.jsdelivr.net" not in page
     assert "/api/schema/" in page
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_a_browser_opening_the_docs_before_signing_in_is_sent_to_the_admin_login(client):
+    response = client.get("/api/docs/", HTTP_ACCEPT="text/html,application/xhtml+xml")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/api/docs/"
