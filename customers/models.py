@@ -242,7 +242,9 @@ class Site(TimeStampedModel):
     )
     parent = models.ForeignKey(
         "self",
-        on_delete=models.PROTECT,
+        # RESTRICT, not PROTECT: a parent site alone cannot be deleted, but
+        # deleting the whole customer takes its subsites with it.
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="subsites",

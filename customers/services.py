@@ -11,7 +11,7 @@ which an adapter may call first (the admin's forms do, at validation).
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 
 from .choices import ConversionSource, CustomerStage, CustomerStatus, LeadOrigin, QuoteStatus
@@ -386,8 +386,9 @@ def site_delete(*, site: Site) -> None:
     try:
         with transaction.atomic():
             stored.delete()
-    except ProtectedError as exc:
-        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+    except (ProtectedError, RestrictedError) as exc:
+        holders = getattr(exc, "protected_objects", None) or exc.restricted_objects
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in holders})
         raise ValidationError(
             {"site": f'Site "{stored}" is still used by {", ".join(kinds)}; it cannot be deleted.'}
         ) from exc

@@ -737,3 +737,17 @@ def test_a_refusal_the_form_check_missed_is_shown_once_and_nothing_is_saved(
     ]
     assert len(checks) == 2
     assert not customer.sites.exists()
+
+
+def test_deleting_a_customer_with_a_subsite_in_the_admin_deletes_its_sites(superuser_client):
+    parent = SiteFactory()
+    SiteFactory(customer=parent.customer, parent=parent)
+    url = reverse("admin:customers_customer_delete", args=[parent.customer_id])
+
+    confirmation = superuser_client.get(url)
+    response = superuser_client.post(url, {"post": "yes"})
+
+    assert confirmation.status_code == 200
+    assert "Cannot delete" not in confirmation.content.decode()
+    assert response.status_code == 302
+    assert not Site.objects.filter(customer_id=parent.customer_id).exists()

@@ -722,6 +722,15 @@ def test_deleting_a_site_that_has_subsites_is_refused_with_a_clear_error():
     assert Site.objects.filter(pk=parent.pk).exists()
 
 
+def test_deleting_a_customer_takes_its_subsites_with_its_sites():
+    parent = SiteFactory()
+    SiteFactory(customer=parent.customer, parent=parent)
+
+    parent.customer.delete()
+
+    assert not Site.objects.filter(customer_id=parent.customer_id).exists()
+
+
 def test_the_default_site_of_one_customer_is_unaffected_by_another_customers_sites():
     a_default = SiteFactory()
     b_first = SiteFactory()
