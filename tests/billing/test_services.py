@@ -1,7 +1,6 @@
 """The rules of billing.services: sales orders (an initial sync event), their lines'
 data-capture actions, and converting lines to assets. Each test names its rule."""
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -32,30 +31,14 @@ from tests.factories import (
     UserFactory,
     platform,
 )
+from tests.helpers import message_of, on_postgresql, run_concurrently, set_company
 
 pytestmark = pytest.mark.django_db
-
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: concurrent transactions on separate connections",
-)
-
-
-def set_company(**values) -> CompanySettings:
-    settings_row = CompanySettings.load()
-    for name, value in values.items():
-        setattr(settings_row, name, value)
-    settings_row.save()
-    return settings_row
 
 
 @pytest.fixture
 def new_and_cease_on() -> CompanySettings:
     return set_company(new_and_cease_enabled=True)
-
-
-def message_of(error: ValidationError, field: str) -> str:
-    return " ".join(error.message_dict[field])
 
 
 def won_quote_of_a_lead():
@@ -322,28 +305,15 @@ def test_a_rolled_back_quote_win_and_order_leave_the_lead_unconverted():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_one_quote_ordered_twice_at_once_makes_one_order():
     quote = won_quote_of_a_lead()
-    barrier = threading.Barrier(2, timeout=10)
-    outcomes: list = [None, None]
 
-    def order(index):
-        try:
-            barrier.wait()
-            services.sales_order_create_from_quote(quote=quote)
-            outcomes[index] = "ordered"
-        except ValidationError as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=order, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = run_concurrently(
+        lambda: services.sales_order_create_from_quote(quote=quote),
+        lambda: services.sales_order_create_from_quote(quote=quote),
+    )
 
     assert SalesOrder.objects.filter(quote=quote).count() == 1
-    assert outcomes.count("ordered") == 1
-    refused = next(outcome for outcome in outcomes if outcome != "ordered")
+    assert sum(result is not None for result in results) == 1
+    refused = next(error for error in errors if error is not None)
     assert "already has a sales order" in message_of(refused, "quote")
 
 
@@ -639,27 +609,15 @@ def test_a_target_ceased_since_the_line_was_captured_blocks_the_conversion(new_a
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_one_line_converted_twice_at_once_makes_one_asset():
     line = SalesOrderLineFactory()
-    barrier = threading.Barrier(2, timeout=10)
-    outcomes: list = [None, None]
 
-    def convert(index):
-        try:
-            barrier.wait()
-            services.sales_order_line_convert_to_asset(line=line)
-            outcomes[index] = "converted"
-        except ValidationError as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=convert, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = run_concurrently(
+        lambda: services.sales_order_line_convert_to_asset(line=line),
+        lambda: services.sales_order_line_convert_to_asset(line=line),
+    )
 
     assert Asset.objects.filter(sales_order_line=line).count() == 1
-    assert outcomes.count("converted") == 1
+    assert sum(result is not None for result in results) == 1
+    assert sum(isinstance(error, ValidationError) for error in errors) == 1
 
 
 # --- validators: the read-only checks the admin runs at form validation ---------------------

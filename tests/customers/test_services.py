@@ -46,58 +46,14 @@ from tests.factories import (
     SiteFactory,
     UserFactory,
 )
+from tests.helpers import message_of, on_postgresql, run_concurrently, set_company
 
 pytestmark = pytest.mark.django_db
-
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: concurrent transactions on separate connections",
-)
 
 
 @pytest.fixture
 def company() -> CompanySettings:
     return CompanySettings.load()
-
-
-def set_company(**values) -> CompanySettings:
-    settings_row = CompanySettings.load()
-    for name, value in values.items():
-        setattr(settings_row, name, value)
-    settings_row.save()
-    return settings_row
-
-
-def run_concurrently(*functions, timeout: float = 30):
-    """Run each function in its own thread (its own database connection).
-
-    Returns (results, errors), one slot per function.
-    """
-    results: list = [None] * len(functions)
-    errors: list = [None] * len(functions)
-
-    def runner(index, function):
-        try:
-            results[index] = function()
-        except Exception as exc:  # reported to the test, whatever it is
-            errors[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=runner, args=(index, function))
-        for index, function in enumerate(functions)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        assert not thread.is_alive(), "a concurrent call did not finish"
-    return results, errors
-
-
-def message_of(error: ValidationError, field: str) -> str:
-    return " ".join(error.message_dict[field])
 
 
 # --- unique names ------------------------------------------------------------------
