@@ -1,7 +1,60 @@
+import logging
+import os
+import sys
+import threading
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import post_migrate
+
+logger = logging.getLogger(__name__)
 
 
 class ConnectorsConfig(AppConfig):
     name = "connectors"
     verbose_name = "Billing platform sync"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .receivers import connect_receivers
+
+        for module in settings.SYNC_CONNECTOR_MODULES:
+            import_module(module)  # each registers its connector (and emulator)
+        connect_receivers()
+        post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
+        if _serving_embedded():
+            _start_embedded_sweeper()
+
+
+def entity_settings_create(**kwargs) -> None:
+    """Give every registered connector's entities a setting row (active, export)."""
+    from .services import entity_settings_ensure
+
+    entity_settings_ensure(using=kwargs.get("using", "default"))
+
+
+def _serving_embedded() -> bool:
+    """The development server with eager tasks: nobody runs Celery beat, so we sweep."""
+    return (
+        settings.CELERY_TASK_ALWAYS_EAGER
+        and len(sys.argv) > 1
+        and sys.argv[1] == "runserver"
+        and os.environ.get("RUN_MAIN") == "true"  # the autoreloader's child, not its parent
+    )
+
+
+def _start_embedded_sweeper() -> None:
+    from .services import jobs_process_due, sync_sweep
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(settings.SYNC_SWEEP_INTERVAL):
+            try:
+                sync_sweep()
+                jobs_process_due()
+            except Exception:
+                logger.exception("The embedded sync sweeper failed; it will try again")
+
+    threading.Thread(target=loop, name="sync-sweeper", daemon=True).start()

@@ -10,6 +10,7 @@ start with DEBUG on, a weak secret or a platform URL left unset.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -187,12 +188,56 @@ CONNECT_API_TOKEN = env.str("CONNECT_API_TOKEN", default="")
 
 # Mount the sandbox emulators under /sandbox/<platform>/ (never in production).
 SANDBOX_EMULATORS_ENABLED = env.bool("SANDBOX_EMULATORS_ENABLED", default=True)
+# Where the connectors reach the in-process emulators when a platform URL is unset:
+# this server's own address.
+SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Sync engine --------------------------------------------------------------
+# Modules that register a connector (and its emulator) when imported.
+SYNC_CONNECTOR_MODULES = env.list("SYNC_CONNECTOR_MODULES", default=[])
+# A job is tried this many times (recoverable errors) before it is aborted.
+SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
+# Exponential backoff with full jitter: uniform in [0, min(cap, base * 2 ** (n - 1))].
+SYNC_BACKOFF_BASE = env.float("SYNC_BACKOFF_BASE", default=30.0)
+SYNC_BACKOFF_CAP = env.float("SYNC_BACKOFF_CAP", default=60.0 * 60)
+# A delayed publish never waits longer than this in the broker (the job row keeps the
+# real time; the sweeper covers longer waits).
+SYNC_MAX_COUNTDOWN = env.float("SYNC_MAX_COUNTDOWN", default=5.0 * 60)
+# An in-flight job's lease, renewed at each HTTP call; the sweeper releases it after.
+SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=120.0)
+# How long a job waits when its record is in flight in another worker.
+SYNC_BUSY_DELAY = env.float("SYNC_BUSY_DELAY", default=2.0)
+# The sweeper: how often it runs, how old a due job must be before it is republished,
+# and how many it publishes per run.
+SYNC_SWEEP_INTERVAL = env.float("SYNC_SWEEP_INTERVAL", default=30.0)
+SYNC_PUBLISH_GRACE = env.float("SYNC_PUBLISH_GRACE", default=60.0)
+SYNC_SWEEP_BATCH = env.int("SYNC_SWEEP_BATCH", default=5000)
+# Platform calls: seconds to connect, and to wait for an answer.
+SYNC_CONNECT_TIMEOUT = env.float("SYNC_CONNECT_TIMEOUT", default=5.0)
+SYNC_READ_TIMEOUT = env.float("SYNC_READ_TIMEOUT", default=30.0)
+
+CELERY_BEAT_SCHEDULE = {
+    "sync-sweep": {"task": "connectors.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL},
+}
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+if max(SYNC_MAX_COUNTDOWN, SYNC_BACKOFF_CAP) >= _visibility_timeout:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed SYNC_MAX_COUNTDOWN and the backoff cap, or the "
+        "broker would redeliver messages that are only waiting."
+    )
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "connectors.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,5 +1,6 @@
 """URL configuration: the admin, the REST API under /api/v1/, its schema and docs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -32,3 +33,5 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("health/", health, name="health"),
 ]
+if settings.SANDBOX_EMULATORS_ENABLED:
+    urlpatterns.append(path("sandbox/", include("connectors.urls")))

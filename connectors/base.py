@@ -1,0 +1,192 @@
+"""The connector base class and the registry of connectors.
+
+A connector is the engine's view of one platform. It subclasses
+``Connector``, sets a stable ``identifier`` (``abillity``, ``affinity``,
+``connect``) and registers with ``@register``. The engine calls it to:
+
+- say which entities it exports and which records of each are eligible
+  (``entities``, ``queryset``);
+- say what a record depends on (``dependencies``: a site needs its
+  customer's company first);
+- check the platform's key fields (``missing_key_fields``): a record without
+  one fails with that message, it is never dropped silently;
+- build the payload (``build_payload``) and name each field's rule in
+  ``field_rules``: ``ONE_OFF`` fields go on creation only, ``REPEATED`` ones
+  are resent whenever they change (fields not named are repeated);
+- talk to the platform (``client``, ``lookup``, ``create``, ``update``).
+
+The default ``push`` does the usual single-record flow with change detection
+(see ``connectors.services.push_single``); a connector whose record maps to
+several platform records (a customer's company, sites and people, say)
+overrides ``push`` and calls ``push_single`` once per part.
+
+Credentials come from the settings (environment), never from task arguments;
+``secrets`` names them so the redactor masks them everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+
+from .choices import Entity, FieldRule, Operation
+from .http import Observer, PlatformClient
+
+if TYPE_CHECKING:
+    from .services import SyncContext
+
+# The local model each entity is read from. A charge is an asset's charges.
+ENTITY_MODELS: dict[str, str] = {
+    Entity.CUSTOMER: "customers.Customer",
+    Entity.SITE: "customers.Site",
+    Entity.CONTACT: "customers.Contact",
+    Entity.ASSET: "billing.Asset",
+    Entity.CHARGE: "billing.Asset",
+}
+
+
+def entity_model(entity: str) -> type[models.Model]:
+    return apps.get_model(ENTITY_MODELS[entity])
+
+
+class UnknownPlatform(ValueError):
+    """No connector is registered under that identifier."""
+
+    def __init__(self, identifier: str) -> None:
+        known = ", ".join(sorted(_registry)) or "none"
+        super().__init__(f'Unknown platform "{identifier}". Known platforms: {known}.')
+        self.identifier = identifier
+
+
+class Connector:
+    """Base of the platform connectors: subclass, set the class attributes, register."""
+
+    identifier: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    # Exported entities, in the order prepare visits them.
+    entities: ClassVar[Sequence[str]] = ()
+    # entity → {payload field: FieldRule}; fields not named are REPEATED.
+    field_rules: ClassVar[Mapping[str, Mapping[str, FieldRule]]] = {}
+    # Names of the settings that hold this platform's secrets (for redaction).
+    secrets: ClassVar[Sequence[str]] = ()
+
+    # --- configuration --------------------------------------------------------
+    def api_url(self) -> str:
+        """The platform's API root: its setting, else the in-process sandbox emulator."""
+        configured = getattr(settings, f"{self.identifier.upper()}_API_URL", "")
+        if configured:
+            return configured
+        if getattr(settings, "SANDBOX_EMULATORS_ENABLED", False):
+            return f"{settings.SANDBOX_BASE_URL.rstrip('/')}/sandbox/{self.identifier}/"
+        return ""
+
+    def client(self, observer: Observer | None = None) -> PlatformClient:
+        """A platform client reporting each call to ``observer``. Override per platform."""
+        return PlatformClient(self.api_url(), timeout=self.timeout(), observer=observer)
+
+    def timeout(self) -> tuple[float, float]:
+        return (settings.SYNC_CONNECT_TIMEOUT, settings.SYNC_READ_TIMEOUT)
+
+    # --- records ----------------------------------------------------------------
+    def queryset(self, entity: str) -> models.QuerySet:
+        """The records of ``entity`` this platform takes (before export filters)."""
+        return entity_model(entity)._default_manager.all()
+
+    def role(self, entity: str, record: models.Model) -> str:
+        """The binding role of a record's main platform record (one entity may have several)."""
+        return entity
+
+    def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
+        """Records that must exist on the platform before this one (synced first)."""
+        return []
+
+    def missing_key_fields(self, entity: str, record: models.Model) -> list[str]:
+        """Messages naming each key field the platform requires and the record lacks."""
+        return []
+
+    def describe(self, entity: str, record: models.Model) -> str:
+        return str(record)[:255]
+
+    # --- payloads ---------------------------------------------------------------
+    def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
+        """The whole payload of a record (one-off and repeated fields)."""
+        raise NotImplementedError
+
+    def rule(self, entity: str, field: str) -> FieldRule:
+        return FieldRule(self.field_rules.get(entity, {}).get(field, FieldRule.REPEATED))
+
+    # --- platform calls (the default single-record flow) ------------------------
+    def lookup(
+        self, entity: str, record: models.Model, payload: dict[str, Any], client: PlatformClient
+    ) -> str | None:
+        """The external id of a platform record matching by natural key, if any.
+
+        Called before every create, so a retry after a create whose answer was
+        lost finds the record instead of making a second one.
+        """
+        return None
+
+    def create(
+        self, entity: str, record: models.Model, payload: dict[str, Any], client: PlatformClient
+    ) -> str:
+        """Create the platform record; return its external id."""
+        raise NotImplementedError
+
+    def update(
+        self,
+        entity: str,
+        record: models.Model,
+        external_id: str,
+        payload: dict[str, Any],
+        client: PlatformClient,
+    ) -> None:
+        """Send the repeated fields that changed to an existing platform record."""
+        raise NotImplementedError
+
+    def preview_parts(
+        self, entity: str, record: models.Model
+    ) -> list[tuple[str, str, models.Model, dict[str, Any]]]:
+        """The platform records a sync of ``record`` would write, as (role, entity,
+        record, payload). One by default; override alongside ``push``."""
+        return [(self.role(entity, record), entity, record, self.build_payload(entity, record))]
+
+    def push(self, context: SyncContext) -> Operation:
+        """Bring the platform in step with ``context.record``; return what was done."""
+        from .services import push_single
+
+        return push_single(context, role=self.role(context.entity, context.record))
+
+
+_registry: dict[str, Connector] = {}
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    """Class decorator: make a connector available under its identifier."""
+    if not cls.identifier:
+        raise ValueError(f"{cls.__name__} has no identifier")
+    _registry[cls.identifier] = cls()
+    return cls
+
+
+def unregister(identifier: str) -> None:
+    _registry.pop(identifier, None)
+
+
+def connector_for(identifier: str) -> Connector:
+    """The registered connector, or UnknownPlatform naming the known ones."""
+    try:
+        return _registry[identifier]
+    except KeyError:
+        raise UnknownPlatform(identifier) from None
+
+
+def registered() -> dict[str, Connector]:
+    return dict(_registry)
+
+
+def platform_choices() -> list[tuple[str, str]]:
+    return [(key, c.name or key) for key, c in sorted(_registry.items())]

@@ -1,0 +1,208 @@
+"""One hardened HTTP client for every platform: timeouts, no redirects, errors classified.
+
+A platform client (``connectors/<platform>/client.py``) subclasses
+``PlatformClient`` and adds the platform's authentication and methods. It
+knows HTTP and payloads only, never Django models. Every call is reported to
+the ``observer`` (the engine records it as a ``SyncAttempt``) with redacted
+excerpts, whether it succeeded, failed or never got an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from .errors import ConfigurationError, NotFoundError, PermanentError, RecoverableError
+from .redaction import excerpt, redact
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What the observer is told about one HTTP call."""
+
+    started_at: datetime
+    method: str
+    path: str
+    status_code: int | None
+    duration_ms: int
+    request_excerpt: str
+    response_excerpt: str
+    error: str
+
+
+Observer = Callable[[AttemptRecord], None]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The Retry-After header as seconds (it may be a number or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class PlatformClient:
+    """Base of the platform clients.
+
+    Subclasses set ``platform_name`` and override ``auth_headers`` (and
+    ``error_message`` where the platform words its errors its own way).
+    ``timeout`` is (connect, read) in seconds; redirects are never followed,
+    so credentials cannot be sent to another host.
+    """
+
+    platform_name = "platform"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        observer: Observer | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not base_url:
+            raise ConfigurationError(f"No API URL is configured for {self.platform_name}.")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+        self.observer = observer
+        self.session = session or requests.Session()
+
+    # --- extension points ------------------------------------------------------
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that authenticate a call. Raise ConfigurationError if credentials are unset."""
+        return {}
+
+    def error_message(self, response: requests.Response) -> str:
+        """The platform's own words for a refused call, for staff to read."""
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text.strip()[:500] or response.reason
+        if isinstance(body, Mapping):
+            for key in ("message", "Message", "error", "Error", "detail", "errors", "Errors"):
+                if body.get(key):
+                    value = body[key]
+                    return value if isinstance(value, str) else json.dumps(value)
+        return json.dumps(body)[:500]
+
+    # --- the call ----------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Make one call and return its decoded JSON (None for an empty body).
+
+        Raises RecoverableError (timeout, connection error, 429, 5xx),
+        ConfigurationError (401, 403), NotFoundError (404) or PermanentError
+        (any other 4xx), each with the platform's message, redacted.
+        """
+        url = urljoin(self.base_url, path.lstrip("/"))
+        headers = {"Accept": "application/json", **self.auth_headers()}
+        started_at = datetime.now(UTC)
+        clock = time.monotonic()
+        response = None
+        error = ""
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            error = f"{self.platform_name} did not answer within {self.timeout[1]:g} s ({exc})"
+            raise RecoverableError(redact(error)) from None
+        except requests.RequestException as exc:
+            error = f"Could not reach {self.platform_name}: {exc}"
+            raise RecoverableError(redact(error)) from None
+        finally:
+            self._observe(started_at, clock, method, path, params, json_body, response, error)
+        return self._result(response)
+
+    def _observe(
+        self,
+        started_at: datetime,
+        clock: float,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        response: requests.Response | None,
+        error: str,
+    ) -> None:
+        if self.observer is None:
+            return
+        shown_path = path
+        if params:
+            shown_path += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        self.observer(
+            AttemptRecord(
+                started_at=started_at,
+                method=method.upper(),
+                path=redact(shown_path)[:500],
+                status_code=response.status_code if response is not None else None,
+                duration_ms=int((time.monotonic() - clock) * 1000),
+                request_excerpt=excerpt(json_body),
+                response_excerpt=excerpt(response.content) if response is not None else "",
+                error=redact(error),
+            )
+        )
+
+    def _result(self, response: requests.Response) -> Any:
+        status = response.status_code
+        if status < 300:
+            if not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError:
+                raise PermanentError(
+                    f"{self.platform_name} answered {status} with a body that is not JSON: "
+                    f"{redact(response.text[:200])}",
+                    status_code=status,
+                ) from None
+        message = redact(f"{self.platform_name} answered {status}: {self.error_message(response)}")
+        if status == 429:
+            raise RecoverableError(
+                message,
+                status_code=status,
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status >= 500:
+            raise RecoverableError(message, status_code=status)
+        if status in (401, 403):
+            raise ConfigurationError(message, status_code=status)
+        if status == 404:
+            raise NotFoundError(message, status_code=status)
+        if 300 <= status < 400:
+            raise ConfigurationError(
+                f"{message} (a redirect to {response.headers.get('Location', '?')}; "
+                "check the API URL)",
+                status_code=status,
+            )
+        raise PermanentError(message, status_code=status)

@@ -1,0 +1,223 @@
+"""The sync engine's records: jobs (outbox and history), attempts, bindings, settings.
+
+A ``SyncJob`` row is written in the same transaction as the change that
+needs syncing, so the change and its job commit or roll back together. The
+row then records everything that happened to it (status, operation, attempts,
+errors), which makes it the Sync History and the error queue as well.
+
+Records are referred to by ``entity`` and ``object_id`` rather than foreign
+keys: a job must outlive the record it is about (its history stays readable
+after the record is deleted), and the domain apps must not know about the
+engine.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .choices import (
+    ERROR_STATUSES,
+    Direction,
+    Entity,
+    ErrorKind,
+    FilterCondition,
+    JobStatus,
+    Operation,
+    PrimarySystem,
+)
+
+
+class SyncJob(models.Model):
+    """One piece of work for one record on one platform, and what came of it."""
+
+    platform = models.CharField(max_length=20, db_index=True)
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    object_id = models.PositiveBigIntegerField("record id")
+    object_repr = models.CharField("record", max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True
+    )
+    operation = models.CharField(
+        max_length=20, choices=Operation.choices, default=Operation.NONE, blank=True
+    )
+    reason = models.CharField(
+        "queued because", max_length=200, blank=True, help_text="What caused the job."
+    )
+    force = models.BooleanField(
+        default=False, help_text="Send even if the payload equals what the platform last received."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField("next attempt", db_index=True)
+    last_attempt_at = models.DateTimeField("last attempt", null=True, blank=True)
+    locked_until = models.DateTimeField(
+        "lease until",
+        null=True,
+        blank=True,
+        help_text="An in-flight job whose lease has passed "
+        "is released by the sweeper (its worker died).",
+    )
+    locked_by = models.CharField("worker", max_length=100, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error_kind = models.CharField(
+        max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True
+    )
+    last_error = models.TextField(blank=True)
+    filtered_by = models.CharField(
+        max_length=300, blank=True, help_text="The export filtering condition that excluded it."
+    )
+    blocked_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="blocking",
+        help_text="The failed job of a record this one depends on.",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    resolved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a failed job left the error queue: a later job for the same record "
+        "succeeded, or staff retried or skipped it.",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sync job"
+        ordering = ["-id"]
+        constraints = [
+            # Repeated changes merge into the one pending job of a record.
+            models.UniqueConstraint(
+                fields=["platform", "entity", "object_id"],
+                condition=Q(status=JobStatus.PENDING),
+                name="one_pending_job_per_record",
+            ),
+            # A record is worked on by one worker at a time: the claim of a second
+            # job for it fails here, so no retry or race can create it twice.
+            models.UniqueConstraint(
+                fields=["platform", "entity", "object_id"],
+                condition=Q(status=JobStatus.IN_FLIGHT),
+                name="one_in_flight_job_per_record",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["platform", "entity", "object_id"], name="syncjob_record"),
+            models.Index(fields=["status", "next_attempt_at"], name="syncjob_due"),
+        ]
+        permissions = [("retry_syncjob", "Can retry, skip or map jobs in the error queue")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.platform} {self.entity} {self.object_repr or self.object_id}"
+
+    @property
+    def in_error_queue(self) -> bool:
+        return self.status in ERROR_STATUSES and self.resolved_at is None
+
+
+class SyncAttempt(models.Model):
+    """One HTTP call made for a job, with redacted excerpts of what went each way."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="attempt_log")
+    started_at = models.DateTimeField()
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_excerpt = models.TextField(blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "HTTP attempt"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status_code or self.error[:40]}"
+
+
+class Binding(models.Model):
+    """A local record's counterpart on a platform, in one role.
+
+    ``payload`` and ``payload_hash`` are what the platform last received; a
+    payload that hashes the same is not sent again. ``external_id`` is written
+    the moment a remote create succeeds, in its own transaction.
+    """
+
+    platform = models.CharField(max_length=20)
+    role = models.CharField(max_length=40)
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    object_id = models.PositiveBigIntegerField("record id")
+    external_id = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    first_synced_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "role", "entity", "object_id"], name="one_binding_per_role"
+            ),
+            models.UniqueConstraint(
+                fields=["platform", "role", "external_id"],
+                condition=~Q(external_id=""),
+                name="one_record_per_external_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["platform", "entity", "object_id"], name="binding_record")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.role} {self.entity} #{self.object_id} → {self.external_id}"
+
+
+class EntitySetting(models.Model):
+    """Per platform and entity: whether it syncs, which way, and which system leads."""
+
+    platform = models.CharField(max_length=20)
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    active = models.BooleanField(default=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.EXPORT)
+    primary_system = models.CharField(
+        max_length=10, choices=PrimarySystem.choices, default=PrimarySystem.LAYER
+    )
+
+    class Meta:
+        ordering = ["platform", "entity"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "entity"], name="one_setting_per_entity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}: {self.get_entity_display()}"
+
+    @property
+    def exports(self) -> bool:
+        return self.active and self.direction in (Direction.EXPORT, Direction.BOTH)
+
+
+class ExportFilter(models.Model):
+    """A condition a record must meet to be exported (all active conditions must hold)."""
+
+    setting = models.ForeignKey(EntitySetting, on_delete=models.CASCADE, related_name="filters")
+    active = models.BooleanField(default=True)
+    field = models.CharField(
+        "field name",
+        max_length=100,
+        help_text="A field of the record, or of a related record with __ (customer_class__code).",
+    )
+    condition = models.CharField(max_length=20, choices=FilterCondition.choices)
+    value = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        shown = "" if not self.value else f" {self.value}"
+        return f"{self.field} {self.get_condition_display().lower()}{shown}"

@@ -1,0 +1,101 @@
+"""Receivers that turn domain changes into sync jobs (and nothing else).
+
+They run inside the transaction of the change, so the job commits or rolls
+back with it; they only write the outbox row, never call a platform. A
+service that changes records with ``QuerySet.update()`` (no signals) calls
+``connectors.services.changes_enqueue`` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from billing.models import Asset
+from billing.signals import sales_order_created
+from customers.models import Address, Contact, Customer, Site, SiteAddress
+from customers.selectors import sites_using_address
+from customers.signals import customer_created_direct, lead_converted
+
+from .choices import Entity
+from .selectors import exporting_platforms
+from .services import changes_enqueue
+
+
+def customer_saved(sender: Any, instance: Customer, created: bool, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    changes_enqueue(entity=Entity.CUSTOMER, object_ids=[instance.pk], reason="customer saved")
+
+
+def site_saved(sender: Any, instance: Site, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    changes_enqueue(entity=Entity.SITE, object_ids=[instance.pk], reason="site saved")
+
+
+def site_address_changed(sender: Any, instance: SiteAddress, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    changes_enqueue(
+        entity=Entity.SITE, object_ids=[instance.site_id], reason="site's addresses changed"
+    )
+
+
+def address_saved(sender: Any, instance: Address, **kwargs: Any) -> None:
+    """A change to an address resyncs every site that uses it (seed 000)."""
+    if kwargs.get("raw"):
+        return
+    platforms = exporting_platforms(Entity.SITE)
+    if not platforms:
+        return
+    site_ids = sites_using_address(address=instance).values_list("pk", flat=True)
+    changes_enqueue(
+        entity=Entity.SITE,
+        object_ids=site_ids,
+        reason="an address of the site changed",
+        platforms=platforms,
+    )
+
+
+def contact_saved(sender: Any, instance: Contact, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    changes_enqueue(entity=Entity.CONTACT, object_ids=[instance.pk], reason="contact saved")
+
+
+def asset_saved(sender: Any, instance: Asset, **kwargs: Any) -> None:
+    if kwargs.get("raw"):
+        return
+    changes_enqueue(entity=Entity.ASSET, object_ids=[instance.pk], reason="asset saved")
+
+
+def initial_sync_event(sender: Any, customer: Customer, **kwargs: Any) -> None:
+    """Seed 000's initial sync events: a lead converted, a direct customer, a sales order."""
+    reason = {
+        lead_converted: "lead converted",
+        customer_created_direct: "customer created directly",
+        sales_order_created: "sales order created",
+    }.get(kwargs.get("signal"), "initial sync event")
+    changes_enqueue(entity=Entity.CUSTOMER, object_ids=[customer.pk], reason=reason)
+
+
+def connect_receivers() -> None:
+    post_save.connect(customer_saved, sender=Customer, dispatch_uid="sync_customer_saved")
+    post_save.connect(site_saved, sender=Site, dispatch_uid="sync_site_saved")
+    post_save.connect(
+        site_address_changed, sender=SiteAddress, dispatch_uid="sync_site_address_saved"
+    )
+    post_delete.connect(
+        site_address_changed, sender=SiteAddress, dispatch_uid="sync_site_address_deleted"
+    )
+    post_save.connect(address_saved, sender=Address, dispatch_uid="sync_address_saved")
+    post_save.connect(contact_saved, sender=Contact, dispatch_uid="sync_contact_saved")
+    post_save.connect(asset_saved, sender=Asset, dispatch_uid="sync_asset_saved")
+    for signal, uid in (
+        (lead_converted, "sync_lead_converted"),
+        (customer_created_direct, "sync_customer_created_direct"),
+        (sales_order_created, "sync_sales_order_created"),
+    ):
+        signal.connect(initial_sync_event, dispatch_uid=uid)

@@ -1,0 +1,128 @@
+"""Keep credentials out of every log line, attempt row and error message.
+
+The secrets are the values of the settings named in ``SECRET_SETTINGS`` (and
+any a connector adds with ``register_secret``). ``redact`` replaces each
+occurrence of one, and the value of any key that looks like a credential in
+a JSON or form body or a header. ``RedactingFilter`` applies it to every log
+record; it is installed on the root handlers by the settings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+MASK = "********"
+SECRET_SETTINGS = (
+    "ABILLITY_PASSWORD",
+    "ABILLITY_SYSTEM_INFORMATION",
+    "AFFINITY_API_KEY",
+    "CONNECT_API_TOKEN",
+)
+# Keys whose values are credentials wherever they appear (headers, bodies, queries).
+SENSITIVE_KEY = re.compile(
+    r"pass(word)?|secret|token|api[-_]?key|authori[sz]ation|credential|systeminformation"
+    r"|x-abillity-key|cookie",
+    re.IGNORECASE,
+)
+# Values shorter than this are not treated as secrets (masking "a" would garble text).
+MIN_SECRET_LENGTH = 4
+
+_extra_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Add a value (a token obtained at run time, say) to what is always redacted."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        _extra_secrets.add(value)
+
+
+def secret_values() -> list[str]:
+    from .base import registered
+
+    names = {*SECRET_SETTINGS, *(n for c in registered().values() for n in c.secrets)}
+    values = {str(getattr(settings, name, "") or "") for name in names} | _extra_secrets
+    # Longest first, so a secret that contains another is masked whole.
+    return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _mask_json_pair(match: re.Match[str]) -> str:
+    key, value = match.group(1), match.group(2)
+    return key + (f'"{MASK}"' if SENSITIVE_KEY.search(key) else f'"{value}"')
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value, and credential-looking fields, masked."""
+    if not text:
+        return text
+    for value in secret_values():
+        text = text.replace(value, MASK)
+    # "password": "...", password=..., Authorization: Basic ...
+    text = re.sub(
+        r'("(?:[^"\\]|\\.)*"\s*:\s*)"((?:[^"\\]|\\.)*)"',
+        lambda m: (
+            m.group(1) + (f'"{MASK}"' if SENSITIVE_KEY.search(m.group(1)) else f'"{m.group(2)}"')
+        ),
+        text,
+    )
+    text = re.sub(
+        r"(?i)\b([\w-]*(?:password|secret|token|api[-_]?key)[\w-]*)=([^&\s]+)",
+        lambda m: f"{m.group(1)}={MASK}",
+        text,
+    )
+    return text
+
+
+def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of headers or a JSON object with credential-looking keys masked, recursively."""
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        if SENSITIVE_KEY.search(str(key)):
+            result[key] = MASK
+        elif isinstance(value, Mapping):
+            result[key] = redact_mapping(value)
+        elif isinstance(value, list):
+            result[key] = [redact_mapping(v) if isinstance(v, Mapping) else v for v in value]
+        else:
+            result[key] = value
+    return result
+
+
+def excerpt(body: Any, *, limit: int = 2000) -> str:
+    """A redacted, length-limited text of a request or response body for the attempt log."""
+    if body is None or body == b"" or body == "":
+        return ""
+    if isinstance(body, Mapping):
+        text = json.dumps(redact_mapping(body), default=str)
+    elif isinstance(body, list):
+        text = json.dumps(
+            [redact_mapping(v) if isinstance(v, Mapping) else v for v in body], default=str
+        )
+    elif isinstance(body, bytes):
+        text = body.decode("utf-8", errors="replace")
+    else:
+        text = str(body)
+    text = redact(text)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more characters)"
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in the message, its arguments and tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the formatter to report
+            return True
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info:
+            # Format the traceback now, redacted; the formatter then reuses exc_text.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

@@ -1,0 +1,319 @@
+"""The base of the platform emulators served under ``/sandbox/<platform>/``.
+
+An emulator is a stateful, in-memory imitation of a platform's HTTP API. It
+serves the demo (the embedded mode mounts it in-process), the tests and the
+benchmarks, always over real HTTP. Each platform package subclasses
+``Emulator``, declares its ``routes`` and registers it with
+``@register_emulator``. Production settings never mount emulators.
+
+Every emulator, whatever the platform:
+
+- keeps its records in ``self.state`` (``initial_state`` builds it; ``reset``
+  brings it back) and logs every request it receives with its answer;
+- shows all of it as JSON at ``/sandbox/<platform>/_emulator/`` (staff only),
+  resets at ``_emulator/reset`` and takes fault settings at
+  ``_emulator/faults`` (POST JSON), or through ``faults_set`` in-process;
+- injects faults on its API routes: added latency, a random error rate, the
+  next N calls failing with a given status (429 with Retry-After), and the
+  next N calls hanging for a while before they are processed (past the
+  client's timeout, so the client never sees the answer although the work is
+  done: the case natural-key lookups exist for).
+
+Handlers run one at a time (under the emulator's lock); latency and hangs
+happen outside it, so concurrent callers still overlap as they would on a
+real server.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .redaction import redact_mapping
+
+REQUEST_LOG_SIZE = 5000
+
+
+@dataclass
+class Faults:
+    """Fault injection settings of one emulator."""
+
+    latency_ms: float = 0.0  # added to every API call
+    error_rate: float = 0.0  # share of calls answered with error_status, 0 to 1
+    error_status: int = 500
+    fail_next: int = 0  # the next N calls answer fail_status
+    fail_status: int = 500
+    retry_after: float | None = None  # Retry-After (seconds) on a 429
+    hang_next: int = 0  # the next N calls wait hang_seconds before being processed
+    hang_seconds: float = 0.0
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set fields from ``values``; ValueError naming an unknown or ill-typed one."""
+        known = {f.name: f for f in fields(self)}
+        for name, value in values.items():
+            if name not in known:
+                raise ValueError(f'Unknown fault setting "{name}". Known: {", ".join(known)}.')
+            try:
+                if value is None and name == "retry_after":
+                    setattr(self, name, None)
+                elif name in ("error_status", "fail_next", "fail_status", "hang_next"):
+                    setattr(self, name, int(value))
+                else:
+                    setattr(self, name, float(value))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f'Fault setting "{name}" must be a number, not {value!r}.'
+                ) from None
+        if not 0 <= self.error_rate <= 1:
+            raise ValueError("error_rate must be between 0 and 1.")
+
+
+@dataclass
+class EmulatorRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any  # decoded JSON, or None
+    raw: bytes = b""
+
+
+@dataclass
+class EmulatorResponse:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[..., EmulatorResponse]
+
+
+class Emulator:
+    """Base of the platform emulators. Subclass: set ``platform``, ``routes``, handlers.
+
+    ``routes`` is a list of (method, path regex, handler method name); named
+    groups of the regex are passed to the handler as keyword arguments. The
+    path is relative to ``/sandbox/<platform>/`` (no leading slash).
+    ``authenticate`` returns an error response for a call with bad
+    credentials, as the platform would.
+    """
+
+    platform: ClassVar[str] = ""
+    routes: ClassVar[list[tuple[str, str, str]]] = []
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._compiled = [(m.upper(), re.compile(p + r"\Z"), h) for m, p, h in self.routes]
+        self.reset()
+
+    # --- extension points -----------------------------------------------------
+    def initial_state(self) -> dict[str, Any]:
+        return {}
+
+    def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
+        return None
+
+    # --- state ---------------------------------------------------------------------
+    def reset(self) -> None:
+        with self._lock:
+            self.state = self.initial_state()
+            self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+            self.faults = Faults()
+            self._ids: dict[str, int] = {}
+
+    def next_id(self, kind: str) -> int:
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return self._ids[kind]
+
+    def faults_set(self, **values: Any) -> None:
+        with self._lock:
+            self.faults.update(values)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(
+                json.dumps(
+                    {
+                        "platform": self.platform,
+                        "state": self.state,
+                        "faults": asdict(self.faults),
+                        "requests": list(self.requests),
+                    },
+                    default=str,
+                )
+            )
+
+    def calls(self, method: str | None = None, path_prefix: str = "") -> list[dict[str, Any]]:
+        """Logged API calls, optionally of one method and under one path."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r["method"] == method.upper())
+                and r["path"].startswith(path_prefix)
+            ]
+
+    # --- serving ----------------------------------------------------------------
+    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
+        """Answer one API call: faults first, then authentication, then the route."""
+        delay, hang, forced = self._draw_faults()
+        if delay:
+            time.sleep(delay)
+        if hang:
+            time.sleep(hang)
+        if forced is not None:
+            response = forced
+        else:
+            with self._lock:
+                response = self.authenticate(request) or self._dispatch(request)
+        self._log(request, response)
+        return response
+
+    def _draw_faults(self) -> tuple[float, float, EmulatorResponse | None]:
+        with self._lock:
+            f = self.faults
+            hang = 0.0
+            if f.hang_next > 0:
+                f.hang_next -= 1
+                hang = f.hang_seconds
+            forced = None
+            if f.fail_next > 0:
+                f.fail_next -= 1
+                forced = self._fault_response(f.fail_status)
+            elif f.error_rate and random.random() < f.error_rate:  # noqa: S311
+                forced = self._fault_response(f.error_status)
+            return f.latency_ms / 1000.0, hang, forced
+
+    def _fault_response(self, status: int) -> EmulatorResponse:
+        headers = {}
+        if status == 429 and self.faults.retry_after is not None:
+            headers["Retry-After"] = str(int(self.faults.retry_after))
+        return EmulatorResponse(
+            status, {"message": f"Injected fault: status {status}"}, headers=headers
+        )
+
+    def _dispatch(self, request: EmulatorRequest) -> EmulatorResponse:
+        allowed = []
+        for method, pattern, handler_name in self._compiled:
+            match = pattern.match(request.path)
+            if match is None:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            handler: Handler = getattr(self, handler_name)
+            return handler(request, **match.groupdict())
+        if allowed:
+            return EmulatorResponse(
+                405, {"message": f"Method not allowed; use {', '.join(allowed)}"}
+            )
+        return EmulatorResponse(404, {"message": f"No such resource: {request.path}"})
+
+    def _log(self, request: EmulatorRequest, response: EmulatorResponse) -> None:
+        with self._lock:
+            self.requests.append(
+                {
+                    "at": datetime.now(UTC).isoformat(),
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.query,
+                    "headers": redact_mapping(request.headers),
+                    "body": request.body,
+                    "status": response.status,
+                    "response": response.body,
+                }
+            )
+
+
+_emulators: dict[str, Emulator] = {}
+
+
+def register_emulator(cls: type[Emulator]) -> type[Emulator]:
+    """Class decorator: serve an emulator under /sandbox/<cls.platform>/."""
+    _emulators[cls.platform] = cls()
+    return cls
+
+
+def emulator_for(platform: str) -> Emulator:
+    try:
+        return _emulators[platform]
+    except KeyError:
+        raise Http404(f"No emulator for {platform!r}") from None
+
+
+def emulators() -> dict[str, Emulator]:
+    return dict(_emulators)
+
+
+# --- views ---------------------------------------------------------------------------
+def _as_http(response: EmulatorResponse) -> HttpResponse:
+    if response.body is None:
+        http = HttpResponse(status=response.status)
+    else:
+        http = JsonResponse(response.body, status=response.status, safe=False)
+    for name, value in response.headers.items():
+        http[name] = value
+    return http
+
+
+@csrf_exempt
+def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpResponse:
+    """An API call to an emulator (as a platform would receive it: no session, no CSRF)."""
+    emulator = emulator_for(platform)
+    raw = request.body
+    body = None
+    if raw:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
+    headers = {k: v for k, v in request.headers.items()}
+    call = EmulatorRequest(
+        method=request.method or "GET",
+        path=path,
+        query={k: v for k, v in request.GET.items()},
+        headers=headers,
+        body=body,
+        raw=raw,
+    )
+    return _as_http(emulator.handle(call))
+
+
+@staff_member_required
+def emulator_state(request: HttpRequest, platform: str) -> HttpResponse:
+    """Everything the emulator holds and every request it received, as JSON."""
+    return JsonResponse(emulator_for(platform).snapshot(), json_dumps_params={"indent": 2})
+
+
+@staff_member_required
+def emulator_reset(request: HttpRequest, platform: str) -> HttpResponse:
+    if request.method != "POST":
+        return JsonResponse({"message": "POST to reset the emulator."}, status=405)
+    emulator_for(platform).reset()
+    return JsonResponse({"reset": True})
+
+
+@staff_member_required
+def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
+    emulator = emulator_for(platform)
+    if request.method == "POST":
+        try:
+            values = json.loads(request.body or b"{}")
+            if not isinstance(values, dict):
+                raise ValueError("Send a JSON object of fault settings.")
+            emulator.faults_set(**values)
+        except ValueError as exc:
+            return JsonResponse({"message": str(exc)}, status=400)
+    return JsonResponse(asdict(emulator.faults))

@@ -1,0 +1,184 @@
+"""Reads of the sync engine: settings in force, export filters, bindings, sync state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from billing.models import BillingPlatform
+
+from .base import registered
+from .choices import ERROR_STATUSES, Direction, FilterCondition, JobStatus
+from .models import Binding, EntitySetting, ExportFilter, SyncJob
+
+
+def exporting_platforms(entity: str) -> list[str]:
+    """Platforms that export ``entity`` now: registered, integration on, entity active.
+
+    One query, run on every save of a synced record (DESIGN: at most two
+    extra queries per save).
+    """
+    known = list(registered())
+    if not known:
+        return []
+    enabled = BillingPlatform.objects.filter(integration_enabled=True, code__in=known)
+    return list(
+        EntitySetting.objects.filter(
+            entity=entity,
+            active=True,
+            direction__in=(Direction.EXPORT, Direction.BOTH),
+            platform__in=enabled.values("code"),
+        ).values_list("platform", flat=True)
+    )
+
+
+def platform_exports(platform: str, entity: str) -> bool:
+    """Whether ``platform`` exports ``entity`` now (integration on and the entity active)."""
+    return platform in exporting_platforms(entity)
+
+
+def export_filters(platform: str, entity: str) -> list[ExportFilter]:
+    return list(
+        ExportFilter.objects.filter(
+            setting__platform=platform, setting__entity=entity, active=True
+        ).order_by("id")
+    )
+
+
+def field_value(record: models.Model, path: str) -> Any:
+    """The value at ``path`` (``customer_class__code``) on a record; None where a link is empty."""
+    value: Any = record
+    for part in path.split("__"):
+        if value is None:
+            return None
+        value = getattr(value, part)
+        if isinstance(value, models.Manager):
+            raise ValueError(f'"{path}" goes through a list of records; filters need one value.')
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "pk") and isinstance(value, models.Model):
+        return str(value)
+    return str(value).strip()
+
+
+def condition_holds(condition: str, actual: Any, expected: str) -> bool:
+    """Whether one export condition holds. Text compares case-insensitively, trimmed."""
+    text = _text(actual).casefold()
+    wanted = expected.strip().casefold()
+    match condition:
+        case FilterCondition.EQUALS:
+            return text == wanted
+        case FilterCondition.NOT_EQUALS:
+            return text != wanted
+        case FilterCondition.EMPTY:
+            return text == ""
+        case FilterCondition.NOT_EMPTY:
+            return text != ""
+        case FilterCondition.CONTAINS:
+            return wanted in text
+        case FilterCondition.IN:
+            return text in {part.strip().casefold() for part in expected.split(",")}
+    raise ValueError(f"Unknown filter condition {condition!r}")
+
+
+def record_excluded_by(
+    record: models.Model, filters: Iterable[ExportFilter]
+) -> ExportFilter | None:
+    """The first active export condition the record fails, or None when it may be exported."""
+    for condition in filters:
+        if not condition_holds(
+            condition.condition, field_value(record, condition.field), condition.value
+        ):
+            return condition
+    return None
+
+
+def binding_for(platform: str, role: str, entity: str, object_id: int) -> Binding | None:
+    return Binding.objects.filter(
+        platform=platform, role=role, entity=entity, object_id=object_id
+    ).first()
+
+
+def bindings_of(platform: str, entity: str, object_ids: Iterable[int]) -> list[Binding]:
+    return list(
+        Binding.objects.filter(platform=platform, entity=entity, object_id__in=list(object_ids))
+    )
+
+
+def error_queue() -> models.QuerySet[SyncJob]:
+    """Jobs staff must act on: failed or aborted, and not since resolved."""
+    return SyncJob.objects.filter(status__in=ERROR_STATUSES, resolved_at__isnull=True)
+
+
+def due_jobs() -> models.QuerySet[SyncJob]:
+    return SyncJob.objects.filter(status=JobStatus.PENDING, next_attempt_at__lte=Now())
+
+
+def record_jobs(platform: str, entity: str, object_id: int) -> models.QuerySet[SyncJob]:
+    return SyncJob.objects.filter(platform=platform, entity=entity, object_id=object_id)
+
+
+def record_sync_state(platform: str, entity: str, object_id: int) -> dict[str, Any]:
+    """A record's sync state on one platform: bindings, the open job and the last finished one."""
+    jobs = record_jobs(platform, entity, object_id)
+    open_job = jobs.filter(status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)).first()
+    last_job = jobs.exclude(status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)).first()
+    failed = jobs.filter(Q(status__in=ERROR_STATUSES) & Q(resolved_at__isnull=True)).first()
+    bindings = Binding.objects.filter(platform=platform, entity=entity, object_id=object_id)
+    return {
+        "platform": platform,
+        "bindings": [
+            {
+                "role": b.role,
+                "external_id": b.external_id,
+                "first_synced_at": b.first_synced_at,
+                "last_synced_at": b.last_synced_at,
+            }
+            for b in bindings
+        ],
+        "synced": any(b.external_id for b in bindings),
+        "pending_job": open_job,
+        "last_job": last_job,
+        "failed_job": failed,
+    }
+
+
+def export_filter_problem(entity: str, field_path: str, condition: str, value: str) -> str:
+    """Why an export filtering condition cannot work ("" when it can): an unknown field,
+    a path through a list of records, or a value missing or given where none is taken."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from .base import entity_model
+    from .choices import VALUELESS_CONDITIONS
+
+    model = entity_model(entity)
+    parts = field_path.split("__") if field_path else []
+    if not parts:
+        return "Name the field to filter on."
+    for position, part in enumerate(parts):
+        try:
+            model_field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            names = sorted(f.name for f in model._meta.get_fields() if f.concrete or f.many_to_one)
+            return f'{model._meta.verbose_name.capitalize()} has no field "{part}". Fields: ' + (
+                ", ".join(names)
+            )
+        if model_field.one_to_many or model_field.many_to_many:
+            return f'"{part}" is a list of records; a filter needs a single value.'
+        if model_field.is_relation and position < len(parts) - 1:
+            model = model_field.related_model
+        elif position < len(parts) - 1:
+            return f'"{part}" is not a link to another record, so "{field_path}" goes nowhere.'
+    if condition in VALUELESS_CONDITIONS and value.strip():
+        return "This condition takes no value."
+    if condition not in VALUELESS_CONDITIONS and not value.strip():
+        return "This condition needs a value."
+    return ""

@@ -1,0 +1,830 @@
+"""The sync engine's writes: queue, claim, run, retry, skip and map jobs; push records.
+
+The life of a job:
+
+1. ``changes_enqueue`` (from the receivers) or ``job_request`` (manual) write
+   a pending job in the caller's transaction; repeated changes merge into the
+   one pending job of a record. After commit a task is published for it.
+2. ``job_process`` (the task body) claims the due pending job of a record
+   with ``select_for_update(skip_locked=True)`` and marks it in flight under
+   a lease. A second job for a record already in flight cannot be claimed
+   (a conditional unique constraint), so a record is only ever worked on by
+   one worker: retries and races cannot create it twice on the platform.
+3. ``job_run`` checks the entity settings and export filters, the platform's
+   key fields, syncs the record's dependencies first, then asks the connector
+   to push the record, and records the outcome. Errors are classified (see
+   ``connectors.errors``): recoverable ones return the job to pending with
+   its next attempt time; the others put it in the error queue.
+4. ``sync_sweep`` (Celery beat) releases jobs whose worker died and
+   republishes due jobs nobody took, so a broker outage only delays work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .base import Connector, connector_for, entity_model
+from .choices import DEPENDENCY_ORDER, ERROR_STATUSES, ErrorKind, FieldRule, JobStatus, Operation
+from .errors import (
+    ConfigurationError,
+    Deferred,
+    DependencyFailed,
+    PermanentError,
+    RecoverableError,
+)
+from .http import AttemptRecord, PlatformClient
+from .models import Binding, SyncAttempt, SyncJob
+from .redaction import redact
+from .selectors import (
+    binding_for,
+    export_filters,
+    exporting_platforms,
+    platform_exports,
+    record_excluded_by,
+)
+
+logger = logging.getLogger(__name__)
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+# How deep dependencies may chain (customer → site → contact → asset → charge).
+MAX_DEPENDENCY_DEPTH = 6
+
+
+# --- queueing -----------------------------------------------------------------
+def changes_enqueue(
+    *, entity: str, object_ids: Iterable[int], reason: str, platforms: Iterable[str] | None = None
+) -> int:
+    """Queue a job per exporting platform for each record (merging into pending ones).
+
+    Call inside the transaction of the change: the jobs commit or roll back
+    with it. Services that change records with ``QuerySet.update()`` (which
+    sends no signal) call this themselves. Costs one query to find the
+    exporting platforms (none given) and one insert.
+    """
+    ids = [int(pk) for pk in object_ids]
+    if not ids:
+        return 0
+    targets = list(platforms) if platforms is not None else exporting_platforms(entity)
+    if not targets:
+        return 0
+    now = timezone.now()
+    jobs = [
+        SyncJob(
+            platform=platform,
+            entity=entity,
+            object_id=pk,
+            reason=reason[:200],
+            next_attempt_at=now,
+        )
+        for platform in targets
+        for pk in ids
+    ]
+    # A conflict means a pending job exists: it runs with the record's latest state.
+    SyncJob.objects.bulk_create(jobs, ignore_conflicts=True)
+    for job in jobs:
+        publish_on_commit(job.platform, job.entity, job.object_id)
+    return len(jobs)
+
+
+def job_request(
+    *,
+    platform: str,
+    entity: str,
+    object_id: int,
+    reason: str,
+    user: Any = None,
+    force: bool = False,
+) -> SyncJob:
+    """The pending job of a record (made if need be), published after commit.
+
+    For manual syncs: unlike ``changes_enqueue`` it returns the job, and it
+    refuses a platform or entity that is not exporting, with a message.
+    """
+    connector = connector_for(platform)
+    if entity not in connector.entities:
+        raise PermanentError(f"{connector.name} does not take {entity} records.")
+    if not platform_exports(platform, entity):
+        raise ConfigurationError(
+            f"The {connector.name} integration is off, or its {entity} entity is inactive "
+            "or not exported (see Billing platforms and Entity settings)."
+        )
+    with transaction.atomic():
+        job = _pending_job(platform, entity, object_id)
+        if job is None:
+            try:
+                with transaction.atomic():
+                    job = SyncJob.objects.create(
+                        platform=platform,
+                        entity=entity,
+                        object_id=object_id,
+                        reason=reason[:200],
+                        requested_by=user if getattr(user, "pk", None) else None,
+                        force=force,
+                        next_attempt_at=timezone.now(),
+                    )
+            except IntegrityError:
+                job = _pending_job(platform, entity, object_id)
+                assert job is not None  # the conflict was a pending job of this record
+        if force and not job.force:
+            SyncJob.objects.filter(pk=job.pk).update(force=True)
+            job.force = True
+        if job.next_attempt_at > timezone.now() and user is not None:
+            # Staff asked for it now: do not wait out a backoff.
+            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+        publish_on_commit(platform, entity, object_id)
+    return job
+
+
+def _pending_job(platform: str, entity: str, object_id: int) -> SyncJob | None:
+    return SyncJob.objects.filter(
+        platform=platform, entity=entity, object_id=object_id, status=JobStatus.PENDING
+    ).first()
+
+
+def publish_on_commit(platform: str, entity: str, object_id: int) -> None:
+    """After commit, publish the task that processes a record's pending job."""
+    transaction.on_commit(lambda: job_publish(platform, entity, object_id))
+
+
+def job_publish(platform: str, entity: str, object_id: int, *, countdown: float = 0) -> bool:
+    """Publish the processing task; best effort (the sweeper covers a failed publish).
+
+    With eager tasks a delayed publish is left to the sweeper: running it now
+    would only find the job not yet due.
+    """
+    from .tasks import job_process_task
+
+    if countdown > 0 and settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    countdown = min(countdown, settings.SYNC_MAX_COUNTDOWN)
+    try:
+        job_process_task.apply_async(
+            args=(platform, entity, object_id), countdown=countdown or None
+        )
+    except Exception:
+        logger.exception(
+            "Could not publish the sync of %s %s #%s; the sweeper will", platform, entity, object_id
+        )
+        return False
+    return True
+
+
+# --- claiming and running -------------------------------------------------------
+def job_process(platform: str, entity: str, object_id: int) -> SyncJob | None:
+    """Claim and run the due pending job of a record, if there is one (the task body)."""
+    job = job_claim(platform=platform, entity=entity, object_id=object_id)
+    if job is None:
+        return None
+    return job_run(job)
+
+
+def job_claim(
+    *, platform: str, entity: str, object_id: int, ignore_schedule: bool = False
+) -> SyncJob | None:
+    """Mark the record's due pending job in flight under a lease, or return None.
+
+    None when there is no due pending job, another worker holds it (skip
+    locked), or another job for the record is in flight; in that last case the
+    pending job is pushed back a little and republished.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = SyncJob.objects.select_for_update(skip_locked=True).filter(
+            platform=platform, entity=entity, object_id=object_id, status=JobStatus.PENDING
+        )
+        if not ignore_schedule:
+            candidates = candidates.filter(next_attempt_at__lte=now)
+        job = candidates.first()
+        if job is None:
+            return None
+        job.status = JobStatus.IN_FLIGHT
+        job.attempts += 1
+        job.last_attempt_at = now
+        job.locked_until = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+        job.locked_by = WORKER
+        try:
+            with transaction.atomic():
+                job.save(
+                    update_fields=[
+                        "status",
+                        "attempts",
+                        "last_attempt_at",
+                        "locked_until",
+                        "locked_by",
+                        "updated_at",
+                    ]
+                )
+        except IntegrityError:
+            busy = SyncJob.objects.filter(
+                platform=platform, entity=entity, object_id=object_id, status=JobStatus.IN_FLIGHT
+            ).first()
+            wait = settings.SYNC_BUSY_DELAY
+            if busy is not None and busy.locked_until:
+                wait = max(wait, min((busy.locked_until - now).total_seconds(), 60.0))
+            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=now + timedelta(seconds=wait))
+            transaction.on_commit(lambda: job_publish(platform, entity, object_id, countdown=wait))
+            return None
+    return job
+
+
+@dataclass
+class SyncContext:
+    """What a connector's ``push`` works with: the job, the record, a client, the bindings."""
+
+    job: SyncJob
+    connector: Connector
+    entity: str
+    record: models.Model
+    client: PlatformClient
+    depth: int = 0
+    notes: list[str] = field(default_factory=list)
+    # The external id of the record's main platform record, once known.
+    external_id: str = ""
+
+    @property
+    def platform(self) -> str:
+        return self.connector.identifier
+
+    def binding(
+        self, role: str, entity: str | None = None, object_id: int | None = None
+    ) -> Binding:
+        """The binding of a record in a role, made (without an external id) if missing."""
+        binding, _ = Binding.objects.get_or_create(
+            platform=self.platform,
+            role=role,
+            entity=entity or self.entity,
+            object_id=object_id if object_id is not None else self.record.pk,
+        )
+        return binding
+
+    def ensure(self, entity: str, record: models.Model) -> Binding:
+        """Make sure a record this one needs exists on the platform (syncing it now if not)."""
+        return dependency_ensure(self, entity, record)
+
+
+def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
+    """Run a claimed (in-flight) job and record what came of it."""
+    connector = connector_for(job.platform)
+    client = connector.client(observer=_attempt_recorder(job))
+    try:
+        record = entity_model(job.entity)._default_manager.filter(pk=job.object_id).first()
+        if record is None:
+            return _finish(job, JobStatus.SKIPPED, error="The record no longer exists.")
+        job.object_repr = connector.describe(job.entity, record)
+        excluded = _excluded_by(connector, job.entity, record)
+        if excluded:
+            return _finish(job, JobStatus.FILTERED, filtered_by=excluded)
+        missing = connector.missing_key_fields(job.entity, record)
+        if missing:
+            raise PermanentError(" ".join(missing))
+        context = SyncContext(
+            job=job,
+            connector=connector,
+            entity=job.entity,
+            record=record,
+            client=client,
+            depth=depth,
+        )
+        for dependency_entity, dependency in connector.dependencies(job.entity, record):
+            context.ensure(dependency_entity, dependency)
+        operation = connector.push(context)
+    except Deferred as exc:
+        return _return_to_pending(job, delay=exc.delay, note=exc.message, count_attempt=False)
+    except RecoverableError as exc:
+        if job.attempts >= settings.SYNC_MAX_ATTEMPTS:
+            return _finish(
+                job,
+                JobStatus.ABORTED,
+                error=f"Gave up after {job.attempts} attempts. Last error: {exc.message}",
+                kind=ErrorKind.RECOVERABLE,
+            )
+        delay = backoff_delay(job.attempts, retry_after=exc.retry_after)
+        return _return_to_pending(job, delay=delay, note=exc.message, kind=ErrorKind.RECOVERABLE)
+    except DependencyFailed as exc:
+        return _finish(
+            job,
+            JobStatus.FAILED,
+            error=exc.message,
+            kind=ErrorKind.DEPENDENCY,
+            blocked_by_id=exc.blocking_job_id,
+        )
+    except ConfigurationError as exc:
+        return _finish(job, JobStatus.FAILED, error=exc.message, kind=ErrorKind.CONFIGURATION)
+    except PermanentError as exc:
+        return _finish(job, JobStatus.FAILED, error=exc.message, kind=ErrorKind.PERMANENT)
+    except Exception as exc:
+        # A defect of ours, not the platform's: keep it in the error queue for staff
+        # (retrying would fail the same way) and log the traceback for developers.
+        logger.exception("Sync job #%s failed unexpectedly", job.pk)
+        return _finish(
+            job,
+            JobStatus.FAILED,
+            error=f"Internal error ({type(exc).__name__}: {exc}); see the worker log.",
+            kind=ErrorKind.PERMANENT,
+        )
+    status = JobStatus.NO_CHANGE if operation == Operation.NONE else JobStatus.SUCCEEDED
+    return _finish(
+        job,
+        status,
+        operation=operation,
+        note="; ".join(context.notes),
+        external_id=context.external_id,
+    )
+
+
+def _excluded_by(connector: Connector, entity: str, record: models.Model) -> str:
+    condition = record_excluded_by(record, export_filters(connector.identifier, entity))
+    return "" if condition is None else f"Excluded by the export filter: {condition}"
+
+
+def _attempt_recorder(job: SyncJob):
+    """An observer writing each HTTP call as an attempt row, renewing the job's lease."""
+    lease = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+
+    def record(attempt: AttemptRecord) -> None:
+        SyncAttempt.objects.create(
+            job=job,
+            started_at=attempt.started_at,
+            method=attempt.method,
+            path=attempt.path,
+            status_code=attempt.status_code,
+            duration_ms=attempt.duration_ms,
+            request_excerpt=attempt.request_excerpt,
+            response_excerpt=attempt.response_excerpt,
+            error=attempt.error,
+        )
+        now = timezone.now()
+        if job.locked_until and job.locked_until - now < lease / 2:
+            job.locked_until = now + lease
+            SyncJob.objects.filter(pk=job.pk, status=JobStatus.IN_FLIGHT).update(
+                locked_until=job.locked_until
+            )
+
+    return record
+
+
+def backoff_delay(attempt: int, *, retry_after: float | None = None) -> float:
+    """Seconds before attempt ``attempt + 1``: exponential backoff with full jitter.
+
+    Uniform in [0, min(cap, base * 2 ** (attempt - 1))], never less than the
+    platform's Retry-After (itself capped).
+    """
+    ceiling = min(settings.SYNC_BACKOFF_CAP, settings.SYNC_BACKOFF_BASE * 2 ** max(attempt - 1, 0))
+    delay = random.uniform(0, ceiling)  # noqa: S311 (jitter, not cryptography)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.SYNC_BACKOFF_CAP))
+    return delay
+
+
+def _finish(
+    job: SyncJob,
+    status: str,
+    *,
+    operation: str = Operation.NONE,
+    error: str = "",
+    note: str = "",
+    kind: str = ErrorKind.NONE,
+    filtered_by: str = "",
+    blocked_by_id: int | None = None,
+    external_id: str = "",
+) -> SyncJob:
+    now = timezone.now()
+    job.status = status
+    job.operation = operation
+    job.last_error = redact(error or note)
+    job.error_kind = kind
+    job.filtered_by = filtered_by
+    job.blocked_by_id = blocked_by_id
+    job.finished_at = now
+    job.locked_until = None
+    job.locked_by = ""
+    job.external_id = external_id or job.external_id
+    with transaction.atomic():
+        job.save()
+        if status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
+            _resolve_earlier_failures(job, now)
+    return job
+
+
+def _resolve_earlier_failures(job: SyncJob, now: datetime) -> None:
+    """A success takes the record's earlier failures out of the error queue, and
+    requeues the jobs that were waiting on this record."""
+    earlier = SyncJob.objects.filter(
+        platform=job.platform,
+        entity=job.entity,
+        object_id=job.object_id,
+        status__in=ERROR_STATUSES,
+        resolved_at__isnull=True,
+    ).exclude(pk=job.pk)
+    blocked = list(
+        SyncJob.objects.filter(
+            blocked_by__platform=job.platform,
+            blocked_by__entity=job.entity,
+            blocked_by__object_id=job.object_id,
+            status=JobStatus.FAILED,
+            resolved_at__isnull=True,
+        )
+    )
+    earlier.update(resolved_at=now)
+    for waiting in blocked:
+        job_retry(waiting, reason=f"its dependency (job #{job.pk}) succeeded")
+
+
+def _return_to_pending(
+    job: SyncJob,
+    *,
+    delay: float,
+    note: str,
+    kind: str = ErrorKind.NONE,
+    count_attempt: bool = True,
+) -> SyncJob:
+    """Put an in-flight job back in the queue to run after ``delay`` seconds.
+
+    If the record got a new pending job meanwhile (a change while this one was
+    in flight), this one merges into it: the newer job carries the retry.
+    """
+    next_at = timezone.now() + timedelta(seconds=delay)
+    job.next_attempt_at = next_at
+    job.last_error = redact(note)
+    job.error_kind = kind
+    job.locked_until = None
+    job.locked_by = ""
+    if not count_attempt:
+        job.attempts = max(job.attempts - 1, 0)
+    merged_into = _move_to_pending(job)
+    if merged_into is None:
+        job_publish(job.platform, job.entity, job.object_id, countdown=delay)
+        return job
+    return merged_into
+
+
+def _move_to_pending(job: SyncJob, *, reset_attempts: bool = False) -> SyncJob | None:
+    """Save ``job`` as pending; if the record has a pending job already, merge into it
+    and mark this one skipped. Returns the job it merged into, or None."""
+    job.status = JobStatus.PENDING
+    job.finished_at = None
+    if reset_attempts:
+        job.attempts = 0
+    try:
+        with transaction.atomic():
+            job.save()
+        return None
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        other = (
+            SyncJob.objects.select_for_update()
+            .filter(
+                platform=job.platform,
+                entity=job.entity,
+                object_id=job.object_id,
+                status=JobStatus.PENDING,
+            )
+            .exclude(pk=job.pk)
+            .first()
+        )
+        if other is None:  # it finished meanwhile; try once more
+            job.save()
+            return None
+        other.attempts = max(other.attempts, job.attempts)
+        other.next_attempt_at = max(other.next_attempt_at, job.next_attempt_at)
+        other.force = other.force or job.force
+        other.save(update_fields=["attempts", "next_attempt_at", "force", "updated_at"])
+        SyncJob.objects.filter(pk=job.pk).update(
+            status=JobStatus.SKIPPED,
+            finished_at=timezone.now(),
+            locked_until=None,
+            locked_by="",
+            last_error=redact(f"{job.last_error} Merged into the pending job #{other.pk}.".strip()),
+        )
+    return other
+
+
+# --- dependencies ------------------------------------------------------------------
+def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -> Binding:
+    """Sync a dependency in this worker before the record that needs it.
+
+    Satisfied when the dependency already has an external id. Otherwise its
+    pending job (made if missing) is claimed and run here; if another worker
+    has it in flight, the dependent job is deferred.
+    """
+    connector = context.connector
+    role = connector.role(entity, record)
+    binding = binding_for(context.platform, role, entity, record.pk)
+    if binding is not None and binding.external_id:
+        return binding
+    if context.depth >= MAX_DEPENDENCY_DEPTH:
+        raise PermanentError(f"Dependencies nest deeper than {MAX_DEPENDENCY_DEPTH} levels.")
+    with transaction.atomic():
+        if _pending_job(context.platform, entity, record.pk) is None:
+            try:
+                with transaction.atomic():
+                    SyncJob.objects.create(
+                        platform=context.platform,
+                        entity=entity,
+                        object_id=record.pk,
+                        object_repr=connector.describe(entity, record),
+                        reason=f"needed first by job #{context.job.pk}",
+                        next_attempt_at=timezone.now(),
+                    )
+            except IntegrityError:
+                pass
+    label = f"{entity} {connector.describe(entity, record)}"
+    dependency_job = job_claim(platform=context.platform, entity=entity, object_id=record.pk)
+    if dependency_job is None:
+        raise Deferred(f"Waiting for {label} to sync first.")
+    finished = job_run(dependency_job, depth=context.depth + 1)
+    if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
+        binding = binding_for(context.platform, role, entity, record.pk)
+        if binding is not None and binding.external_id:
+            return binding
+        raise PermanentError(f"{label} synced but has no {role} id on {connector.name}.")
+    if finished.status == JobStatus.PENDING:
+        wait = max((finished.next_attempt_at - timezone.now()).total_seconds(), 1.0)
+        raise Deferred(f"Waiting for {label}, which will be retried.", delay=wait)
+    reason = finished.filtered_by or finished.last_error or finished.get_status_display()
+    raise DependencyFailed(
+        f"{label} could not be synced first (job #{finished.pk}: {reason})",
+        blocking_job_id=finished.pk,
+    )
+
+
+# --- pushing one platform record -----------------------------------------------------
+def payload_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of a payload (keys sorted, dates and decimals as text)."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def repeated_fields(connector: Connector, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if connector.rule(entity, k) == FieldRule.REPEATED}
+
+
+def push_single(
+    context: SyncContext,
+    *,
+    role: str,
+    entity: str | None = None,
+    record: models.Model | None = None,
+    payload: dict[str, Any] | None = None,
+) -> str:
+    """Bring one platform record in step with one local record; return the operation.
+
+    Sends nothing when the repeated fields hash the same as last time (unless
+    the job is forced). Before a create, looks the record up by natural key;
+    after one, writes the external id at once (autocommit: its own short
+    transaction), so neither a retry nor a crash can create it twice.
+    """
+    connector = context.connector
+    entity = entity or context.entity
+    record = record if record is not None else context.record
+    if payload is None:
+        payload = connector.build_payload(entity, record)
+    repeated = repeated_fields(connector, entity, payload)
+    digest = payload_hash(repeated)
+    binding = context.binding(role, entity, record.pk)
+    is_main = entity == context.entity and record.pk == context.record.pk
+    if is_main and binding.external_id:
+        context.external_id = binding.external_id
+    now = timezone.now()
+    if binding.external_id:
+        if binding.payload_hash == digest and not context.job.force:
+            return Operation.NONE
+        connector.update(entity, record, binding.external_id, repeated, context.client)
+        binding.payload = _json_safe({**binding.payload, **repeated})
+        binding.payload_hash = digest
+        binding.last_synced_at = now
+        binding.save(update_fields=["payload", "payload_hash", "last_synced_at", "updated_at"])
+        return Operation.UPDATED
+    external_id = connector.lookup(entity, record, payload, context.client)
+    operation = Operation.INSERTED
+    if external_id:
+        _bind(binding, external_id, payload={}, digest="", now=now)
+        connector.update(entity, record, external_id, repeated, context.client)
+        context.notes.append(f"Found the existing {role} {external_id} on {connector.name}.")
+        operation = Operation.UPDATED
+    else:
+        external_id = connector.create(entity, record, payload, context.client)
+    _bind(binding, str(external_id), payload=payload, digest=digest, now=now)
+    if is_main:
+        context.external_id = binding.external_id
+    return operation
+
+
+def _bind(binding: Binding, external_id: str, *, payload: dict, digest: str, now: datetime) -> None:
+    binding.external_id = external_id
+    binding.payload = _json_safe(payload)
+    binding.payload_hash = digest
+    binding.first_synced_at = binding.first_synced_at or now
+    binding.last_synced_at = now
+    try:
+        binding.save()
+    except IntegrityError:
+        clash = Binding.objects.filter(
+            platform=binding.platform, role=binding.role, external_id=external_id
+        ).first()
+        raise PermanentError(
+            f"{binding.platform} {binding.role} {external_id} is already bound to "
+            f"{clash.entity if clash else '?'} #{clash.object_id if clash else '?'}."
+        ) from None
+
+
+def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(payload, default=str))
+
+
+# --- staff and operations actions ---------------------------------------------------
+def job_retry(job: SyncJob, *, user: Any = None, reason: str = "") -> SyncJob:
+    """Put a failed, aborted or skipped job back in the queue now, attempts reset."""
+    if job.status not in (*ERROR_STATUSES, JobStatus.SKIPPED):
+        raise PermanentError(
+            f"Job #{job.pk} is {job.get_status_display().lower()}; only failed, aborted or "
+            "skipped jobs can be retried."
+        )
+    who = getattr(user, "get_username", lambda: "")()
+    job.reason = (f"retried by {who}" if who else f"retried: {reason}" if reason else "retried")[
+        :200
+    ]
+    job.next_attempt_at = timezone.now()
+    job.resolved_at = None
+    job.blocked_by = None
+    target = _move_to_pending(job, reset_attempts=True) or job
+    if target is not job:  # merged into the record's pending job: this one is settled
+        SyncJob.objects.filter(pk=job.pk).update(resolved_at=timezone.now())
+    publish_on_commit(target.platform, target.entity, target.object_id)
+    return target
+
+
+def job_skip(job: SyncJob, *, user: Any = None, reason: str = "") -> SyncJob:
+    """Take a failed or aborted job out of the error queue without sending it."""
+    if not job.in_error_queue:
+        raise PermanentError(f"Job #{job.pk} is not in the error queue.")
+    who = getattr(user, "get_username", lambda: "")() or "staff"
+    job.status = JobStatus.SKIPPED
+    job.resolved_at = timezone.now()
+    job.last_error = redact(
+        f"Skipped by {who}{': ' + reason if reason else ''}. Was: {job.last_error}"
+    )
+    job.save(update_fields=["status", "resolved_at", "last_error", "updated_at"])
+    return job
+
+
+def binding_map(
+    *,
+    platform: str,
+    entity: str,
+    object_id: int,
+    external_id: str,
+    role: str | None = None,
+    user: Any = None,
+) -> Binding:
+    """Bind a local record to an existing platform record, then queue a sync to update it.
+
+    Refused when that external id is bound to another record already, or the
+    record is bound to a different one.
+    """
+    connector = connector_for(platform)
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise PermanentError("Give the external id of the platform record to map to.")
+    record = entity_model(entity)._default_manager.filter(pk=object_id).first()
+    if record is None:
+        raise PermanentError(f"There is no {entity} #{object_id}.")
+    role = role or connector.role(entity, record)
+    with transaction.atomic():
+        clash = (
+            Binding.objects.filter(platform=platform, role=role, external_id=external_id)
+            .exclude(entity=entity, object_id=object_id)
+            .first()
+        )
+        if clash is not None:
+            raise PermanentError(
+                f"{connector.name} {role} {external_id} is already mapped to {clash.entity} "
+                f"#{clash.object_id}."
+            )
+        binding, _ = Binding.objects.select_for_update().get_or_create(
+            platform=platform, role=role, entity=entity, object_id=object_id
+        )
+        if binding.external_id and binding.external_id != external_id:
+            raise PermanentError(
+                f"This {entity} is already mapped to {connector.name} {role} "
+                f"{binding.external_id}; it cannot be remapped to {external_id}."
+            )
+        now = timezone.now()
+        binding.external_id = external_id
+        binding.payload = {}
+        binding.payload_hash = ""  # the next sync sends every repeated field
+        binding.first_synced_at = binding.first_synced_at or now
+        binding.save()
+        # Failed jobs of the record leave the error queue; a new one sends the update.
+        SyncJob.objects.filter(
+            platform=platform,
+            entity=entity,
+            object_id=object_id,
+            status__in=ERROR_STATUSES,
+            resolved_at__isnull=True,
+        ).update(resolved_at=now, operation=Operation.MAPPED)
+        who = getattr(user, "get_username", lambda: "")()
+        changes_enqueue(
+            entity=entity,
+            object_ids=[object_id],
+            reason=f"mapped to {external_id}" + (f" by {who}" if who else ""),
+            platforms=[platform],
+        )
+    return binding
+
+
+def sync_sweep() -> dict[str, int]:
+    """Release jobs whose lease passed (their worker died) and republish due jobs.
+
+    Run by Celery beat every ``SYNC_SWEEP_INTERVAL`` seconds. A job published
+    on commit and taken by a worker is never swept; one whose publish failed
+    (broker down) or whose message was lost is published again.
+    """
+    now = timezone.now()
+    released = 0
+    for job in SyncJob.objects.filter(status=JobStatus.IN_FLIGHT, locked_until__lt=now):
+        job.last_error = redact(f"The worker {job.locked_by or '?'} stopped without finishing.")
+        job.locked_until = None
+        job.locked_by = ""
+        job.next_attempt_at = now
+        job.attempts = max(job.attempts - 1, 0)  # the lost run is not the platform's fault
+        with transaction.atomic():
+            still = (
+                SyncJob.objects.select_for_update(skip_locked=True)
+                .filter(pk=job.pk, status=JobStatus.IN_FLIGHT, locked_until__lt=now)
+                .exists()
+            )
+            if still:
+                _move_to_pending(job)
+                released += 1
+    grace = now - timedelta(seconds=settings.SYNC_PUBLISH_GRACE)
+    due = list(
+        SyncJob.objects.filter(status=JobStatus.PENDING, next_attempt_at__lte=grace)
+        .filter(Q(published_at__isnull=True) | Q(published_at__lte=grace))
+        .order_by("next_attempt_at")
+        .values_list("pk", "platform", "entity", "object_id")[: settings.SYNC_SWEEP_BATCH]
+    )
+    published = [
+        pk for pk, platform, entity, object_id in due if job_publish(platform, entity, object_id)
+    ]
+    SyncJob.objects.filter(pk__in=published).update(published_at=now)
+    return {"released": released, "published": len(published)}
+
+
+def jobs_process_due(
+    *,
+    platform: str | None = None,
+    entity: str | None = None,
+    limit: int | None = None,
+    progress: Any = None,
+) -> dict[str, int]:
+    """Run due pending jobs in this process (``sync --process``, the embedded sweeper)."""
+    jobs = SyncJob.objects.filter(status=JobStatus.PENDING, next_attempt_at__lte=timezone.now())
+    if platform:
+        jobs = jobs.filter(platform=platform)
+    if entity:
+        jobs = jobs.filter(entity=entity)
+    keys = list(jobs.order_by("next_attempt_at").values_list("platform", "entity", "object_id"))
+    if limit is not None:
+        keys = keys[:limit]
+    keys.sort(key=lambda key: DEPENDENCY_ORDER.get(key[1], 99))
+    counts: dict[str, int] = {}
+    for key in keys:
+        finished = job_process(*key)
+        status = finished.status if finished is not None else "taken elsewhere"
+        counts[status] = counts.get(status, 0) + 1
+        if progress is not None:
+            progress(1)
+    return counts
+
+
+def entity_settings_ensure(*, using: str = "default") -> int:
+    """Make the missing setting rows of every registered connector's entities (active,
+    export). Existing rows are left as staff set them. Returns how many were made."""
+    from .base import registered
+    from .models import EntitySetting
+
+    existing = set(EntitySetting.objects.using(using).values_list("platform", "entity"))
+    missing = [
+        EntitySetting(platform=identifier, entity=entity)
+        for identifier, connector in registered().items()
+        for entity in connector.entities
+        if (identifier, entity) not in existing
+    ]
+    EntitySetting.objects.using(using).bulk_create(missing, ignore_conflicts=True)
+    return len(missing)

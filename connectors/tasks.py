@@ -1,0 +1,21 @@
+"""Celery tasks of the sync engine: ids in, load and call the service.
+
+Retries are the engine's (the next attempt time is kept on the job row and
+the sweeper republishes due jobs), never Celery's own countdown retries.
+"""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="connectors.job_process", ignore_result=True)
+def job_process_task(platform: str, entity: str, object_id: int) -> None:
+    """Claim and run the due pending job of one record on one platform."""
+    services.job_process(platform, entity, object_id)
+
+
+@shared_task(name="connectors.sync_sweep", ignore_result=True)
+def sync_sweep_task() -> None:
+    """Release jobs of dead workers and republish due jobs nobody took (Celery beat)."""
+    services.sync_sweep()
