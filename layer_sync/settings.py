@@ -151,6 +151,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PlatformCodeEnum": "billing.choices.PlatformCode",
         "BillStatusEnum": "billing.choices.BillStatus",
+        "CustomerStatusEnum": "customers.choices.CustomerStatus",
+        "AssetStatusEnum": "billing.choices.AssetStatus",
+        "QuoteStatusEnum": "customers.choices.QuoteStatus",
+        "SyncJobStatusEnum": "connectors.choices.JobStatus",
+        "SyncEntityEnum": "connectors.choices.Entity",
+        "SyncErrorKindEnum": "connectors.choices.ErrorKind",
+        "SyncOperationEnum": "connectors.choices.Operation",
     },
 }
 

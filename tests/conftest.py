@@ -7,6 +7,18 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture
+def transactional_db(_django_db_helper, django_db_serialized_rollback):
+    """pytest-django's ``transactional_db``, always with serialized rollback.
+
+    A transactional test ends by flushing every table, which would also remove the
+    rows the data migrations made (billing platforms, company settings) and let
+    ``post_migrate`` recreate content types under new ids; a later serialized test
+    then fails to restore its snapshot. Restoring the snapshot after every
+    transactional test keeps the database as migrations left it.
+    """
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

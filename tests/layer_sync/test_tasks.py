@@ -27,7 +27,7 @@ def eager_tasks():
     published.clear()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_is_published_only_after_the_transaction_commits():
     with transaction.atomic():
         enqueue_on_commit(record_publication, 7, "customer")
@@ -36,7 +36,7 @@ def test_a_task_is_published_only_after_the_transaction_commits():
     assert published == [(7, "customer")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_is_never_published_when_the_transaction_rolls_back():
     with pytest.raises(RuntimeError), transaction.atomic():
         enqueue_on_commit(record_publication, 7)
@@ -45,7 +45,7 @@ def test_a_task_is_never_published_when_the_transaction_rolls_back():
     assert published == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_queued_in_a_rolled_back_savepoint_is_not_published():
     with transaction.atomic():
         enqueue_on_commit(record_publication, "kept")
@@ -56,7 +56,7 @@ def test_a_task_queued_in_a_rolled_back_savepoint_is_not_published():
     assert published == [("kept",)]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_queued_outside_a_transaction_is_published_at_once():
     enqueue_on_commit(record_publication, 7)
 
@@ -81,7 +81,7 @@ def always_fails(*args):
     raise ConnectionError("broker or task failure")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_failing_publish_never_undoes_or_fails_the_committed_change(caplog):
     from customers.models import CustomerClass
 
