@@ -7,7 +7,8 @@ A connector is the engine's view of one platform. It subclasses
 - say which entities it exports and which records of each are eligible
   (``entities``, ``queryset``);
 - say what a record depends on (``dependencies``: a site needs its
-  customer's company first);
+  customer's company first), and which records it never takes
+  (``skip_reason``: a lead, say);
 - check the platform's key fields (``missing_key_fields``): a record without
   one fails with that message, it is never dropped silently;
 - build the payload (``build_payload``) and name each field's rule in
@@ -103,6 +104,15 @@ class Connector:
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
         """Records that must exist on the platform before this one (synced first)."""
         return []
+
+    def skip_reason(self, entity: str, record: models.Model) -> str:
+        """Why this platform does not take the record at all ("" when it does).
+
+        For records outside ``queryset`` that a change still queued (a lead, a
+        subsite): the job ends *skipped* with this reason and nothing is sent.
+        Not an export filter (staff set those) nor an error (nothing to fix).
+        """
+        return ""
 
     def missing_key_fields(self, entity: str, record: models.Model) -> list[str]:
         """Messages naming each key field the platform requires and the record lacks."""

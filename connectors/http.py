@@ -83,7 +83,32 @@ class PlatformClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout
         self.observer = observer
+        self._owns_session = session is None
         self.session = session or requests.Session()
+
+    def close(self) -> None:
+        """Close the connections this client opened (the engine does, after each job).
+
+        ``Session.close`` alone forgets the connection pools without closing them
+        (urllib3 2), leaving kept-alive connections open on the platform's side
+        until the garbage collector finds them. A session given to the client is
+        the caller's to close.
+        """
+        if not self._owns_session:
+            return
+        for adapter in self.session.adapters.values():
+            pools = getattr(getattr(adapter, "poolmanager", None), "pools", None)
+            for key in list(pools.keys()) if pools is not None else []:
+                pool = pools.get(key)
+                if pool is not None:
+                    pool.close()
+        self.session.close()
+
+    def __enter__(self) -> PlatformClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # --- extension points ------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:
@@ -104,6 +129,19 @@ class PlatformClient:
         return json.dumps(body)[:500]
 
     # --- the call ----------------------------------------------------------------
+    def url_for(self, path: str) -> str:
+        """The URL of ``path`` under the API root; PermanentError if it would leave the root.
+
+        Paths carry external ids, which staff can type: ``../`` or a full URL in
+        one must not send the credentials anywhere else.
+        """
+        url = urljoin(self.base_url, path.lstrip("/"))
+        if not url.startswith(self.base_url) or "/../" in f"/{path}/" or "/./" in f"/{path}/":
+            raise PermanentError(
+                redact(f'The path "{path[:100]}" leaves the {self.platform_name} API root.')
+            )
+        return url
+
     def request(
         self,
         method: str,
@@ -118,7 +156,7 @@ class PlatformClient:
         ConfigurationError (401, 403), NotFoundError (404) or PermanentError
         (any other 4xx), each with the platform's message, redacted.
         """
-        url = urljoin(self.base_url, path.lstrip("/"))
+        url = self.url_for(path)
         headers = {"Accept": "application/json", **self.auth_headers()}
         started_at = datetime.now(UTC)
         clock = time.monotonic()
@@ -134,6 +172,11 @@ class PlatformClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
+        except requests.ConnectTimeout as exc:
+            error = (
+                f"Could not connect to {self.platform_name} within {self.timeout[0]:g} s ({exc})"
+            )
+            raise RecoverableError(redact(error)) from None
         except requests.Timeout as exc:
             error = f"{self.platform_name} did not answer within {self.timeout[1]:g} s ({exc})"
             raise RecoverableError(redact(error)) from None

@@ -221,3 +221,28 @@ class ExportFilter(models.Model):
     def __str__(self) -> str:
         shown = "" if not self.value else f" {self.value}"
         return f"{self.field} {self.get_condition_display().lower()}{shown}"
+
+
+class ValueMapping(models.Model):
+    """A Layer value and the id a platform knows it by (a bill run name → an Abillity id).
+
+    Platforms whose lookups (bill runs, payment conditions, ...) have no list
+    endpoint are told the ids by configuration; a value with no mapping is a
+    permanent error naming it.
+    """
+
+    platform = models.CharField(max_length=20)
+    kind = models.CharField(max_length=40)
+    layer_value = models.CharField(max_length=100)
+    external_value = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["platform", "kind", "layer_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "kind", "layer_value"], name="one_mapping_per_value"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.kind}: {self.layer_value} → {self.external_value}"

@@ -17,7 +17,13 @@ from typing import Any
 from .base import connector_for, entity_model
 from .choices import FieldRule
 from .errors import SyncError
-from .selectors import binding_for, export_filters, platform_exports, record_excluded_by
+from .selectors import (
+    FilterUnusable,
+    binding_for,
+    export_filters,
+    platform_exports,
+    record_excluded_by,
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,14 @@ def record_preview(*, platform: str, entity: str, object_id: int) -> SyncPreview
             f"The {connector.name} integration is off or its {entity} entity is not exported: "
             "nothing would be sent."
         )
-    excluded = record_excluded_by(record, export_filters(platform, entity))
+    not_taken = connector.skip_reason(entity, record)
+    if not_taken:
+        preview.problems.append(f"Not sent: {not_taken}")
+    try:
+        excluded = record_excluded_by(record, export_filters(platform, entity))
+    except FilterUnusable as exc:
+        preview.problems.append(str(exc))
+        excluded = None
     if excluded is not None:
         preview.action = "filtered"
         preview.filtered_by = f"Excluded by the export filter: {excluded}"

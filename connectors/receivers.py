@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from billing.models import Asset
@@ -36,11 +37,20 @@ def site_saved(sender: Any, instance: Site, **kwargs: Any) -> None:
 
 
 def site_address_changed(sender: Any, instance: SiteAddress, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
+    if kwargs.get("raw") or _deleted_with_its_site(kwargs.get("origin")):
         return
     changes_enqueue(
         entity=Entity.SITE, object_ids=[instance.site_id], reason="site's addresses changed"
     )
+
+
+def _deleted_with_its_site(origin: Any) -> bool:
+    """Whether a site address link goes because its site (or customer) is being deleted:
+    then there is no site left to sync, only a job that would find it gone."""
+    if origin is None:
+        return False
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    return model in (Site, Customer)
 
 
 def address_saved(sender: Any, instance: Address, **kwargs: Any) -> None:

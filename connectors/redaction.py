@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 
@@ -43,17 +44,47 @@ def register_secret(value: str) -> None:
 
 
 def secret_values() -> list[str]:
+    """Every secret as it may appear in text: as set, URL-encoded and JSON-escaped."""
     from .base import registered
 
     names = {*SECRET_SETTINGS, *(n for c in registered().values() for n in c.secrets)}
     values = {str(getattr(settings, name, "") or "") for name in names} | _extra_secrets
+    forms: set[str] = set()
+    for value in values:
+        if len(value) >= MIN_SECRET_LENGTH:
+            forms.update((value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]))
     # Longest first, so a secret that contains another is masked whole.
-    return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+    return sorted(forms, key=len, reverse=True)
 
 
-def _mask_json_pair(match: re.Match[str]) -> str:
-    key, value = match.group(1), match.group(2)
-    return key + (f'"{MASK}"' if SENSITIVE_KEY.search(key) else f'"{value}"')
+# "password": "..." in JSON, 'password': '...' in a Python dict written into a message.
+_QUOTED_PAIR = re.compile(
+    r"""(?P<key>(?P<q>["'])(?:(?!(?P=q))[^\\]|\\.)*(?P=q)\s*:\s*)"""
+    r"""(?P<vq>["'])(?:(?!(?P=vq))[^\\]|\\.)*(?P=vq)"""
+)
+# password=... in a query string or a form body.
+_ASSIGNMENT = re.compile(
+    r"(?i)\b([\w-]*(?:password|passwd|secret|token|api[-_]?key|systeminformation)[\w-]*)"
+    r"=([^&\s]+)"
+)
+# Authorization: Basic ..., X-Api-Key: ... (a header written out as text).
+_HEADER_LINE = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|x-api-key|api[-_]?key|x-abillity-key|cookie|set-cookie)"
+    r"(\s*:\s*)(?:(basic|bearer|token|digest)\s+)?([^\s,;'\"]+)"
+)
+
+
+def _mask_quoted_pair(match: re.Match[str]) -> str:
+    key = match.group("key")
+    if not SENSITIVE_KEY.search(key):
+        return match.group(0)
+    mark = match.group("vq")
+    return f"{key}{mark}{MASK}{mark}"
+
+
+def _mask_header(match: re.Match[str]) -> str:
+    scheme = f"{match.group(3)} " if match.group(3) else ""
+    return f"{match.group(1)}{match.group(2)}{scheme}{MASK}"
 
 
 def redact(text: str) -> str:
@@ -62,20 +93,9 @@ def redact(text: str) -> str:
         return text
     for value in secret_values():
         text = text.replace(value, MASK)
-    # "password": "...", password=..., Authorization: Basic ...
-    text = re.sub(
-        r'("(?:[^"\\]|\\.)*"\s*:\s*)"((?:[^"\\]|\\.)*)"',
-        lambda m: (
-            m.group(1) + (f'"{MASK}"' if SENSITIVE_KEY.search(m.group(1)) else f'"{m.group(2)}"')
-        ),
-        text,
-    )
-    text = re.sub(
-        r"(?i)\b([\w-]*(?:password|secret|token|api[-_]?key)[\w-]*)=([^&\s]+)",
-        lambda m: f"{m.group(1)}={MASK}",
-        text,
-    )
-    return text
+    text = _QUOTED_PAIR.sub(_mask_quoted_pair, text)
+    text = _ASSIGNMENT.sub(lambda m: f"{m.group(1)}={MASK}", text)
+    return _HEADER_LINE.sub(_mask_header, text)
 
 
 def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,13 +27,14 @@ real server.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -58,26 +59,55 @@ class Faults:
     retry_after: float | None = None  # Retry-After (seconds) on a 429
     hang_next: int = 0  # the next N calls wait hang_seconds before being processed
     hang_seconds: float = 0.0
+    # Errors and hangs hit calls of this method only ("" for all), so a test can make
+    # the create fail rather than the lookup before it. Latency applies to every call.
+    only_method: str = ""
 
     def update(self, values: dict[str, Any]) -> None:
-        """Set fields from ``values``; ValueError naming an unknown or ill-typed one."""
-        known = {f.name: f for f in fields(self)}
+        """Set fields from ``values``, all or none; ValueError naming the first bad one."""
+        known = [f.name for f in fields(self)]
+        changed = replace(self)
         for name, value in values.items():
             if name not in known:
                 raise ValueError(f'Unknown fault setting "{name}". Known: {", ".join(known)}.')
-            try:
-                if value is None and name == "retry_after":
-                    setattr(self, name, None)
-                elif name in ("error_status", "fail_next", "fail_status", "hang_next"):
-                    setattr(self, name, int(value))
-                else:
-                    setattr(self, name, float(value))
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f'Fault setting "{name}" must be a number, not {value!r}.'
-                ) from None
-        if not 0 <= self.error_rate <= 1:
+            setattr(changed, name, _fault_value(name, value))
+        if not 0 <= changed.error_rate <= 1:
             raise ValueError("error_rate must be between 0 and 1.")
+        for name, value in asdict(changed).items():
+            setattr(self, name, value)
+
+
+_WHOLE_FAULTS = ("fail_next", "hang_next")
+_STATUS_FAULTS = ("error_status", "fail_status")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _fault_value(name: str, value: Any) -> Any:
+    """One fault setting's value, checked: a method, or a number of the right kind and range."""
+    if value is None and name == "retry_after":
+        return None
+    if name == "only_method":
+        method = str(value or "").upper()
+        if method and method not in _METHODS:
+            raise ValueError(f'only_method must be one of {", ".join(_METHODS)}, or "" for all.')
+        return method
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f'Fault setting "{name}" must be a number, not {value!r}.')
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f'Fault setting "{name}" must be a number, not {value!r}.') from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f'Fault setting "{name}" must be a finite number.')
+    if number < 0:
+        raise ValueError(f'Fault setting "{name}" cannot be negative.')
+    if name in _WHOLE_FAULTS or name in _STATUS_FAULTS:
+        if number != int(number):
+            raise ValueError(f'Fault setting "{name}" must be a whole number.')
+        number = int(number)
+        if name in _STATUS_FAULTS and not 100 <= number <= 599:
+            raise ValueError(f'Fault setting "{name}" must be an HTTP status (100 to 599).')
+    return number
 
 
 @dataclass
@@ -168,7 +198,7 @@ class Emulator:
     # --- serving ----------------------------------------------------------------
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
         """Answer one API call: faults first, then authentication, then the route."""
-        delay, hang, forced = self._draw_faults()
+        delay, hang, forced = self._draw_faults(request.method)
         if delay:
             time.sleep(delay)
         if hang:
@@ -181,10 +211,12 @@ class Emulator:
         self._log(request, response)
         return response
 
-    def _draw_faults(self) -> tuple[float, float, EmulatorResponse | None]:
+    def _draw_faults(self, method: str) -> tuple[float, float, EmulatorResponse | None]:
         with self._lock:
             f = self.faults
             hang = 0.0
+            if f.only_method and method.upper() != f.only_method:
+                return f.latency_ms / 1000.0, hang, None
             if f.hang_next > 0:
                 f.hang_next -= 1
                 hang = f.hang_seconds
@@ -199,7 +231,8 @@ class Emulator:
     def _fault_response(self, status: int) -> EmulatorResponse:
         headers = {}
         if status == 429 and self.faults.retry_after is not None:
-            headers["Retry-After"] = str(int(self.faults.retry_after))
+            # Whole seconds, as HTTP says, rounded up: never sooner than the setting.
+            headers["Retry-After"] = str(math.ceil(self.faults.retry_after))
         return EmulatorResponse(
             status, {"message": f"Injected fault: status {status}"}, headers=headers
         )
@@ -307,7 +340,10 @@ def emulator_reset(request: HttpRequest, platform: str) -> HttpResponse:
 
 @staff_member_required
 def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
+    """The fault settings (GET); POST a JSON object to change some of them, all or none."""
     emulator = emulator_for(platform)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return JsonResponse({"message": "GET the fault settings, or POST changes."}, status=405)
     if request.method == "POST":
         try:
             values = json.loads(request.body or b"{}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -49,15 +50,34 @@ def export_filters(platform: str, entity: str) -> list[ExportFilter]:
     )
 
 
+class FilterUnusable(ValueError):
+    """An export filtering condition that cannot be evaluated on a record (its message says why)."""
+
+
 def field_value(record: models.Model, path: str) -> Any:
-    """The value at ``path`` (``customer_class__code``) on a record; None where a link is empty."""
+    """The value at ``path`` (``customer_class__code``) on a record; None where a link is empty.
+
+    Raises FilterUnusable for a path naming no field or going through a list of records.
+    """
     value: Any = record
     for part in path.split("__"):
         if value is None:
             return None
-        value = getattr(value, part)
+        owner = type(value).__name__
+        try:
+            if part.startswith("_"):
+                raise AttributeError(part)
+            value = getattr(value, part)
+        except ObjectDoesNotExist:  # an empty reverse one-to-one link
+            return None
+        except AttributeError:
+            raise FilterUnusable(f'{owner} has no field "{part}" (in "{path}").') from None
         if isinstance(value, models.Manager):
-            raise ValueError(f'"{path}" goes through a list of records; filters need one value.')
+            raise FilterUnusable(
+                f'"{path}" goes through a list of records; filters need one value.'
+            )
+        if callable(value):
+            raise FilterUnusable(f'"{part}" (in "{path}") is not a field.')
     return value
 
 
@@ -86,17 +106,28 @@ def condition_holds(condition: str, actual: Any, expected: str) -> bool:
             return wanted in text
         case FilterCondition.IN:
             return text in {part.strip().casefold() for part in expected.split(",")}
-    raise ValueError(f"Unknown filter condition {condition!r}")
+    raise FilterUnusable(f'Unknown filter condition "{condition}".')
 
 
 def record_excluded_by(
     record: models.Model, filters: Iterable[ExportFilter]
 ) -> ExportFilter | None:
-    """The first active export condition the record fails, or None when it may be exported."""
+    """The first active export condition the record fails, or None when it may be exported.
+
+    Raises FilterUnusable, naming the condition, when one cannot be evaluated.
+    """
     for condition in filters:
-        if not condition_holds(
-            condition.condition, field_value(record, condition.field), condition.value
-        ):
+        try:
+            holds = condition_holds(
+                condition.condition, field_value(record, condition.field), condition.value
+            )
+        except FilterUnusable as exc:
+            raise FilterUnusable(
+                f'The export filter "{condition}" of {condition.setting.platform} '
+                f"{condition.setting.entity} records cannot be applied: {exc} "
+                "Correct it in the entity settings."
+            ) from None
+        if not holds:
             return condition
     return None
 
@@ -152,13 +183,18 @@ def record_sync_state(platform: str, entity: str, object_id: int) -> dict[str, A
 
 
 def export_filter_problem(entity: str, field_path: str, condition: str, value: str) -> str:
-    """Why an export filtering condition cannot work ("" when it can): an unknown field,
-    a path through a list of records, or a value missing or given where none is taken."""
+    """Why an export filtering condition cannot work ("" when it can): an unknown entity,
+    field or condition, a path through a list of records, or a value missing or given
+    where none is taken."""
     from django.core.exceptions import FieldDoesNotExist
 
-    from .base import entity_model
+    from .base import ENTITY_MODELS, entity_model
     from .choices import VALUELESS_CONDITIONS
 
+    if entity not in ENTITY_MODELS:
+        return f'Unknown entity "{entity}". Entities: {", ".join(ENTITY_MODELS)}.'
+    if condition not in FilterCondition.values:
+        return f'Unknown condition "{condition}". Conditions: {", ".join(FilterCondition.values)}.'
     model = entity_model(entity)
     parts = field_path.split("__") if field_path else []
     if not parts:

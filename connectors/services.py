@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .base import Connector, connector_for, entity_model
+from .base import Connector, UnknownPlatform, connector_for, entity_model
 from .choices import DEPENDENCY_ORDER, ERROR_STATUSES, ErrorKind, FieldRule, JobStatus, Operation
 from .errors import (
     ConfigurationError,
@@ -50,6 +51,7 @@ from .http import AttemptRecord, PlatformClient
 from .models import Binding, SyncAttempt, SyncJob
 from .redaction import redact
 from .selectors import (
+    FilterUnusable,
     binding_for,
     export_filters,
     exporting_platforms,
@@ -95,8 +97,7 @@ def changes_enqueue(
     ]
     # A conflict means a pending job exists: it runs with the record's latest state.
     SyncJob.objects.bulk_create(jobs, ignore_conflicts=True)
-    for job in jobs:
-        publish_on_commit(job.platform, job.entity, job.object_id)
+    _publish_keys_on_commit((job.platform, job.entity, job.object_id) for job in jobs)
     return len(jobs)
 
 
@@ -142,9 +143,11 @@ def job_request(
         if force and not job.force:
             SyncJob.objects.filter(pk=job.pk).update(force=True)
             job.force = True
-        if job.next_attempt_at > timezone.now() and user is not None:
+        now = timezone.now()
+        if job.next_attempt_at > now and user is not None:
             # Staff asked for it now: do not wait out a backoff.
-            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=now)
+            job.next_attempt_at = now
         publish_on_commit(platform, entity, object_id)
     return job
 
@@ -157,24 +160,82 @@ def _pending_job(platform: str, entity: str, object_id: int) -> SyncJob | None:
 
 def publish_on_commit(platform: str, entity: str, object_id: int) -> None:
     """After commit, publish the task that processes a record's pending job."""
-    transaction.on_commit(lambda: job_publish(platform, entity, object_id))
+    _publish_keys_on_commit([(platform, entity, object_id)])
+
+
+RecordKey = tuple[str, str, int]
+
+
+class _PublishAfterCommit:
+    """The on-commit callback of a transaction that publishes its records' tasks.
+
+    One per transaction, holding each record once: a burst of saves merges into
+    one pending job per record, and into one message too. Published
+    dependencies first (customers before their sites, ...).
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[RecordKey, None] = {}  # ordered, without repeats
+
+    def __call__(self) -> None:
+        for platform, entity, object_id in sorted(
+            self.keys, key=lambda key: DEPENDENCY_ORDER.get(key[1], 99)
+        ):
+            job_publish(platform, entity, object_id)
+
+
+def _publish_keys_on_commit(keys: Iterable[RecordKey]) -> None:
+    """Publish each record's task after the current transaction commits (now if none).
+
+    Keys join the transaction's one callback when it has one. That callback
+    runs whenever a new one would: Django drops a callback only when a
+    savepoint that was active at its registration rolls back, and those
+    savepoints still active are ancestors of the current one. At worst a key
+    whose savepoint rolled back is published anyway, which finds no job and
+    does nothing; a job is never left unpublished.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for entry in connection.run_on_commit:
+            callback = entry[1]
+            if isinstance(callback, _PublishAfterCommit):
+                callback.keys.update(dict.fromkeys(keys))
+                return
+    callback = _PublishAfterCommit()
+    callback.keys.update(dict.fromkeys(keys))
+    if callback.keys:
+        transaction.on_commit(callback)
+
+
+def _publishing_eagerly() -> bool:
+    from .tasks import job_process_task
+
+    return bool(job_process_task.app.conf.task_always_eager)
 
 
 def job_publish(platform: str, entity: str, object_id: int, *, countdown: float = 0) -> bool:
     """Publish the processing task; best effort (the sweeper covers a failed publish).
 
-    With eager tasks a delayed publish is left to the sweeper: running it now
-    would only find the job not yet due.
+    With eager tasks (no broker) the task runs here and now, through
+    ``Task.apply``: ``apply_async`` would first take a producer from the
+    broker pool, which means building a broker connection (to amqp://localhost,
+    logging "No hostname was supplied") that is never used. A delayed publish
+    is then left to the sweeper: running it now would only find the job not
+    yet due.
     """
     from .tasks import job_process_task
 
-    if countdown > 0 and settings.CELERY_TASK_ALWAYS_EAGER:
+    eager = _publishing_eagerly()
+    if countdown > 0 and eager:
         return False
     countdown = min(countdown, settings.SYNC_MAX_COUNTDOWN)
     try:
-        job_process_task.apply_async(
-            args=(platform, entity, object_id), countdown=countdown or None
-        )
+        if eager:
+            job_process_task.apply(args=(platform, entity, object_id))
+        else:
+            job_process_task.apply_async(
+                args=(platform, entity, object_id), countdown=countdown or None
+            )
     except Exception:
         logger.exception(
             "Could not publish the sync of %s %s #%s; the sweeper will", platform, entity, object_id
@@ -229,12 +290,10 @@ def job_claim(
                     ]
                 )
         except IntegrityError:
-            busy = SyncJob.objects.filter(
-                platform=platform, entity=entity, object_id=object_id, status=JobStatus.IN_FLIGHT
-            ).first()
+            # The record is in flight in another worker, most likely for a second or two:
+            # look again shortly (not at the end of its lease, which would hold a quick
+            # second edit back for minutes). A dead worker's job is released by the sweeper.
             wait = settings.SYNC_BUSY_DELAY
-            if busy is not None and busy.locked_until:
-                wait = max(wait, min((busy.locked_until - now).total_seconds(), 60.0))
             SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=now + timedelta(seconds=wait))
             transaction.on_commit(lambda: job_publish(platform, entity, object_id, countdown=wait))
             return None
@@ -277,14 +336,32 @@ class SyncContext:
 
 
 def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
-    """Run a claimed (in-flight) job and record what came of it."""
-    connector = connector_for(job.platform)
-    client = connector.client(observer=_attempt_recorder(job))
+    """Run a claimed (in-flight) job and record what came of it.
+
+    Whatever happens, the job leaves the in-flight state here (finished, or back
+    in the queue): an error that escaped would leave it to the sweeper, which
+    would release it to fail the same way, for ever.
+    """
+    client: PlatformClient | None = None
     try:
+        connector = connector_for(job.platform)
+        # Inside the try: a client refuses to exist without its URL or credentials.
+        client = connector.client(observer=_attempt_recorder(job))
         record = entity_model(job.entity)._default_manager.filter(pk=job.object_id).first()
         if record is None:
             return _finish(job, JobStatus.SKIPPED, error="The record no longer exists.")
         job.object_repr = connector.describe(job.entity, record)
+        if not platform_exports(job.platform, job.entity):
+            # Turned off after the job was queued: staff no longer want it sent.
+            return _finish(
+                job,
+                JobStatus.SKIPPED,
+                note=f"Not sent: the {connector.name} integration is off, or its {job.entity} "
+                "entity is inactive or not exported.",
+            )
+        not_taken = connector.skip_reason(job.entity, record)
+        if not_taken:
+            return _finish(job, JobStatus.SKIPPED, note=f"Not sent: {not_taken}")
         excluded = _excluded_by(connector, job.entity, record)
         if excluded:
             return _finish(job, JobStatus.FILTERED, filtered_by=excluded)
@@ -324,6 +401,8 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
         )
     except ConfigurationError as exc:
         return _finish(job, JobStatus.FAILED, error=exc.message, kind=ErrorKind.CONFIGURATION)
+    except UnknownPlatform as exc:  # its connector is no longer installed
+        return _finish(job, JobStatus.FAILED, error=str(exc), kind=ErrorKind.CONFIGURATION)
     except PermanentError as exc:
         return _finish(job, JobStatus.FAILED, error=exc.message, kind=ErrorKind.PERMANENT)
     except Exception as exc:
@@ -336,6 +415,9 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
             error=f"Internal error ({type(exc).__name__}: {exc}); see the worker log.",
             kind=ErrorKind.PERMANENT,
         )
+    finally:
+        if client is not None:
+            client.close()  # its kept-alive connections, not left to the garbage collector
     status = JobStatus.NO_CHANGE if operation == Operation.NONE else JobStatus.SUCCEEDED
     return _finish(
         job,
@@ -347,7 +429,15 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
 
 
 def _excluded_by(connector: Connector, entity: str, record: models.Model) -> str:
-    condition = record_excluded_by(record, export_filters(connector.identifier, entity))
+    """The export filtering condition the record fails, as staff read it ("" if none).
+
+    A condition that cannot be evaluated (a field renamed since it was set) is
+    a configuration error naming it, not an internal one.
+    """
+    try:
+        condition = record_excluded_by(record, export_filters(connector.identifier, entity))
+    except FilterUnusable as exc:
+        raise ConfigurationError(str(exc)) from None
     return "" if condition is None else f"Excluded by the export filter: {condition}"
 
 
@@ -466,10 +556,12 @@ def _return_to_pending(
     if not count_attempt:
         job.attempts = max(job.attempts - 1, 0)
     merged_into = _move_to_pending(job)
-    if merged_into is None:
-        job_publish(job.platform, job.entity, job.object_id, countdown=delay)
-        return job
-    return merged_into
+    target = merged_into or job
+    if not _publishing_eagerly():
+        # Eager tasks would run it here, inside this run: the sweeper takes it instead.
+        wait = max((target.next_attempt_at - timezone.now()).total_seconds(), 0.0)
+        job_publish(target.platform, target.entity, target.object_id, countdown=wait)
+    return target
 
 
 def _move_to_pending(job: SyncJob, *, reset_attempts: bool = False) -> SyncJob | None:
@@ -546,7 +638,12 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
     label = f"{entity} {connector.describe(entity, record)}"
     dependency_job = job_claim(platform=context.platform, entity=entity, object_id=record.pk)
     if dependency_job is None:
-        raise Deferred(f"Waiting for {label} to sync first.")
+        # Its job waits out a backoff, or another worker has the record: wait as long.
+        waiting = _pending_job(context.platform, entity, record.pk)
+        wait = settings.SYNC_BUSY_DELAY
+        if waiting is not None:
+            wait = max(wait, (waiting.next_attempt_at - timezone.now()).total_seconds())
+        raise Deferred(f"Waiting for {label} to sync first.", delay=wait)
     finished = job_run(dependency_job, depth=context.depth + 1)
     if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
         binding = binding_for(context.platform, role, entity, record.pk)
@@ -632,7 +729,8 @@ def _bind(binding: Binding, external_id: str, *, payload: dict, digest: str, now
     binding.first_synced_at = binding.first_synced_at or now
     binding.last_synced_at = now
     try:
-        binding.save()
+        with transaction.atomic():  # a savepoint: a caller's transaction stays usable
+            binding.save()
     except IntegrityError:
         clash = Binding.objects.filter(
             platform=binding.platform, role=binding.role, external_id=external_id
@@ -683,6 +781,28 @@ def job_skip(job: SyncJob, *, user: Any = None, reason: str = "") -> SyncJob:
     return job
 
 
+EXTERNAL_ID_MAX_LENGTH = Binding._meta.get_field("external_id").max_length
+# Ids go into API paths: letters, digits and . _ - : @ + only, so none can leave them.
+EXTERNAL_ID_PATTERN = re.compile(r"[\w.:@+-]+", re.ASCII)
+
+
+def external_id_problem(external_id: str) -> str:
+    """Why a platform record id typed by staff cannot be used ("" when it can)."""
+    if not external_id:
+        return "Give the external id of the platform record to map to."
+    if len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+        return (
+            f"An external id is at most {EXTERNAL_ID_MAX_LENGTH} characters; "
+            f"this one has {len(external_id)}."
+        )
+    if not EXTERNAL_ID_PATTERN.fullmatch(external_id) or set(external_id) == {"."}:
+        return (
+            f'"{external_id[:40]}" is not a platform record id: use letters, digits and '
+            ". _ - : @ + only."
+        )
+    return ""
+
+
 def binding_map(
     *,
     platform: str,
@@ -699,8 +819,11 @@ def binding_map(
     """
     connector = connector_for(platform)
     external_id = (external_id or "").strip()
-    if not external_id:
-        raise PermanentError("Give the external id of the platform record to map to.")
+    problem = external_id_problem(external_id)
+    if problem:
+        raise PermanentError(problem)
+    if entity not in connector.entities:
+        raise PermanentError(f"{connector.name} does not take {entity} records.")
     record = entity_model(entity)._default_manager.filter(pk=object_id).first()
     if record is None:
         raise PermanentError(f"There is no {entity} #{object_id}.")
@@ -751,12 +874,14 @@ def binding_map(
 def sync_sweep() -> dict[str, int]:
     """Release jobs whose lease passed (their worker died) and republish due jobs.
 
-    Run by Celery beat every ``SYNC_SWEEP_INTERVAL`` seconds. A job published
-    on commit and taken by a worker is never swept; one whose publish failed
-    (broker down) or whose message was lost is published again.
+    Run by Celery beat every ``SYNC_SWEEP_INTERVAL`` seconds. A released job
+    is published at once. A job published on commit and taken by a worker is
+    never swept; one due for longer than ``SYNC_PUBLISH_GRACE`` (its publish
+    failed with the broker down, or its message was lost) is published again,
+    at most once per grace period.
     """
     now = timezone.now()
-    released = 0
+    released: list[SyncJob] = []
     for job in SyncJob.objects.filter(status=JobStatus.IN_FLIGHT, locked_until__lt=now):
         job.last_error = redact(f"The worker {job.locked_by or '?'} stopped without finishing.")
         job.locked_until = None
@@ -770,20 +895,21 @@ def sync_sweep() -> dict[str, int]:
                 .exists()
             )
             if still:
-                _move_to_pending(job)
-                released += 1
+                released.append(_move_to_pending(job) or job)
+    published = [job.pk for job in released if job_publish(job.platform, job.entity, job.object_id)]
     grace = now - timedelta(seconds=settings.SYNC_PUBLISH_GRACE)
     due = list(
         SyncJob.objects.filter(status=JobStatus.PENDING, next_attempt_at__lte=grace)
         .filter(Q(published_at__isnull=True) | Q(published_at__lte=grace))
+        .exclude(pk__in=published)
         .order_by("next_attempt_at")
         .values_list("pk", "platform", "entity", "object_id")[: settings.SYNC_SWEEP_BATCH]
     )
-    published = [
+    republished = [
         pk for pk, platform, entity, object_id in due if job_publish(platform, entity, object_id)
     ]
-    SyncJob.objects.filter(pk__in=published).update(published_at=now)
-    return {"released": released, "published": len(published)}
+    SyncJob.objects.filter(pk__in=[*published, *republished]).update(published_at=now)
+    return {"released": len(released), "published": len(published) + len(republished)}
 
 
 def jobs_process_due(

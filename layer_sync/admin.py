@@ -15,6 +15,12 @@ billing.services). Two layers keep a page honest:
 
 Actions call services through `run_service_action` and never make an
 external HTTP call.
+
+Another app may add a read-only panel to a model's change page without the
+model's app knowing it (the dependency rule: `connectors` reads `customers`
+and `billing`, never the reverse): it registers a panel provider for the
+model's label with `register_change_form_panel`, and the model's admin mixes in
+`ChangeFormPanelsMixin`, which renders whatever the providers return.
 """
 
 import copy
@@ -253,19 +259,26 @@ def run_service_action(
     *,
     service: Callable[[Model], object],
     done: str,
+    then: str = "",
+    refusals_of: tuple[type[Exception], ...] = (ValidationError,),
 ) -> None:
-    """Call `service` on each record (each call is atomic) and report done and refused counts."""
+    """Call `service` on each record (each call is atomic) and report done and refused counts.
+
+    `then` follows the done count (what happens next, what to do next); `refusals_of` are
+    the exception classes the service refuses a record with (their message is shown).
+    """
     done_count = 0
     refusals: list[str] = []
     for record in records:
         try:
             service(record)
-        except ValidationError as error:
-            refusals.append(f"{record}: {' '.join(error.messages)}")
+        except refusals_of as error:
+            refusals.append(f"{record}: {refusal_text(error)}")
         else:
             done_count += 1
     if done_count:
-        modeladmin.message_user(request, f"{done}: {done_count}.", messages.SUCCESS)
+        text = f"{done}: {done_count}." + (f" {then}" if then else "")
+        modeladmin.message_user(request, text, messages.SUCCESS)
     if refusals:
         modeladmin.message_user(
             request, f"Refused {len(refusals)}: " + " | ".join(refusals), messages.WARNING
@@ -278,3 +291,68 @@ def cached_per_request(request: HttpRequest, name: str, compute: Callable[[], An
     if not hasattr(request, attr):
         setattr(request, attr, compute())
     return getattr(request, attr)
+
+
+def refusal_text(error: Exception) -> str:
+    """What a service's refusal says: a ValidationError's messages, or the error's message."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(getattr(error, "message", "") or error)
+
+
+# --- panels on change pages ------------------------------------------------------------
+
+# A panel provider takes the request and the record shown, and returns the panel's HTML
+# as safe text (render_to_string with the request, so its forms carry the CSRF token; or
+# format_html), or "" to show nothing. Plain text is escaped like any template variable.
+PanelProvider = Callable[[HttpRequest, Model], str]
+
+_change_form_panels: dict[str, list[PanelProvider]] = {}
+
+
+def register_change_form_panel(*model_labels: str) -> Callable[[PanelProvider], PanelProvider]:
+    """Decorator: show the provider's panel on the change page of each model named
+    ("customers.Customer"), below the form.
+
+    This is how an app shows its own view of another app's records without that
+    app importing it: the sync engine shows a record's sync state on the customer
+    page, and `customers` knows only that its admin renders panels. The model's
+    admin must mix in `ChangeFormPanelsMixin`. Registering a provider twice for a
+    model shows it once.
+    """
+
+    def decorator(provider: PanelProvider) -> PanelProvider:
+        for label in model_labels:
+            providers = _change_form_panels.setdefault(label, [])
+            if provider not in providers:
+                providers.append(provider)
+        return provider
+
+    return decorator
+
+
+def unregister_change_form_panel(provider: PanelProvider) -> None:
+    """Stop showing `provider`'s panel on every page it was registered for."""
+    for providers in _change_form_panels.values():
+        if provider in providers:
+            providers.remove(provider)
+
+
+def change_form_panels(request: HttpRequest, obj: Model) -> list[str]:
+    """The HTML of each panel registered for `obj`'s model that has something to show."""
+    panels = (provider(request, obj) for provider in _change_form_panels.get(obj._meta.label, ()))
+    return [html for html in panels if html]
+
+
+class ChangeFormPanelsMixin:
+    """A ModelAdmin mixin: the change page of a saved record shows the panels other apps
+    registered for its model (`register_change_form_panel`), below the form and outside
+    it, so a panel may hold its own forms (buttons that POST elsewhere)."""
+
+    change_form_template = "admin/layer_sync/change_form_panels.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["layer_sync_panels"] = (
+            change_form_panels(request, obj) if obj is not None and obj.pk else []
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)

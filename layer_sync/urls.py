@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from billing.api.urls import router as billing_router
+from connectors.api.urls import root_routes as connectors_root_routes
+from connectors.api.urls import router as connectors_router
 from customers.api.urls import router as customers_router
 
 from .api.views import ApiDocsView
@@ -16,14 +18,24 @@ admin.site.site_header = "layer_sync back office"
 admin.site.site_title = "layer_sync"
 admin.site.index_title = "Customers, orders and billing"
 
-# One browsable root listing every app's routes (each app's router has none).
-api_root = DefaultRouter()
-api_root.registry.extend([*customers_router.registry, *billing_router.registry])
+# One browsable root listing every app's routes (each app's router has none): each
+# viewset's list, and the routes that are not a viewset's, by URL name.
+api_root_routes = {
+    prefix: f"{basename}-list"
+    for prefix, _viewset, basename in [
+        *customers_router.registry,
+        *billing_router.registry,
+        *connectors_router.registry,
+    ]
+}
+api_root_routes.update(connectors_root_routes)
+api_root_view = DefaultRouter.APIRootView.as_view(api_root_dict=api_root_routes)
 
 api_v1 = [
-    path("", api_root.get_api_root_view(), name="api-root"),
+    path("", api_root_view, name="api-root"),
     path("", include("customers.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("connectors.api.urls")),
 ]
 
 urlpatterns = [

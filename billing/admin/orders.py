@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from customers import admin as customers_admin
 from customers.models import Quote
 from layer_sync.admin import (
+    ChangeFormPanelsMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
     ServiceModelForm,
@@ -230,7 +231,7 @@ class AssetForm(ServiceModelForm):
 
 
 @admin.register(Asset)
-class AssetAdmin(ServiceModelAdmin):
+class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     """Assets are made from sales order lines (the line's Convert to asset action)."""
 
     form = AssetForm

@@ -9,7 +9,7 @@ from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from layer_sync.admin import ServiceModelAdmin, run_service_action
+from layer_sync.admin import ChangeFormPanelsMixin, ServiceModelAdmin, run_service_action
 
 from .. import services
 from ..choices import ConversionSource
@@ -100,7 +100,7 @@ VAT_HELP = (
 
 
 @admin.register(Customer)
-class CustomerAdmin(ServiceModelAdmin):
+class CustomerAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     list_display = (
         "name",
         "stage",

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from layer_sync.admin import (
+    ChangeFormPanelsMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
     ServiceModelForm,
@@ -161,7 +162,7 @@ class SiteAddressInline(ServiceInlineMixin, admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(ServiceModelAdmin):
+class SiteAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     form = SiteForm
     list_display = ("name", "customer", "is_default", "site_ref", "parent", "created_at")
     list_filter = ("is_default", ("parent", admin.EmptyFieldListFilter))
@@ -261,7 +262,7 @@ class SiteAddressAdmin(ServiceModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ServiceModelAdmin):
+class ContactAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     form = ContactForm
     list_display = (
         "__str__",

@@ -6,12 +6,16 @@ change-customer permission. Token and session authentication both work.
 """
 
 import pytest
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from connectors.choices import Entity, JobStatus
+from connectors.models import SyncJob
 from customers.choices import CustomerStage
 from customers.models import Address, Contact, Customer, Site
 from tests.api.conftest import user_with_perms
+from tests.connectors.fake import PLATFORM
 from tests.factories import AssetFactory, ContactFactory, LeadFactory, SiteAddressFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +32,16 @@ READ_ONLY = {
     "assets": "billing.%s_asset",
 }
 ENDPOINTS = {**WRITABLE, **READ_ONLY}
+# The sync engine's endpoints (method, URL template); they need the connectors permissions.
+SYNC_REQUESTS = [
+    ("get", "/api/v1/sync-jobs/"),
+    ("get", "/api/v1/sync-jobs/{sync-jobs}/"),
+    ("post", "/api/v1/sync-jobs/{sync-jobs}/retry/"),
+    ("post", "/api/v1/sync-jobs/{sync-jobs}/skip/"),
+    ("post", "/api/v1/customers/{customers}/sync/"),
+    ("get", "/api/v1/customers/{customers}/sync-status/?platform=" + PLATFORM),
+    ("get", "/api/v1/sync-preview/?platform=" + PLATFORM + "&entity=customer&id={customers}"),
+]
 
 
 @pytest.fixture
@@ -37,6 +51,13 @@ def records() -> dict[str, int]:
     site = link.site
     contact = ContactFactory(customer=site.customer, site=site)
     asset = AssetFactory(customer=site.customer, site=site)
+    job = SyncJob.objects.create(
+        platform=PLATFORM,
+        entity=Entity.CUSTOMER,
+        object_id=site.customer_id,
+        status=JobStatus.FAILED,
+        next_attempt_at=timezone.now(),
+    )
     return {
         "customers": site.customer_id,
         "lead": LeadFactory().pk,
@@ -46,6 +67,7 @@ def records() -> dict[str, int]:
         "inventory-items": asset.inventory_item_id,
         "sales-orders": asset.sales_order_line.order_id,
         "assets": asset.pk,
+        "sync-jobs": job.pk,
     }
 
 
@@ -60,21 +82,24 @@ def every_request() -> list[tuple[str, str]]:
             ("patch", f"/api/v1/{prefix}/{{{prefix}}}/"),
         ]
     requests.append(("post", "/api/v1/customers/{lead}/convert/"))
-    return requests
+    return requests + SYNC_REQUESTS
 
 
 @pytest.mark.parametrize(("method", "url"), every_request(), ids=" ".join)
 def test_anonymous_requests_are_refused_on_every_endpoint(api_client, records, method, url):
     counts = (Customer.objects.count(), Site.objects.count(), Contact.objects.count())
+    jobs = list(SyncJob.objects.values_list("pk", "status"))
 
     response = getattr(api_client, method)(
-        url.format(**records), {"name": "Anonymous Ltd", "first_name": "X"}
+        url.format(**records),
+        {"name": "Anonymous Ltd", "first_name": "X", "platform": PLATFORM},
     )
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
     assert (Customer.objects.count(), Site.objects.count(), Contact.objects.count()) == counts
     assert Customer.objects.get(pk=records["lead"]).stage == CustomerStage.LEAD
+    assert list(SyncJob.objects.values_list("pk", "status")) == jobs
 
 
 def test_a_bad_token_is_refused(api_client, records):
@@ -102,6 +127,21 @@ def test_the_view_permission_allows_reading_but_not_writing(api_as, records, pre
     assert client.get(f"/api/v1/{prefix}/{records[prefix]}/").status_code == 200
     assert client.post(f"/api/v1/{prefix}/", {}).status_code == 403
     assert client.patch(f"/api/v1/{prefix}/{records[prefix]}/", {}).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "url"), SYNC_REQUESTS, ids=" ".join)
+def test_an_authenticated_user_without_permissions_is_refused_on_every_sync_endpoint(
+    api_as, records, method, url
+):
+    client = api_as()
+    jobs = list(SyncJob.objects.values_list("pk", "status"))
+
+    body = {"platform": PLATFORM} if method == "post" else None
+
+    response = getattr(client, method)(url.format(**records), body)
+
+    assert response.status_code == 403
+    assert list(SyncJob.objects.values_list("pk", "status")) == jobs
 
 
 def test_reading_one_model_does_not_allow_reading_another(api_as, records):

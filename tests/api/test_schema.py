@@ -26,6 +26,13 @@ PATHS = [
     "/api/v1/sales-orders/{id}/",
     "/api/v1/assets/",
     "/api/v1/assets/{id}/",
+    "/api/v1/customers/{id}/sync/",
+    "/api/v1/customers/{id}/sync-status/",
+    "/api/v1/sync-jobs/",
+    "/api/v1/sync-jobs/{id}/",
+    "/api/v1/sync-jobs/{id}/retry/",
+    "/api/v1/sync-jobs/{id}/skip/",
+    "/api/v1/sync-preview/",
 ]
 
 
@@ -53,6 +60,34 @@ def test_the_schema_has_no_put_or_delete_and_read_only_endpoints_only_get(schema
     for prefix in ("inventory-items", "sales-orders", "assets"):
         assert methods[f"/api/v1/{prefix}/"] == {"get"}
         assert methods[f"/api/v1/{prefix}/{{id}}/"] == {"get"}
+
+
+def test_the_sync_endpoints_have_the_public_methods(schema):
+    methods = {path: set(schema["paths"][path]) - {"parameters"} for path in PATHS}
+
+    assert methods["/api/v1/sync-jobs/"] == {"get"}
+    assert methods["/api/v1/sync-jobs/{id}/"] == {"get"}
+    assert methods["/api/v1/sync-jobs/{id}/retry/"] == {"post"}
+    assert methods["/api/v1/sync-jobs/{id}/skip/"] == {"post"}
+    assert methods["/api/v1/customers/{id}/sync/"] == {"post"}
+    assert methods["/api/v1/customers/{id}/sync-status/"] == {"get"}
+    assert methods["/api/v1/sync-preview/"] == {"get"}
+
+
+def test_a_manual_sync_and_a_retry_answer_202_with_the_job(schema):
+    job = {"$ref": "#/components/schemas/SyncJob"}
+    for path in ("/api/v1/customers/{id}/sync/", "/api/v1/sync-jobs/{id}/retry/"):
+        responses = schema["paths"][path]["post"]["responses"]
+        assert responses["202"]["content"]["application/json"]["schema"] == job
+
+
+def test_sync_status_and_preview_declare_their_required_query_parameters(schema):
+    def required(path: str) -> set[str]:
+        parameters = schema["paths"][path]["get"]["parameters"]
+        return {p["name"] for p in parameters if p["in"] == "query" and p.get("required")}
+
+    assert required("/api/v1/customers/{id}/sync-status/") == {"platform"}
+    assert required("/api/v1/sync-preview/") == {"platform", "entity", "id"}
 
 
 def test_the_schema_declares_token_and_session_authentication(schema):

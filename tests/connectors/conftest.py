@@ -1,8 +1,11 @@
 """Fixtures of the sync engine tests: the fake platform served over real HTTP."""
 
+import socket
+
 import pytest
 
 from billing.models import BillingPlatform
+from connectors import services
 from connectors.sandbox import emulator_for
 from connectors.services import entity_settings_ensure
 from tests.connectors.fake import PLATFORM
@@ -25,3 +28,28 @@ def fake_platform(transactional_db, live_server, settings, fake_emulator):
     )
     entity_settings_ensure()
     return fake_emulator
+
+
+@pytest.fixture
+def publish_calls(monkeypatch):
+    """The engine's task publishes, recorded instead of sent (nothing runs on commit).
+
+    Each call is (platform, entity, object id, countdown): the tests of what is
+    queued and when look at these, and run jobs themselves.
+    """
+    calls: list[tuple[str, str, int, float]] = []
+
+    def record(platform: str, entity: str, object_id: int, *, countdown: float = 0) -> bool:
+        calls.append((platform, entity, object_id, countdown))
+        return True
+
+    monkeypatch.setattr(services, "job_publish", record)
+    return calls
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,10 +1,12 @@
 """A test connector and its emulator: the sync engine's harness, over real HTTP.
 
 The "fake" platform holds accounts (customers), locations (sites, which need
-their customer's account) and people (contacts, which need their site's
-location). It wants an ``X-Api-Key`` header, refuses a name over 50
-characters (400) and finds accounts by reference (the natural key). The
-connector marks ``reference`` one-off and everything else repeated.
+location). It wants an ``X-Api-Key`` header (the key ``FAKE_API_KEY`` held
+when the emulator was last reset; a wrong key is a 401 whose message quotes
+it back, as careless platforms do), refuses a name over 50 characters (400)
+and finds accounts and locations by reference (the natural key). The
+connector marks ``reference`` and a customer's ``registered_name`` one-off
+and everything else repeated.
 
 Registered by the test settings (``SYNC_CONNECTOR_MODULES``), so a real
 Celery worker started with them has it too.
@@ -44,7 +46,7 @@ class FakeConnector(Connector):
     name = "Fake platform"
     entities = (Entity.CUSTOMER, Entity.SITE, Entity.CONTACT)
     field_rules = {
-        Entity.CUSTOMER: {"reference": FieldRule.ONE_OFF},
+        Entity.CUSTOMER: {"reference": FieldRule.ONE_OFF, "registered_name": FieldRule.ONE_OFF},
         Entity.SITE: {"reference": FieldRule.ONE_OFF},
     }
     secrets = ("FAKE_API_KEY",)
@@ -76,6 +78,7 @@ class FakeConnector(Connector):
                 "name": customer.name,
                 "status": customer.status,
                 "email": customer.email,
+                "registered_name": customer.registered_company_name,
             }
         if entity == Entity.SITE:
             site: Site = record
@@ -126,9 +129,16 @@ class FakeEmulator(Emulator):
     def initial_state(self) -> dict[str, Any]:
         return {name: {} for name in COLLECTIONS}
 
+    def reset(self) -> None:
+        super().reset()
+        # The key it accepts, fixed here: a test that changes FAKE_API_KEY afterwards
+        # makes the connector send a wrong one.
+        self.api_key = settings.FAKE_API_KEY
+
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
-        if request.headers.get("X-Api-Key") != settings.FAKE_API_KEY:
-            return EmulatorResponse(401, {"message": "Invalid API key"})
+        given = request.headers.get("X-Api-Key", "")
+        if given != self.api_key:
+            return EmulatorResponse(401, {"message": f"Invalid API key {given!r}"})
         return None
 
     def _invalid(self, body: Any) -> str:

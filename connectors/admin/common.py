@@ -1,0 +1,106 @@
+"""What the sync engine's admin pages share: permissions, links to records, status badges
+and the platform filter."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import BooleanField, Case, Exists, OuterRef, QuerySet, Value, When
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from ..base import ENTITY_MODELS, entity_model, platform_choices, registered
+from ..choices import JobStatus
+
+# Reading jobs, sync states and previews; queuing a sync (the "add" of a job: the same
+# permission the API's manual sync asks for); acting on the error queue.
+VIEW_JOBS = "connectors.view_syncjob"
+REQUEST_JOBS = "connectors.add_syncjob"
+ACT_ON_JOBS = "connectors.retry_syncjob"
+
+# A status's badge colour: done (green), waiting (blue), needs staff (red), set aside (grey).
+STATUS_TONES = {
+    JobStatus.SUCCEEDED: "done",
+    JobStatus.NO_CHANGE: "done",
+    JobStatus.PENDING: "waiting",
+    JobStatus.IN_FLIGHT: "waiting",
+    JobStatus.FAILED: "error",
+    JobStatus.ABORTED: "error",
+    JobStatus.FILTERED: "aside",
+    JobStatus.SKIPPED: "aside",
+}
+
+
+def status_badge(status: str, label: str) -> str:
+    return format_html(
+        '<span class="sync-status sync-status-{}">{}</span>', STATUS_TONES.get(status, ""), label
+    )
+
+
+def platform_label(identifier: str) -> str:
+    """A platform as staff know it: its connector's name and identifier."""
+    connector = registered().get(identifier)
+    if connector is None:
+        return f"{identifier} (no connector registered)"
+    return f"{connector.name or identifier} ({identifier})"
+
+
+def record_exists() -> Case:
+    """An annotation for rows with ``entity`` and ``object_id``: whether the record is still
+    there (one subquery per row, so a list of jobs links to records without a query each)."""
+    return Case(
+        *(
+            When(
+                entity=entity,
+                then=Exists(entity_model(entity)._default_manager.filter(pk=OuterRef("object_id"))),
+            )
+            for entity in ENTITY_MODELS
+        ),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def record_admin_url(entity: str, object_id: int, site: admin.AdminSite = admin.site) -> str:
+    """The admin page of a local record ("" when its model has no admin page)."""
+    model = entity_model(entity)
+    if not site.is_registered(model):
+        return ""
+    try:
+        return reverse(
+            f"{site.name}:{model._meta.app_label}_{model._meta.model_name}_change",
+            args=[object_id],
+        )
+    except NoReverseMatch:
+        return ""
+
+
+def record_jobs_url(platform: str, entity: str, object_id: int) -> str:
+    """The Sync History narrowed to one record's jobs on one platform."""
+    query = urlencode({"platform": platform, "entity__exact": entity, "object_id": object_id})
+    return f"{reverse('admin:connectors_syncjob_changelist')}?{query}"
+
+
+def record_link(row, label: str, site: admin.AdminSite = admin.site) -> str:
+    """``label`` linking to the admin page of a job's or binding's record, when it exists
+    (the row carries the ``record_exists`` annotation)."""
+    url = record_admin_url(row.entity, row.object_id, site) if row.record_exists else ""
+    if not url:
+        return label
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+class PlatformFilter(admin.SimpleListFilter):
+    """Platforms by their connector's name (registered ones: no query to list them)."""
+
+    title = "platform"
+    parameter_name = "platform"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        return platform_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(platform=value) if value else queryset

@@ -1,0 +1,306 @@
+"""The Sync History: sync jobs, read-only, with their HTTP attempts, a count of each
+status for the current filter, and the error queue's actions (see ``.queue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from ..choices import ERROR_STATUSES, JobStatus
+from ..models import SyncAttempt, SyncJob
+from . import records
+from .common import (
+    VIEW_JOBS,
+    PlatformFilter,
+    platform_label,
+    record_exists,
+    record_jobs_url,
+    record_link,
+    status_badge,
+)
+from .queue import ErrorQueueActions
+
+# The summary strip above the Sync History: (key, label, statuses counted).
+STATUS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("processed", "Processed", (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE)),
+    ("pending", "Pending or in flight", (JobStatus.PENDING, JobStatus.IN_FLIGHT)),
+    ("failed", "Failed", (JobStatus.FAILED,)),
+    ("aborted", "Aborted", (JobStatus.ABORTED,)),
+    ("filtered", "Filtered", (JobStatus.FILTERED,)),
+    ("skipped", "Skipped", (JobStatus.SKIPPED,)),
+)
+IN_ERROR_QUEUE = Q(status__in=ERROR_STATUSES, resolved_at__isnull=True)
+
+
+def jobs_status_summary(queryset: QuerySet[SyncJob]) -> dict[str, int]:
+    """How many of ``queryset``'s jobs are in each status group, and in the error queue:
+    one aggregate query."""
+    counts = {
+        key: Count("pk", filter=Q(status__in=statuses)) for key, _label, statuses in STATUS_GROUPS
+    }
+    counts["error_queue"] = Count("pk", filter=IN_ERROR_QUEUE)
+    return queryset.order_by().aggregate(**counts)
+
+
+def _status_params(statuses: tuple[str, ...]) -> dict[str, str]:
+    # One status through the status filter (shown selected there); a group by its list.
+    if len(statuses) == 1:
+        return {"status__exact": statuses[0]}
+    return {"status__in": ",".join(statuses)}
+
+
+class InErrorQueueFilter(admin.SimpleListFilter):
+    """Failed or aborted and not since resolved (retried, skipped, mapped, or a later success)."""
+
+    title = "in error queue"
+    parameter_name = "in_error_queue"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(IN_ERROR_QUEUE)
+        if self.value() == "no":
+            return queryset.exclude(IN_ERROR_QUEUE)
+        return queryset
+
+
+class SyncAttemptInline(admin.TabularInline):
+    """The HTTP calls of a job, as recorded (excerpts redacted by the engine). Read-only."""
+
+    model = SyncAttempt
+    fields = (
+        "started_at",
+        "method",
+        "path",
+        "status_code",
+        "duration",
+        "request_sent",
+        "response_received",
+        "error",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "attempt log (HTTP calls)"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Part of the job: whoever may read the Sync History reads its attempts.
+        return request.user.has_perm(VIEW_JOBS)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="duration")
+    def duration(self, attempt: SyncAttempt) -> str:
+        return f"{attempt.duration_ms} ms"
+
+    @admin.display(description="request excerpt")
+    def request_sent(self, attempt: SyncAttempt) -> str:
+        return _excerpt(attempt.request_excerpt)
+
+    @admin.display(description="response excerpt")
+    def response_received(self, attempt: SyncAttempt) -> str:
+        return _excerpt(attempt.response_excerpt)
+
+
+def _excerpt(text: str) -> str:
+    if not text:
+        return "-"
+    return format_html('<pre class="sync-excerpt">{}</pre>', text)
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
+    """The Sync History: every job, read-only. Failed and aborted jobs not since resolved
+    form the error queue, which staff retry, skip or map (actions and buttons)."""
+
+    list_display = (
+        "id",
+        "platform",
+        "entity",
+        "record",
+        "status_badge",
+        "operation",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt",
+        "external_id",
+        "short_error",
+    )
+    list_display_links = ("id",)
+    list_filter = (
+        PlatformFilter,
+        "entity",
+        "status",
+        "error_kind",
+        InErrorQueueFilter,
+    )
+    # Jobs refer to records by entity and id, not by foreign keys; the one relation shown
+    # (the blocking job, on the job page) is a single row.
+    list_select_related = False
+    search_fields = ("object_repr", "external_id", "last_error", "=object_id")
+    date_hierarchy = "created_at"
+    inlines = (SyncAttemptInline,)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "platform_name",
+                    "entity",
+                    "object_id",
+                    "record",
+                    "status_badge",
+                    "operation",
+                    "external_id",
+                    "reason",
+                    "force",
+                    "requested_by",
+                )
+            },
+        ),
+        (
+            "Attempts",
+            {
+                "fields": (
+                    "attempts",
+                    "last_attempt_at",
+                    "next_attempt_at",
+                    "locked_until",
+                    "locked_by",
+                    "published_at",
+                    "finished_at",
+                )
+            },
+        ),
+        (
+            "Errors",
+            {
+                "fields": (
+                    "in_error_queue",
+                    "error_kind",
+                    "last_error",
+                    "filtered_by",
+                    "blocked_by",
+                    "resolved_at",
+                )
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    readonly_fields = tuple(field for _name, spec in fieldsets for field in spec["fields"])
+
+    # --- read-only -------------------------------------------------------------------
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SyncJob | None = None) -> bool:
+        # The history is written by the engine; staff act on it through the actions only.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: SyncJob | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncJob]:
+        return super().get_queryset(request).annotate(record_exists=record_exists())
+
+    # --- columns and fields ----------------------------------------------------------
+    @admin.display(description="record", ordering="object_repr")
+    def record(self, job: SyncJob) -> str:
+        return record_link(job, job.object_repr or f"#{job.object_id}", self.admin_site)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, job: SyncJob) -> str:
+        return status_badge(job.status, job.get_status_display())
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, job: SyncJob) -> Any:
+        # Only a job still to run has a next attempt; a finished one keeps a stale time.
+        return job.next_attempt_at if job.status == JobStatus.PENDING else None
+
+    @admin.display(description="last error")
+    def short_error(self, job: SyncJob) -> str:
+        text = job.filtered_by or job.last_error
+        if not text:
+            return ""
+        return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(80))
+
+    @admin.display(description="platform")
+    def platform_name(self, job: SyncJob) -> str:
+        return platform_label(job.platform)
+
+    @admin.display(description="in error queue", boolean=True)
+    def in_error_queue(self, job: SyncJob) -> bool:
+        return job.in_error_queue
+
+    # --- the summary strip and the job page's buttons --------------------------------
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            context["status_summary"] = self._status_summary(context["cl"])
+        return response
+
+    def _status_summary(self, cl) -> list[dict[str, Any]]:
+        counts = jobs_status_summary(cl.queryset)
+        # Each count links to the list narrowed to it, keeping the other filters (and
+        # leaving the page: filter_params holds no page number).
+        strip_params = ["status", "in_error_queue"]
+        summary = [
+            {
+                "key": key,
+                "label": label,
+                "count": counts[key],
+                "url": cl.get_query_string(_status_params(statuses), strip_params),
+            }
+            for key, label, statuses in STATUS_GROUPS
+        ]
+        summary.append(
+            {
+                "key": "error_queue",
+                "label": "In the error queue",
+                "count": counts["error_queue"],
+                "url": cl.get_query_string({"in_error_queue": "yes"}, strip_params),
+            }
+        )
+        return summary
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                self.error_queue_context(request, obj),
+                record_jobs_url=record_jobs_url(obj.platform, obj.entity, obj.object_id),
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- URLs --------------------------------------------------------------------------
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path(
+                "record/<str:platform>/<str:entity>/<int:object_id>/sync/",
+                wrap(records.sync_now_view),
+                name="connectors_syncjob_sync_now",
+            ),
+            path(
+                "record/<str:platform>/<str:entity>/<int:object_id>/preview/",
+                wrap(records.preview_view),
+                name="connectors_syncjob_preview",
+            ),
+        ]
+        return own + super().get_urls()

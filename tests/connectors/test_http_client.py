@@ -1,0 +1,285 @@
+"""The one HTTP client of every platform: status codes mapped to error classes, no redirects,
+timeouts, and a record of every call."""
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import requests
+import responses
+
+from connectors.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermanentError,
+    RecoverableError,
+)
+from connectors.http import AttemptRecord, PlatformClient, retry_after_seconds
+from connectors.redaction import MASK
+from tests.connectors.engine_helpers import platform_connections_open, wait_for
+from tests.connectors.fake import FakeConnector
+
+BASE = "http://platform.test/api/"
+
+
+class KeyClient(PlatformClient):
+    platform_name = "Test platform"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"X-Api-Key": "client-key-4455"}
+
+
+@pytest.fixture
+def observed() -> list[AttemptRecord]:
+    return []
+
+
+@pytest.fixture
+def client(observed) -> KeyClient:
+    return KeyClient(BASE, timeout=(1.0, 2.0), observer=observed.append)
+
+
+# --- answers -------------------------------------------------------------------------------
+@responses.activate
+def test_a_2xx_answer_is_its_decoded_json_and_an_empty_one_is_none(client):
+    responses.get(f"{BASE}accounts", json=[{"id": 1}])
+    responses.delete(f"{BASE}accounts/1", status=204)
+
+    assert client.request("GET", "accounts") == [{"id": 1}]
+    assert client.request("DELETE", "/accounts/1") is None
+
+
+@responses.activate
+def test_each_call_sends_the_credentials_json_and_query(client):
+    responses.post(f"{BASE}accounts", json={"id": 2}, status=201)
+
+    client.request("POST", "accounts", json_body={"name": "Acme"}, params={"dry": "1"})
+
+    sent = responses.calls[0].request
+    assert sent.headers["X-Api-Key"] == "client-key-4455"
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.body == b'{"name": "Acme"}'
+    assert sent.url == f"{BASE}accounts?dry=1"
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, PermanentError),
+        (409, PermanentError),
+        (422, PermanentError),
+        (401, ConfigurationError),
+        (403, ConfigurationError),
+        (404, NotFoundError),
+        (429, RecoverableError),
+        (500, RecoverableError),
+        (502, RecoverableError),
+        (503, RecoverableError),
+    ],
+)
+def test_each_error_status_raises_its_class_with_the_platforms_message(client, status, error):
+    responses.get(f"{BASE}accounts", json={"message": "the platform's words"}, status=status)
+
+    with pytest.raises(error) as raised:
+        client.request("GET", "accounts")
+
+    assert type(raised.value) is error
+    assert raised.value.status_code == status
+    assert raised.value.message == f"Test platform answered {status}: the platform's words"
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"Message": "capitalised"}, "capitalised"),
+        ({"errors": {"name": ["too long"]}}, '{"name": ["too long"]}'),
+        ({"unexpected": 1}, '{"unexpected": 1}'),
+        ("plain text refusal", "plain text refusal"),
+        ("", "Bad Request"),
+    ],
+)
+def test_the_platforms_message_is_found_however_it_words_it(client, body, expected):
+    if isinstance(body, dict):
+        responses.get(f"{BASE}accounts", json=body, status=400)
+    else:
+        responses.get(f"{BASE}accounts", body=body, status=400)
+
+    with pytest.raises(PermanentError) as raised:
+        client.request("GET", "accounts")
+
+    assert raised.value.message == f"Test platform answered 400: {expected}"
+
+
+@responses.activate
+def test_a_2xx_answer_that_is_not_json_is_a_permanent_error_quoting_it(client):
+    responses.post(f"{BASE}accounts", body="<html>Maintenance</html>", status=200)
+
+    with pytest.raises(PermanentError) as raised:
+        client.request("POST", "accounts", json_body={})
+
+    assert raised.value.status_code == 200
+    assert raised.value.message == (
+        "Test platform answered 200 with a body that is not JSON: <html>Maintenance</html>"
+    )
+
+
+@responses.activate
+def test_a_redirect_is_not_followed_and_is_a_configuration_error_naming_the_target(client):
+    responses.post(
+        f"{BASE}accounts", status=302, headers={"Location": "http://elsewhere.test/steal"}
+    )
+    elsewhere = responses.post("http://elsewhere.test/steal", json={})
+
+    with pytest.raises(ConfigurationError) as raised:
+        client.request("POST", "accounts", json_body={"name": "Acme"})
+
+    assert elsewhere.call_count == 0  # the credentials never went there
+    assert len(responses.calls) == 1
+    assert "a redirect to http://elsewhere.test/steal; check the API URL" in raised.value.message
+
+
+# --- Retry-After ---------------------------------------------------------------------------
+@responses.activate
+def test_a_429_carries_its_retry_after_in_seconds(client):
+    responses.get(f"{BASE}accounts", status=429, headers={"Retry-After": "7"})
+
+    with pytest.raises(RecoverableError) as raised:
+        client.request("GET", "accounts")
+
+    assert raised.value.retry_after == 7.0
+
+
+@responses.activate
+def test_a_429_carries_its_retry_after_given_as_an_http_date(client):
+    when = datetime.now(UTC) + timedelta(seconds=30)
+    responses.get(
+        f"{BASE}accounts", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)}
+    )
+
+    with pytest.raises(RecoverableError) as raised:
+        client.request("GET", "accounts")
+
+    assert 27 <= raised.value.retry_after <= 30
+
+
+@responses.activate
+def test_a_429_without_retry_after_has_none(client):
+    responses.get(f"{BASE}accounts", status=429)
+
+    with pytest.raises(RecoverableError) as raised:
+        client.request("GET", "accounts")
+
+    assert raised.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("12", 12.0),
+        (" 1.5 ", 1.5),
+        ("-3", 0.0),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # in the past: now
+    ],
+)
+def test_retry_after_values_are_read_as_seconds_from_now(header, seconds):
+    assert retry_after_seconds(header) == seconds
+
+
+# --- failures without an answer ---------------------------------------------------------------
+@responses.activate
+@pytest.mark.parametrize(
+    ("raised_by_network", "message"),
+    [
+        (requests.ReadTimeout("read timed out"), "Test platform did not answer within 2 s"),
+        (
+            requests.ConnectTimeout("connect timed out"),
+            "Could not connect to Test platform within 1 s",
+        ),
+        (requests.ConnectionError("refused"), "Could not reach Test platform: refused"),
+    ],
+)
+def test_timeouts_and_connection_errors_are_recoverable(client, raised_by_network, message):
+    responses.get(f"{BASE}accounts", body=raised_by_network)
+
+    with pytest.raises(RecoverableError) as raised:
+        client.request("GET", "accounts")
+
+    assert raised.value.message.startswith(message)
+    assert raised.value.status_code is None
+
+
+def test_a_client_with_no_api_url_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match=r"^No API URL is configured for Test platform\.$"):
+        KeyClient("")
+
+
+@pytest.mark.parametrize(
+    "path", ["http://elsewhere.test/x", "../admin/", "accounts/../../admin", "./accounts"]
+)
+def test_a_path_that_would_leave_the_api_root_is_refused_before_any_call(client, path, observed):
+    with responses.RequestsMock() as mocked, pytest.raises(PermanentError) as raised:
+        client.request("GET", path)
+
+    assert "leaves the Test platform API root" in raised.value.message
+    assert len(mocked.calls) == 0
+    assert observed == []
+
+
+# --- the record of each call ---------------------------------------------------------------------
+@responses.activate
+def test_the_observer_gets_one_record_per_call_whatever_came_of_it(client, observed):
+    responses.post(f"{BASE}accounts", json={"id": 3, "token": "t-998877"}, status=201)
+    responses.patch(f"{BASE}accounts/3", json={"message": "name too long"}, status=400)
+    responses.get(f"{BASE}accounts", body=requests.ReadTimeout("read timed out"))
+
+    client.request("POST", "accounts", json_body={"name": "Acme", "password": "hunter22"})
+    with pytest.raises(PermanentError):
+        client.request("PATCH", "accounts/3", json_body={"name": "A" * 60})
+    with pytest.raises(RecoverableError):
+        client.request("GET", "accounts", params={"reference": "C1", "api_key": "k-1"})
+
+    created, refused, timed_out = observed
+    assert (created.method, created.path, created.status_code, created.error) == (
+        "POST",
+        "accounts",
+        201,
+        "",
+    )
+    assert created.request_excerpt == f'{{"name": "Acme", "password": "{MASK}"}}'
+    assert created.response_excerpt == f'{{"id": 3, "token": "{MASK}"}}'
+    assert (refused.status_code, refused.response_excerpt) == (400, '{"message": "name too long"}')
+    assert (timed_out.status_code, timed_out.response_excerpt) == (None, "")
+    assert timed_out.path == f"accounts?reference=C1&api_key={MASK}"
+    assert timed_out.error.startswith("Test platform did not answer within 2 s")
+    assert all(r.duration_ms >= 0 and r.started_at.tzinfo is not None for r in observed)
+
+
+def test_closing_a_client_closes_the_connections_it_kept_alive(fake_platform):
+    fake_platform.faults_set(fail_next=1, fail_status=500)
+    client = FakeConnector().client()
+    # The error is kept (as a logged or chained exception is): through its traceback it
+    # holds the response, which holds the connection pool.
+    with pytest.raises(RecoverableError) as raised:
+        client.request("GET", "accounts")
+    assert platform_connections_open()  # kept alive for the next call
+
+    client.close()
+
+    wait_for(lambda: not platform_connections_open(), timeout=3, what="the connection to close")
+    assert raised.value.status_code == 500
+
+
+def test_closing_a_client_leaves_a_session_it_was_given_to_its_owner(fake_platform):
+    session = requests.Session()
+    client = FakeConnector().client()
+    given = type(client)(client.base_url, api_key="k", session=session)
+
+    given.close()
+
+    assert given.session is session
+    assert session.adapters  # not closed: still the caller's to use
