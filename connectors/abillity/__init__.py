@@ -1,0 +1,1 @@
+"""The Abillity (aBILLity REST API) connector: client, mappers, sync rules, emulator."""

@@ -1,0 +1,156 @@
+"""Our records → aBILLity payloads (seed 000): pure functions, typed payloads.
+
+Each function takes the records (and the ids they need from bindings or
+value mappings) and returns the fields in the API's own names and casing.
+A value the API would refuse (a name over its limit, an email its pattern
+rejects) raises ``PermanentError`` naming the record, the field and the
+limit: names are never cut silently.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypedDict
+
+from customers.choices import CustomerStatus
+from customers.models import Address, Contact, Customer, Site
+
+from ..errors import PermanentError
+from .sandbox import EMAIL_SINGLE
+
+COMPANY_NAME_LIMIT = 50
+SITE_NAME_LIMIT = 255
+SHORT_NAME_LIMIT = 255
+ADDRESS_LIMIT = 255
+TOWN_LIMIT = 50
+COUNTY_LIMIT = 50
+POSTCODE_LIMIT = 20
+ACCOUNT_REF_LIMIT = 30
+FIRST_NAME_LIMIT = 40
+SURNAME_LIMIT = 40
+DDI_LIMIT = 34
+
+
+class CompanyPayload(TypedDict):
+    Name: str
+    IsCustomer: bool
+
+
+class SitePayload(TypedDict):
+    ShortName: str
+    SiteName: str
+    Address: str
+    Town: str
+    County: str
+    PostCode: str
+    AccountRef: str
+    MainSite: bool
+
+
+class BillingPayload(TypedDict, total=False):
+    BillRunID: int
+    PaymentTerms: int
+    PaymentConditionsId: int
+    BillingContactId: int
+
+
+class ContactPayload(TypedDict):
+    SiteID: int
+    Christian: str
+    Surname: str
+    DDI: str
+    Email: str
+    MainContact: bool
+
+
+def _within(value: str, limit: int, what: str) -> str:
+    if len(value) > limit:
+        raise PermanentError(
+            f"{what} is {len(value)} characters long; Abillity takes at most {limit}. "
+            "Shorten it in The Layer and sync again."
+        )
+    return value
+
+
+def company_payload(customer: Customer) -> CompanyPayload:
+    """The Company: its name, and the Customer contact type ticked for Live or Pending."""
+    name = _within(customer.name.strip(), COMPANY_NAME_LIMIT, f'Customer name "{customer.name}"')
+    return {
+        "Name": name,
+        "IsCustomer": customer.status in (CustomerStatus.LIVE, CustomerStatus.PENDING),
+    }
+
+
+def site_short_name(site: Site) -> str:
+    """aBILLity's Site Ref. (ShortName): the site's description (seed 000's table), else its
+    site ref, else its name. ShortName is required and unique within the company."""
+    return (site.description or site.site_ref or site.name).strip()
+
+
+def address_fields(address: Address | None) -> dict[str, str]:
+    """A Layer address in aBILLity's site fields: street lines joined by ", "."""
+    if address is None:
+        return {"Address": "", "Town": "", "County": "", "PostCode": ""}
+    street = ", ".join(
+        part.strip() for part in (address.street1, address.street2, address.street3) if part.strip()
+    )
+    label = f'Address "{address}"'
+    return {
+        "Address": _within(street, ADDRESS_LIMIT, f"{label}: its street lines"),
+        "Town": _within(address.city.strip(), TOWN_LIMIT, f"{label}: its town"),
+        "County": _within(address.county.strip(), COUNTY_LIMIT, f"{label}: its county"),
+        "PostCode": _within(address.postcode.strip(), POSTCODE_LIMIT, f"{label}: its postcode"),
+    }
+
+
+def site_payload(
+    site: Site, *, address: Address | None, sage_account_number: str, main_site: bool
+) -> SitePayload:
+    """A site or subsite: name, Site Ref., address, the Sage number as AccountRef."""
+    label = f'Site "{site.name}"'
+    return {
+        "ShortName": _within(site_short_name(site), SHORT_NAME_LIMIT, f"{label}: its Site Ref."),
+        "SiteName": _within(site.name.strip(), SITE_NAME_LIMIT, label),
+        **address_fields(address),  # type: ignore[typeddict-item]
+        "AccountRef": _within(
+            sage_account_number.strip(), ACCOUNT_REF_LIMIT, f"{label}: the Sage account number"
+        ),
+        "MainSite": main_site,
+    }
+
+
+def payment_terms_days(text: str) -> int | None:
+    """Payment Terms as aBILLity's days: "30 days", "30", "Net 30" → 30; blank → None."""
+    text = text.strip()
+    if not text:
+        return None
+    match = re.search(r"-?\d+", text)
+    if match is None:
+        raise PermanentError(
+            f'Payment terms "{text}" name no number of days; Abillity takes payment terms as '
+            'days (for example "30 days").'
+        )
+    days = int(match.group())
+    if not -999 <= days <= 9999:
+        raise PermanentError(f'Payment terms "{text}" are outside Abillity\'s -999 to 9999 days.')
+    return days
+
+
+def contact_payload(contact: Contact, *, site_id: int) -> ContactPayload:
+    """A person on a site: names, telephone as DDI, Decision Maker / Primary as Main Contact."""
+    full_name = f"{contact.first_name} {contact.last_name}".strip()
+    label = f'Contact "{full_name}"'
+    email = contact.email.strip()
+    if email and not EMAIL_SINGLE.match(email):
+        raise PermanentError(
+            f"{label}: Abillity refuses the email {email!r} (it allows letters, digits, "
+            "'_', '-' and '.' before the @). Correct it in The Layer and sync again."
+        )
+    return {
+        "SiteID": site_id,
+        "Christian": _within(contact.first_name.strip(), FIRST_NAME_LIMIT, f"{label}: first name"),
+        "Surname": _within(contact.last_name.strip(), SURNAME_LIMIT, f"{label}: last name"),
+        "DDI": _within(contact.telephone.strip(), DDI_LIMIT, f"{label}: telephone"),
+        "Email": email,
+        "MainContact": contact.is_primary,
+    }
