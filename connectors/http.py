@@ -115,6 +115,12 @@ class PlatformClient:
         """Headers that authenticate a call. Raise ConfigurationError if credentials are unset."""
         return {}
 
+    def refusal_is_configuration(self, status: int, message: str) -> bool:
+        """Whether a 401 or 403 says our credentials or rights are wrong (configuration),
+        rather than that this data breaks one of the platform's rules (permanent). Both
+        are configuration unless a platform says otherwise."""
+        return True
+
     def error_message(self, response: requests.Response) -> str:
         """The platform's own words for a refused call, for staff to read."""
         try:
@@ -239,7 +245,9 @@ class PlatformClient:
         if status >= 500:
             raise RecoverableError(message, status_code=status)
         if status in (401, 403):
-            raise ConfigurationError(message, status_code=status)
+            if self.refusal_is_configuration(status, message):
+                raise ConfigurationError(message, status_code=status)
+            raise PermanentError(message, status_code=status)
         if status == 404:
             raise NotFoundError(message, status_code=status)
         if 300 <= status < 400:

@@ -68,6 +68,12 @@ class AbillityClient(PlatformClient):
             "password": self.password,
         }
 
+    def refusal_is_configuration(self, status: int, message: str) -> bool:
+        """aBILLity reports missing rights as 401, and its site rules as 403 ("Invalid bill
+        run id 9", "Non-customers can not have a bill run set"): those refuse the data. A 403
+        saying only a CP user may do it is the login's type, a configuration problem."""
+        return status == 401 or "cp user" in message.casefold()
+
     def _list(self, path: str) -> list[dict[str, Any]]:
         """A list route: aBILLity answers 404 ("No … found") when it is empty."""
         try:

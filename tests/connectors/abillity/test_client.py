@@ -94,6 +94,26 @@ def test_a_401_is_a_configuration_error():
         client().company_list()
 
 
+@pytest.mark.parametrize(
+    "message", ["Invalid bill run id 9", "Non-customers can not have a bill run set"]
+)
+@responses.activate
+def test_a_403_for_a_site_rule_refuses_the_data_permanently(message):
+    responses.patch(BASE + "site/5", status=403, json={"Message": message})
+    with pytest.raises(PermanentError, match=message) as refused:
+        client().site_update(5, {"BillRunID": 9})
+    assert not isinstance(refused.value, ConfigurationError)
+
+
+@responses.activate
+def test_a_403_saying_only_a_cp_user_may_is_a_configuration_error():
+    responses.patch(
+        BASE + "site/5", status=403, json={"Message": "Only a CP user can update the AccountRef"}
+    )
+    with pytest.raises(ConfigurationError, match="Only a CP user"):
+        client().site_update(5, {"AccountRef": "ACME001"})
+
+
 @pytest.mark.parametrize("status", [429, 500, 502, 503])
 @responses.activate
 def test_busy_and_server_errors_are_recoverable(status):

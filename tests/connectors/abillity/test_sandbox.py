@@ -74,7 +74,7 @@ def test_site_field_lengths_are_enforced(abillity_client, field, limit):
 
 def test_a_bill_run_needs_billing_information_first(abillity_client):
     site = abillity_client.site_create(company_id=company(abillity_client), short_name="S1")
-    with pytest.raises(ConfigurationError, match="BillingInformation not found"):
+    with pytest.raises(PermanentError, match="BillingInformation not found"):
         abillity_client.site_update(site, {"SiteName": "S", "ShortName": "S1", "BillRunID": 1})
     abillity_client.billing_information_put(site, {"PaymentTerms": 30})
     abillity_client.site_update(site, {"SiteName": "S", "ShortName": "S1", "BillRunID": 1})
