@@ -34,7 +34,7 @@ from customers.selectors import (
     site_address_for_sync,
 )
 
-from ..base import Connector, register
+from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding, ValueMapping
@@ -131,6 +131,37 @@ class AbillityConnector(Connector):
     def is_enabled(self) -> bool:
         return BillingPlatform.objects.filter(code=PLATFORM, integration_enabled=True).exists()
 
+    # The emulator's bill runs and payment conditions (sandbox.py), for the demo customers.
+    DEMO_MAPPINGS = (
+        (MAPPING_BILL_RUN, "Monthly 1st", "1"),
+        (MAPPING_BILL_RUN, "Monthly 15th", "2"),
+        (MAPPING_PAYMENT_METHOD, "Direct Debit", "1"),
+        (MAPPING_PAYMENT_METHOD, "BACS", "2"),
+        (MAPPING_PAYMENT_METHOD, "Card", "3"),
+    )
+
+    def demo_prepare(self) -> str:
+        """Against the emulator only: the integration on and the emulator's ids mapped.
+
+        Turned on with ``update()``, which queues nothing: the demo's customers are
+        synced by staff (their page's *Sync Abillity Customer*) or by ``manage.py sync``.
+        """
+        if settings.ABILLITY_API_URL:
+            return ""
+        BillingPlatform.objects.filter(code=PLATFORM).update(integration_enabled=True)
+        for kind, value, external in self.DEMO_MAPPINGS:
+            ValueMapping.objects.get_or_create(
+                platform=PLATFORM,
+                kind=kind,
+                layer_value=value,
+                defaults={"external_value": external},
+            )
+        return (
+            "Abillity integration on, against the sandbox emulator (/sandbox/abillity/). "
+            "Sync a customer from its admin page (Sync Abillity Customer), or all of them "
+            "with: manage.py sync --platform abillity --process (while the server runs)."
+        )
+
     # --- records ---------------------------------------------------------------
     def queryset(self, entity: str) -> models.QuerySet:
         if entity == Entity.CUSTOMER:
@@ -182,6 +213,59 @@ class AbillityConnector(Connector):
         if entity == Entity.CONTACT:
             return f"{record} ({record.customer})"[:255]
         return str(record)[:255]
+
+    def warnings(self, entity: str, record: models.Model) -> list[str]:
+        """The default site moved after the initial sync: Abillity's billing site did not."""
+        if entity == Entity.CUSTOMER:
+            customer = record
+        elif entity == Entity.SITE:
+            customer = record.customer
+        else:
+            return []
+        billing = binding_for(PLATFORM, ROLE_BILLING_SITE, Entity.CUSTOMER, customer.pk)
+        if billing is None or not billing.external_id:
+            return []
+        default = customer_default_site(customer=customer)
+        billing_site = (
+            Binding.objects.filter(
+                platform=PLATFORM,
+                role=ROLE_SITE,
+                entity=Entity.SITE,
+                external_id=billing.external_id,
+            )
+            .values_list("object_id", flat=True)
+            .first()
+        )
+        if default is None or billing_site is None or billing_site == default.pk:
+            return []
+        if entity == Entity.SITE and record.pk not in (default.pk, billing_site):
+            return []
+        synced_as = Site.objects.filter(pk=billing_site).first()
+        return [
+            f"The default site is now {default.name}, but Abillity's billing site and head "
+            f"office is still {synced_as.name if synced_as else 'the site first synced'} "
+            f"(Abillity site {billing.external_id}): the default flag decides the billing site "
+            "only at the initial sync. To move it, change both systems by hand."
+        ]
+
+    def search(self, entity: str, text: str, client: AbillityClient):
+        """Abillity companies whose name contains ``text`` (all of them for "")."""
+        if entity != Entity.CUSTOMER:
+            return None
+        wanted = text.strip().casefold()
+        found = []
+        for company in client.company_list():
+            name = str(company.get("Name") or "").strip()
+            if wanted in name.casefold():
+                kind = "customer" if company.get("IsCustomer") else "not a customer"
+                found.append(
+                    RemoteRecord(
+                        external_id=str(company["Id"]),
+                        name=name,
+                        detail=f"company {company['Id']}, {kind}",
+                    )
+                )
+        return sorted(found, key=lambda company: (company.name.casefold(), company.external_id))
 
     # --- payloads --------------------------------------------------------------
     def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
@@ -392,7 +476,9 @@ class AbillityConnector(Connector):
             person = context.ensure(Entity.CONTACT, contact)
             information["BillingContactId"] = int(person.external_id)
         client: AbillityClient = context.client
-        if information:
+        if information or "BillRunID" in values:
+            # Also with nothing but a bill run: aBILLity refuses one on a site that has no
+            # billing information record.
             client.billing_information_put(site_id, information)
         if "BillRunID" in values:
             # After the billing information: aBILLity refuses a bill run on a site without it.

@@ -212,6 +212,23 @@ def test_bill_run_payment_terms_and_method_are_written_to_every_site(abillity, c
         assert information["PaymentConditionsId"] == 1
 
 
+def test_a_bill_run_alone_is_set_after_the_site_gets_its_billing_information_record(abillity):
+    # aBILLity refuses a bill run on a site with no billing information (a 403 rule).
+    integration(False)
+    customer = CustomerFactory(
+        name="Bill Run Only Ltd", bill_run="Monthly 1st", payment_terms="", payment_method=""
+    )
+    site = SiteFactory(customer=customer, name="Only Site", is_default=True)
+    integration(True)
+
+    job = sync(customer)
+
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    sent = site_of(abillity, site)
+    assert sent["BillRunIDLocal"] == 1
+    assert str(sent["Id"]) in abillity.state["billing_information"]
+
+
 def test_billing_details_are_one_off(abillity, customer):
     sync(customer)
     customer.payment_terms = "14 days"
