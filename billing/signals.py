@@ -6,8 +6,14 @@ sales_order_created
     A sales order was created: one of seed 000's initial sync events.
     Sent once per order. Arguments: ``order`` (SalesOrder), ``customer``
     (Customer), ``user`` (or None).
+
+demo_data_loaded
+    ``seed_demo`` has loaded the demo data (inside its transaction). Receivers
+    prepare their own demo setup (the sync engine turns the platforms' sandbox
+    integrations on) and may return a line of text that the command prints.
 """
 
 from django.dispatch import Signal
 
 sales_order_created = Signal()
+demo_data_loaded = Signal()

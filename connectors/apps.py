@@ -10,6 +10,9 @@ from django.db.models.signals import post_migrate
 
 logger = logging.getLogger(__name__)
 
+# The platform connectors that ship with the product; SYNC_CONNECTOR_MODULES adds others.
+BUILT_IN_CONNECTORS = ("connectors.abillity.sync",)
+
 
 class ConnectorsConfig(AppConfig):
     name = "connectors"
@@ -19,7 +22,7 @@ class ConnectorsConfig(AppConfig):
     def ready(self) -> None:
         from .receivers import connect_receivers
 
-        for module in settings.SYNC_CONNECTOR_MODULES:
+        for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
             import_module(module)  # each registers its connector (and emulator)
         connect_receivers()
         post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
@@ -40,7 +43,8 @@ def _serving_embedded() -> bool:
         settings.CELERY_TASK_ALWAYS_EAGER
         and len(sys.argv) > 1
         and sys.argv[1] == "runserver"
-        and os.environ.get("RUN_MAIN") == "true"  # the autoreloader's child, not its parent
+        # The autoreloader's child, not its parent; or the only process with --noreload.
+        and (os.environ.get("RUN_MAIN") == "true" or "--noreload" in sys.argv)
     )
 
 

@@ -28,6 +28,7 @@ Credentials come from the settings (environment), never from task arguments;
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
@@ -52,6 +53,15 @@ ENTITY_MODELS: dict[str, str] = {
 
 def entity_model(entity: str) -> type[models.Model]:
     return apps.get_model(ENTITY_MODELS[entity])
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """A platform record as staff pick it from a list: its id, name and a detail line."""
+
+    external_id: str
+    name: str
+    detail: str = ""
 
 
 class UnknownPlatform(ValueError):
@@ -92,6 +102,12 @@ class Connector:
     def timeout(self) -> tuple[float, float]:
         return (settings.SYNC_CONNECT_TIMEOUT, settings.SYNC_READ_TIMEOUT)
 
+    def demo_prepare(self) -> str:
+        """Set the platform up for ``seed_demo`` (its integration on, against the sandbox
+        emulator) and say what was done; "" to leave it alone. Only ever called by the
+        demo, and only where the platform's URL is unset (the emulator)."""
+        return ""
+
     # --- records ----------------------------------------------------------------
     def queryset(self, entity: str) -> models.QuerySet:
         """The records of ``entity`` this platform takes (before export filters)."""
@@ -120,6 +136,14 @@ class Connector:
 
     def describe(self, entity: str, record: models.Model) -> str:
         return str(record)[:255]
+
+    def warnings(self, entity: str, record: models.Model) -> list[str]:
+        """What staff must know about this record on this platform, shown on its page.
+
+        Things the sync will not do for them (a default site changed after the
+        initial sync, say), never errors: those are the error queue's.
+        """
+        return []
 
     # --- payloads ---------------------------------------------------------------
     def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
@@ -156,6 +180,12 @@ class Connector:
     ) -> None:
         """Send the repeated fields that changed to an existing platform record."""
         raise NotImplementedError
+
+    def search(self, entity: str, text: str, client: PlatformClient) -> list[RemoteRecord] | None:
+        """Platform records of ``entity`` matching ``text``, for staff to map a record to
+        (the manual sync's list of existing companies). None: the platform cannot list
+        them, and staff type the external id instead."""
+        return None
 
     def preview_parts(
         self, entity: str, record: models.Model

@@ -14,11 +14,12 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from billing.models import Asset
-from billing.signals import sales_order_created
+from billing.signals import demo_data_loaded, sales_order_created
 from customers.models import Address, Contact, Customer, Site, SiteAddress
 from customers.selectors import sites_using_address
 from customers.signals import customer_created_direct, lead_converted
 
+from .base import registered
 from .choices import Entity
 from .selectors import exporting_platforms
 from .services import changes_enqueue
@@ -91,7 +92,14 @@ def initial_sync_event(sender: Any, customer: Customer, **kwargs: Any) -> None:
     changes_enqueue(entity=Entity.CUSTOMER, object_ids=[customer.pk], reason=reason)
 
 
+def demo_prepare(sender, **kwargs) -> str:
+    """The demo: each connector talking to its sandbox emulator gets its demo setup."""
+    lines = [line for connector in registered().values() if (line := connector.demo_prepare())]
+    return "\n".join(lines)
+
+
 def connect_receivers() -> None:
+    demo_data_loaded.connect(demo_prepare, dispatch_uid="sync_demo_prepare")
     post_save.connect(customer_saved, sender=Customer, dispatch_uid="sync_customer_saved")
     post_save.connect(site_saved, sender=Site, dispatch_uid="sync_site_saved")
     post_save.connect(

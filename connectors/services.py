@@ -39,7 +39,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .base import Connector, UnknownPlatform, connector_for, entity_model
-from .choices import DEPENDENCY_ORDER, ERROR_STATUSES, ErrorKind, FieldRule, JobStatus, Operation
+from .choices import (
+    DEPENDENCY_ORDER,
+    ERROR_STATUSES,
+    Entity,
+    ErrorKind,
+    FieldRule,
+    JobStatus,
+    Operation,
+)
 from .errors import (
     ConfigurationError,
     Deferred,
@@ -869,6 +877,48 @@ def binding_map(
             platforms=[platform],
         )
     return binding
+
+
+class MappingRefused(PermanentError):
+    """The platform record staff named cannot be mapped (see ``binding_map``)."""
+
+
+def customer_sync_request(
+    *,
+    platform: str,
+    customer_id: int,
+    user: Any,
+    external_id: str = "",
+    force: bool = False,
+) -> SyncJob:
+    """A manual sync of a customer (seed 000's "Sync Abillity Customer"), queued.
+
+    With ``external_id`` the customer is first mapped to that existing platform
+    record, so the sync updates it instead of creating one. One transaction: a
+    refused request leaves no mapping behind. Raises ``MappingRefused`` for an
+    id that cannot be mapped, ``ConfigurationError`` when the platform does not
+    export customers now, ``PermanentError`` when it never takes them.
+    """
+    with transaction.atomic():
+        if external_id:
+            try:
+                binding_map(
+                    platform=platform,
+                    entity=Entity.CUSTOMER,
+                    object_id=customer_id,
+                    external_id=external_id,
+                    user=user,
+                )
+            except PermanentError as error:
+                raise MappingRefused(error.message) from None
+        return job_request(
+            platform=platform,
+            entity=Entity.CUSTOMER,
+            object_id=customer_id,
+            reason=f"manual sync by {user.get_username()}",
+            user=user,
+            force=force,
+        )
 
 
 def sync_sweep() -> dict[str, int]:

@@ -307,12 +307,18 @@ def refusal_text(error: Exception) -> str:
 # format_html), or "" to show nothing. Plain text is escaped like any template variable.
 PanelProvider = Callable[[HttpRequest, Model], str]
 
-_change_form_panels: dict[str, list[PanelProvider]] = {}
+PANEL_POSITIONS = ("top", "bottom")
+
+# (model label, position) → providers, in registration order.
+_change_form_panels: dict[tuple[str, str], list[PanelProvider]] = {}
 
 
-def register_change_form_panel(*model_labels: str) -> Callable[[PanelProvider], PanelProvider]:
+def register_change_form_panel(
+    *model_labels: str, position: str = "bottom"
+) -> Callable[[PanelProvider], PanelProvider]:
     """Decorator: show the provider's panel on the change page of each model named
-    ("customers.Customer"), below the form.
+    ("customers.Customer"), below the form (``position="bottom"``) or above it
+    (``"top"``: a status at a glance).
 
     This is how an app shows its own view of another app's records without that
     app importing it: the sync engine shows a record's sync state on the customer
@@ -320,10 +326,12 @@ def register_change_form_panel(*model_labels: str) -> Callable[[PanelProvider], 
     admin must mix in `ChangeFormPanelsMixin`. Registering a provider twice for a
     model shows it once.
     """
+    if position not in PANEL_POSITIONS:
+        raise ValueError(f"A panel's position is one of {', '.join(PANEL_POSITIONS)}.")
 
     def decorator(provider: PanelProvider) -> PanelProvider:
         for label in model_labels:
-            providers = _change_form_panels.setdefault(label, [])
+            providers = _change_form_panels.setdefault((label, position), [])
             if provider not in providers:
                 providers.append(provider)
         return provider
@@ -338,21 +346,23 @@ def unregister_change_form_panel(provider: PanelProvider) -> None:
             providers.remove(provider)
 
 
-def change_form_panels(request: HttpRequest, obj: Model) -> list[str]:
-    """The HTML of each panel registered for `obj`'s model that has something to show."""
-    panels = (provider(request, obj) for provider in _change_form_panels.get(obj._meta.label, ()))
+def change_form_panels(request: HttpRequest, obj: Model, position: str = "bottom") -> list[str]:
+    """The HTML of each panel registered for `obj`'s model at `position` that has something
+    to show."""
+    providers = _change_form_panels.get((obj._meta.label, position), ())
+    panels = (provider(request, obj) for provider in providers)
     return [html for html in panels if html]
 
 
 class ChangeFormPanelsMixin:
     """A ModelAdmin mixin: the change page of a saved record shows the panels other apps
-    registered for its model (`register_change_form_panel`), below the form and outside
-    it, so a panel may hold its own forms (buttons that POST elsewhere)."""
+    registered for its model (`register_change_form_panel`), above or below the form and
+    outside it, so a panel may hold its own forms (buttons that POST elsewhere)."""
 
     change_form_template = "admin/layer_sync/change_form_panels.html"
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["layer_sync_panels"] = (
-            change_form_panels(request, obj) if obj is not None and obj.pk else []
-        )
+        saved = obj is not None and obj.pk
+        context["layer_sync_panels"] = change_form_panels(request, obj) if saved else []
+        context["layer_sync_top_panels"] = change_form_panels(request, obj, "top") if saved else []
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -200,7 +200,8 @@ SANDBOX_EMULATORS_ENABLED = env.bool("SANDBOX_EMULATORS_ENABLED", default=True)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Sync engine --------------------------------------------------------------
-# Modules that register a connector (and its emulator) when imported.
+# Extra modules that register a connector (and its emulator) when imported, beside the
+# built-in ones (connectors.apps.BUILT_IN_CONNECTORS).
 SYNC_CONNECTOR_MODULES = env.list("SYNC_CONNECTOR_MODULES", default=[])
 # A job is tried this many times (recoverable errors) before it is aborted.
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)

@@ -96,7 +96,7 @@ class SalesOrderForm(ServiceModelForm):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(ServiceModelAdmin):
+class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     form = SalesOrderForm
     list_display = ("__str__", "customer", "quote", "line_count", "created_by", "created_at")
     list_select_related = ("customer", "quote", "created_by")

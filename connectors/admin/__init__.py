@@ -4,12 +4,16 @@
   platform record), each job with its HTTP attempts;
 - ``setup``: bindings (read-only), entity settings with their export filters, value
   mappings;
+- ``customer_sync``: the manual customer sync (the summary of a customer, its sites and
+  contacts on a platform, mapping to an existing company) and the tick at the top of the
+  customer and sales order pages;
 - ``records``: a record's sync state on its own admin page (customer, site, contact,
   asset), with Sync now and the preview of what a sync would send.
 
 Adapters over the engine's services and selectors: nothing here calls a platform.
 """
 
+from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .records import sync_state_panel
 from .setup import BindingAdmin, EntitySettingAdmin, ExportFilterInline, ValueMappingAdmin
@@ -21,6 +25,7 @@ __all__ = [
     "SyncAttemptInline",
     "SyncJobAdmin",
     "ValueMappingAdmin",
+    "customer_sync_badge",
     "jobs_status_summary",
     "sync_state_panel",
 ]

@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 
 from ..choices import ERROR_STATUSES, JobStatus
 from ..models import SyncAttempt, SyncJob
-from . import records
+from . import customer_sync, records
 from .common import (
     VIEW_JOBS,
     PlatformFilter,
@@ -301,6 +301,16 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
                 "record/<str:platform>/<str:entity>/<int:object_id>/preview/",
                 wrap(records.preview_view),
                 name="connectors_syncjob_preview",
+            ),
+            path(
+                "customer/<str:platform>/<int:customer_id>/",
+                wrap(customer_sync.customer_sync_view),
+                name="connectors_syncjob_customer_sync",
+            ),
+            path(
+                "search/<str:platform>/<str:entity>/",
+                wrap(customer_sync.platform_search_view),
+                name="connectors_syncjob_platform_search",
             ),
         ]
         return own + super().get_urls()

@@ -83,6 +83,7 @@ def sync_state_panel(request: HttpRequest, obj: Model) -> str:
                     "entity": entity,
                     "platform_name": connector.name or connector.identifier,
                     "exporting": connector.identifier in exporting,
+                    "warnings": connector.warnings(entity, obj),
                     "badges": {
                         kind: status_badge(job.status, job.get_status_display())
                         for kind in ("pending_job", "last_job")

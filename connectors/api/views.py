@@ -20,11 +20,10 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 
-from ..choices import Entity
 from ..errors import ConfigurationError, PermanentError, SyncError
 from ..models import SyncJob
 from ..preview import record_preview
-from ..services import binding_map, job_request, job_retry, job_skip
+from ..services import MappingRefused, customer_sync_request, job_retry, job_skip
 from .filters import SyncJobFilter
 from .serializers import (
     CustomerSyncRequestSerializer,
@@ -207,33 +206,20 @@ class CustomerSyncView(generics.GenericAPIView):
                 message="Mapping to an existing platform record needs the permission "
                 f"{ACT_ON_JOBS}.",
             )
-        user = request.user
-        # One transaction: a refused sync leaves no mapping behind.
-        with transaction.atomic():
-            if external_id:
-                try:
-                    binding_map(
-                        platform=platform,
-                        entity=Entity.CUSTOMER,
-                        object_id=customer.pk,
-                        external_id=external_id,
-                        user=user,
-                    )
-                except PermanentError as error:
-                    raise ValidationError({"external_id": [error.message]}) from None
-            try:
-                job = job_request(
-                    platform=platform,
-                    entity=Entity.CUSTOMER,
-                    object_id=customer.pk,
-                    reason=f"manual sync by {user.get_username()}",
-                    user=user,
-                    force=body.validated_data["force"],
-                )
-            except ConfigurationError as error:
-                raise Conflict({"platform": [error.message]}) from None
-            except PermanentError as error:
-                raise ValidationError({"platform": [error.message]}) from None
+        try:
+            job = customer_sync_request(
+                platform=platform,
+                customer_id=customer.pk,
+                external_id=external_id,
+                user=request.user,
+                force=body.validated_data["force"],
+            )
+        except MappingRefused as error:
+            raise ValidationError({"external_id": [error.message]}) from None
+        except ConfigurationError as error:
+            raise Conflict({"platform": [error.message]}) from None
+        except PermanentError as error:
+            raise ValidationError({"platform": [error.message]}) from None
         job = SyncJob.objects.select_related("requested_by").get(pk=job.pk)
         return Response(SyncJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

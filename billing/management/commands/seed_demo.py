@@ -39,6 +39,7 @@ from billing.models import (
     SalesOrderLine,
 )
 from billing.services import LineSpec
+from billing.signals import demo_data_loaded
 from customers import services as customer_services
 from customers.choices import (
     AddressType,
@@ -134,6 +135,8 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             created = DemoData().load()
+            # Other apps' demo setup (the sync engine turns the sandbox integrations on).
+            prepared = [line for _, line in demo_data_loaded.send(sender=Command) if line]
             password, token = _admin_login_reset()
 
         customers = Customer.objects.all()
@@ -146,6 +149,8 @@ class Command(BaseCommand):
             f"{InventoryItem.objects.count()} inventory items, "
             f"{SalesOrder.objects.count()} sales orders, {Asset.objects.count()} assets."
         )
+        for line in prepared:
+            self.stdout.write(line)
         self.stdout.write(
             self.style.SUCCESS(f"Log in at {BASE_URL}/admin/ as {ADMIN_USERNAME} / {password}")
         )
