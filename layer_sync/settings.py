@@ -188,6 +188,9 @@ ABILLITY_API_URL = env.str("ABILLITY_API_URL", default="")
 ABILLITY_SYSTEM_INFORMATION = env.str("ABILLITY_SYSTEM_INFORMATION", default="")
 ABILLITY_USERNAME = env.str("ABILLITY_USERNAME", default="")
 ABILLITY_PASSWORD = env.str("ABILLITY_PASSWORD", default="")
+# The customer class `import_abillity` gives the customers it brings in (a class code;
+# empty: none, unless the command names one).
+ABILLITY_IMPORT_CUSTOMER_CLASS = env.str("ABILLITY_IMPORT_CUSTOMER_CLASS", default="")
 AFFINITY_API_URL = env.str("AFFINITY_API_URL", default="")
 AFFINITY_API_KEY = env.str("AFFINITY_API_KEY", default="")
 CONNECT_API_URL = env.str("CONNECT_API_URL", default="")
