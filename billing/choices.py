@@ -58,3 +58,24 @@ class BillStatus(models.TextChoices):
 class AssetStatus(models.TextChoices):
     LIVE = "live", "Live"
     CEASED = "ceased", "Ceased"
+
+
+class BillComponent(models.TextChoices):
+    """The two billed components of a line, each with its own route and bill status."""
+
+    UPFRONT = "upfront", "Up-front"
+    RECURRING = "recurring", "Recurring"
+
+
+class ChangeSource(models.TextChoices):
+    """Where an in-life change to an asset came from (the Change Queue's captured events)."""
+
+    ASSET_EDIT = "asset_edit", "Asset edited"
+    DATA_CAPTURE_UPGRADE = "data_capture_upgrade", "Upgraded in data capture"
+    BULK_UPDATE = "bulk_update", "Bulk update"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"

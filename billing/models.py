@@ -5,13 +5,17 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from customers.models import Customer, Site, TimeStampedModel
 
 from .choices import (
     AssetStatus,
+    BillComponent,
     BillingFrequency,
     BillStatus,
+    ChangeSource,
+    ChangeStatus,
     Classification,
     IdentifierField,
     ItemType,
@@ -29,6 +33,14 @@ class BillingPlatform(models.Model):
         default=False,
         help_text="The integration with this platform is active. While any integration is "
         "active, The Layer's own subsites are unavailable.",
+    )
+    change_queue_fields = models.JSONField(
+        "Change Queue fields",
+        default=list,
+        blank=True,
+        help_text="The asset fields whose in-life changes go to the Change Queue for this "
+        "platform (field names, e.g. identifier, site, recurring_sell_price). Empty: the "
+        "standard set (billing.change_queue.STANDARD_FIELDS).",
     )
 
     class Meta:
@@ -202,8 +214,14 @@ class SalesOrderLine(BillingRoutes):
             ),
         ]
         indexes = [
-            models.Index(fields=["upfront_bill_status"]),
-            models.Index(fields=["recurring_bill_status"]),
+            # The Billing Export reads (status, route) per component.
+            models.Index(
+                fields=["upfront_bill_status", "upfront_route"], name="line_upfront_status_route"
+            ),
+            models.Index(
+                fields=["recurring_bill_status", "recurring_route"],
+                name="line_recurring_status_route",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -258,3 +276,83 @@ class Asset(BillingRoutes, TimeStampedModel):
     @property
     def is_live(self) -> bool:
         return self.status == AssetStatus.LIVE
+
+
+# --- the Billing Export and the Change Queue -------------------------------------------
+
+# The staff role of the billing apps (the Billing Export and the Change Queue): "Apps -
+# Change Queue" in The Layer.
+BILLING_APPS_PERMISSION = "billing.use_billing_apps"
+
+
+class BillingTransfer(models.Model):
+    """One *Transfer to Billing*: the components it moved from Ready to Bill to In Billing,
+    on one billing route, by whom and when."""
+
+    route = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    transferred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-transferred_at", "-id"]
+        permissions = [("use_billing_apps", "Apps - Change Queue (the billing apps)")]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk} to {self.route}"
+
+
+class BillingTransferItem(models.Model):
+    """A line's component moved to In Billing by a transfer. A component moves once."""
+
+    transfer = models.ForeignKey(BillingTransfer, on_delete=models.CASCADE, related_name="items")
+    line = models.ForeignKey(
+        SalesOrderLine, on_delete=models.CASCADE, related_name="transfer_items"
+    )
+    component = models.CharField(max_length=10, choices=BillComponent.choices)
+
+    class Meta:
+        ordering = ["transfer_id", "line_id", "component"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "component"], name="billing_transfer_once_per_component"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} ({self.get_component_display()})"
+
+
+class ChangeQueueEntry(models.Model):
+    """An in-life change to an in-billing service asset, to repeat by hand on a billing
+    platform that has no live link for it. ``changes`` lists each tracked field that
+    changed: ``[{"field", "label", "old", "new"}]`` (values as text)."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="change_entries")
+    platform = models.ForeignKey(
+        BillingPlatform, on_delete=models.PROTECT, related_name="change_entries"
+    )
+    source = models.CharField(max_length=25, choices=ChangeSource.choices)
+    changes = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actioned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actioned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "Change Queue entry"
+        verbose_name_plural = "Change Queue"
+        indexes = [models.Index(fields=["platform", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.asset} on {self.platform}: {self.get_source_display()}"

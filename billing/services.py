@@ -5,6 +5,7 @@ As in customers.services, the rules of a record are its read-only
 which its save service calls and which an adapter may call first.
 """
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,13 +14,16 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from customers.choices import CustomerStage, CustomerStatus, QuoteStatus
 from customers.models import CompanySettings, Customer, Quote, Site
 
-from .choices import AssetStatus, Classification, LineAction
+from .bill_status import line_bill_status_refresh
+from .change_queue import change_queue_record
+from .choices import AssetStatus, ChangeSource, Classification, LineAction
 from .models import Asset, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
-from .signals import sales_order_created
+from .signals import assets_bulk_updated, sales_order_created
 
 User = AbstractBaseUser
 
@@ -326,13 +330,136 @@ def asset_validate(*, asset: Asset) -> None:
 
 
 @transaction.atomic
-def asset_save(*, asset: Asset) -> Asset:
+def asset_save(
+    *, asset: Asset, source: str = ChangeSource.ASSET_EDIT, user: User | None = None
+) -> Asset:
     """Create or update an asset. New assets are made by `sales_order_line_convert_to_asset`.
 
     The rules are `asset_validate`'s, after the fields' own (an inventory
-    item is required).
+    item is required). An in-life change of a service in billing goes to the
+    Change Queue (``source`` says where it came from), and the line's bill
+    status follows the asset (a connection date set makes it Ready to Bill).
     """
     asset.full_clean()
     asset_validate(asset=asset)
+    before = (
+        Asset.objects.select_related("site", "inventory_item").filter(pk=asset.pk).first()
+        if asset.pk
+        else None
+    )
     asset.save()
+    if before is not None:
+        change_queue_record(before=before, after=asset, source=source, user=user)
+    if asset.sales_order_line_id:
+        line_bill_status_refresh(line=_line_locked(asset.sales_order_line_id), asset=asset)
     return asset
+
+
+def _line_locked(line_id: int) -> SalesOrderLine:
+    # of=("self",): the routes are nullable outer joins, which PostgreSQL cannot lock.
+    return (
+        SalesOrderLine.objects.select_for_update(of=("self",))
+        .select_related("inventory_item", "upfront_route", "recurring_route")
+        .get(pk=line_id)
+    )
+
+
+@transaction.atomic
+def asset_delete(*, asset: Asset) -> None:
+    """Delete an asset: undoes a conversion made in error. Its line is converted no longer,
+    so a component not yet In Billing returns to Not Billed."""
+    line_id = asset.sales_order_line_id
+    asset.delete()
+    if line_id:
+        line_bill_status_refresh(line=_line_locked(line_id), asset=None)
+
+
+@transaction.atomic
+def sales_order_line_apply_update(*, line: SalesOrderLine, user: User | None = None) -> Asset:
+    """Data capture's Update: the target asset takes the line's item, quantity, prices, site
+    and captured CLI (an upgrade or a renewal). A Change Queue event when it is in billing."""
+    line = (
+        SalesOrderLine.objects.select_for_update(of=("self",))
+        .select_related("order", "inventory_item")
+        .get(pk=line.pk)
+    )
+    if line.action != LineAction.UPDATE:
+        raise ValidationError(
+            {"action": f"Line {line.pk} is {line.get_action_display()}, not Update."}
+        )
+    if line.target_asset_id is None:
+        raise ValidationError({"target_asset": "An Update line needs its target asset."})
+    target = Asset.objects.select_for_update().get(pk=line.target_asset_id)
+    _line_rules(line=line, company=CompanySettings.load(), stored=None, target=target)
+    target.inventory_item = line.inventory_item
+    target.quantity = line.quantity
+    target.sell_price = line.sell_price
+    target.recurring_sell_price = line.recurring_sell_price
+    target.site = line.site or target.site
+    target.identifier = line.cli or target.identifier
+    return asset_save(asset=target, source=ChangeSource.DATA_CAPTURE_UPGRADE, user=user)
+
+
+# Fields a bulk update may set: an asset's own values, none of its links to orders.
+BULK_UPDATE_FIELDS = frozenset(
+    {
+        "connection_date",
+        "issue_date",
+        "billing_start_date_override",
+        "fixed_billing",
+        "end_date",
+        "cease_date",
+        "cost_centre",
+        "do_not_bill",
+        "status",
+    }
+)
+
+
+@transaction.atomic
+def assets_bulk_update(*, asset_ids: Sequence[int], values: dict, user: User | None = None) -> int:
+    """Set the same values on many assets in one UPDATE; return how many changed.
+
+    Every asset is checked first (nothing changes if one is refused). ``QuerySet.update``
+    sends no signal, so this service does what the saves would: each in-life change goes
+    to the Change Queue, each line's bill status follows, and ``assets_bulk_updated``
+    tells the sync engine which assets to resend.
+    """
+    unknown = sorted(set(values) - BULK_UPDATE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {
+                "values": f"Not fields a bulk update may set: {', '.join(unknown)}. Allowed: "
+                f"{', '.join(sorted(BULK_UPDATE_FIELDS))}."
+            }
+        )
+    befores = list(
+        Asset.objects.select_for_update(of=("self",))
+        .select_related("site", "inventory_item", "upfront_route", "recurring_route")
+        .filter(pk__in=asset_ids)
+        .order_by("pk")
+    )
+    missing = sorted(set(asset_ids) - {asset.pk for asset in befores})
+    if missing:
+        raise ValidationError({"assets": f"No such assets: {', '.join(map(str, missing))}."})
+    afters = []
+    for before in befores:
+        after = copy.copy(before)
+        for name, value in values.items():
+            setattr(after, name, value)
+        try:
+            after.full_clean()
+        except ValidationError as error:
+            raise ValidationError(
+                {"assets": f"Asset {before}: {' '.join(error.messages)}"}
+            ) from None
+        afters.append(after)
+    now = timezone.now()
+    Asset.objects.filter(pk__in=[a.pk for a in befores]).update(**values, updated_at=now)
+    for before, after in zip(befores, afters, strict=True):
+        change_queue_record(before=before, after=after, source=ChangeSource.BULK_UPDATE, user=user)
+        if after.sales_order_line_id:
+            line_bill_status_refresh(line=_line_locked(after.sales_order_line_id), asset=after)
+    ids = [asset.pk for asset in befores]
+    assets_bulk_updated.send(sender=Asset, asset_ids=ids, user=user)
+    return len(ids)

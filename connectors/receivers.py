@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from billing.models import Asset
-from billing.signals import demo_data_loaded, sales_order_created
+from billing.signals import assets_bulk_updated, demo_data_loaded, sales_order_created
 from customers.models import Address, Contact, Customer, Site, SiteAddress
 from customers.selectors import sites_using_address
 from customers.signals import customer_created_direct, lead_converted
@@ -82,6 +82,11 @@ def asset_saved(sender: Any, instance: Asset, **kwargs: Any) -> None:
     changes_enqueue(entity=Entity.ASSET, object_ids=[instance.pk], reason="asset saved")
 
 
+def assets_bulk_changed(sender: Any, asset_ids: list[int], **kwargs: Any) -> None:
+    """A bulk update (one UPDATE, no post_save): resend each asset, as its save would."""
+    changes_enqueue(entity=Entity.ASSET, object_ids=asset_ids, reason="assets bulk updated")
+
+
 def initial_sync_event(sender: Any, customer: Customer, **kwargs: Any) -> None:
     """Seed 000's initial sync events: a lead converted, a direct customer, a sales order."""
     reason = {
@@ -111,6 +116,7 @@ def connect_receivers() -> None:
     post_save.connect(address_saved, sender=Address, dispatch_uid="sync_address_saved")
     post_save.connect(contact_saved, sender=Contact, dispatch_uid="sync_contact_saved")
     post_save.connect(asset_saved, sender=Asset, dispatch_uid="sync_asset_saved")
+    assets_bulk_updated.connect(assets_bulk_changed, dispatch_uid="sync_assets_bulk_updated")
     for signal, uid in (
         (lead_converted, "sync_lead_converted"),
         (customer_created_direct, "sync_customer_created_direct"),

@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("billing-export/", include("billing.urls")),
     path("health/", health, name="health"),
 ]
 if settings.SANDBOX_EMULATORS_ENABLED:

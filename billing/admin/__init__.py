@@ -1,6 +1,8 @@
 """Admin for the billing app: platforms, base categories, inventory, sales orders, lines
-and assets, and the sales order side of quotes (see .orders)."""
+and assets, and the sales order side of quotes (see .orders); the Billing Export and the
+Change Queue (see .billing_apps)."""
 
+from .billing_apps import BillingTransferAdmin, ChangeQueueEntryAdmin
 from .inventory import BaseCategoryAdmin, BillingPlatformAdmin, InventoryItemAdmin
 from .orders import (
     AssetAdmin,
@@ -20,6 +22,8 @@ __all__ = [
     "AssetForm",
     "BaseCategoryAdmin",
     "BillingPlatformAdmin",
+    "BillingTransferAdmin",
+    "ChangeQueueEntryAdmin",
     "InventoryItemAdmin",
     "QuoteAdmin",
     "SalesOrderAdmin",

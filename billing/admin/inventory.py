@@ -1,10 +1,25 @@
 """Admin for billing platforms, base categories and inventory items (the price book)."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
+from ..change_queue import tracked_fields_validate
 from ..models import BaseCategory, BillingPlatform, InventoryItem
+
+
+class BillingPlatformForm(forms.ModelForm):
+    def clean_change_queue_fields(self) -> list[str]:
+        fields = self.cleaned_data.get("change_queue_fields") or []
+        if not isinstance(fields, list) or not all(isinstance(name, str) for name in fields):
+            raise ValidationError('A list of asset field names, e.g. ["identifier", "site"].')
+        try:
+            tracked_fields_validate(fields)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["change_queue_fields"]) from None
+        return fields
 
 
 @admin.register(BillingPlatform)
@@ -15,7 +30,8 @@ class BillingPlatformAdmin(admin.ModelAdmin):
     list_filter = ("integration_enabled",)
     search_fields = ("name", "code")
     readonly_fields = ("code",)
-    fields = ("code", "name", "integration_enabled")
+    fields = ("code", "name", "integration_enabled", "change_queue_fields")
+    form = BillingPlatformForm
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from customers import admin as customers_admin
 from customers.models import Quote
@@ -27,9 +28,31 @@ from layer_sync.admin import (
 )
 
 from .. import services
+from ..choices import BillStatus, ItemType, PlatformCode
 from ..models import Asset, SalesOrder, SalesOrderLine
 
 BILLING_PERMISSION = "billing.allow_update_billing"
+
+
+def order_bill_status_counts() -> dict[str, Count]:
+    """Per order: its line components billed elsewhere (billing.bill_status's taking-part
+    rule, in SQL), and how many of them are not yet In Billing."""
+    counts = {}
+    for name, not_billed in (("billed_components", Q()), ("components_not_in_billing", None)):
+        parts = []
+        for component in ("upfront", "recurring"):
+            taking = Q(**{f"lines__{component}_route__isnull": False}) & ~Q(
+                **{f"lines__{component}_route__code": PlatformCode.THE_LAYER}
+            )
+            if component == "recurring":
+                taking &= Q(lines__inventory_item__item_type=ItemType.SERVICE)
+            if not_billed is None:
+                taking &= ~Q(**{f"lines__{component}_bill_status": BillStatus.IN_BILLING})
+            parts.append(Count("lines", filter=taking))
+        counts[name] = parts[0] + parts[1]
+    return counts
+
+
 LINE_BILLING_FIELDS = ("upfront_bill_status", "recurring_bill_status")
 ASSET_BILLING_FIELDS = ("billing_start_date_override",)
 
@@ -98,7 +121,15 @@ class SalesOrderForm(ServiceModelForm):
 @admin.register(SalesOrder)
 class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     form = SalesOrderForm
-    list_display = ("__str__", "customer", "quote", "line_count", "created_by", "created_at")
+    list_display = (
+        "__str__",
+        "customer",
+        "quote",
+        "line_count",
+        "bill_status_circle",
+        "created_by",
+        "created_at",
+    )
     list_select_related = ("customer", "quote", "created_by")
     search_fields = ("reference", "customer__name", "quote__reference")
     date_hierarchy = "created_at"
@@ -110,11 +141,33 @@ class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     ordering = SalesOrder._meta.ordering
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SalesOrder]:
-        return super().get_queryset(request).annotate(line_count=Count("lines"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(line_count=Count("lines"), **order_bill_status_counts())
+        )
 
     @admin.display(description="lines", ordering="line_count")
     def line_count(self, obj: SalesOrder) -> int:
         return obj.line_count
+
+    @admin.display(description="billing")
+    def bill_status_circle(self, obj: SalesOrder) -> str:
+        """Seed 002's circle: orange while a component is Not Billed or Ready to Bill, green
+        when every component billed elsewhere is In Billing; none when The Layer bills all."""
+        if not obj.billed_components:
+            return "-"
+        if obj.components_not_in_billing:
+            colour, title = "#e67e22", "Not Billed or Ready to Bill"
+        else:
+            colour, title = "#2e7d32", "In Billing"
+        return format_html(
+            '<span class="bill-circle" title="{}" aria-label="{}" style="display:inline-block;'
+            'width:12px;height:12px;border-radius:50%;background:{}"></span>',
+            title,
+            title,
+            colour,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = ("created_by", "created_at", "updated_at")
@@ -328,7 +381,15 @@ class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
         )
 
     def service_save(self, request, obj, form, change) -> None:
-        services.asset_save(asset=obj)
+        services.asset_save(asset=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Asset) -> None:
+        # Undoing a conversion: the line's bill status goes back with it.
+        services.asset_delete(asset=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Asset]) -> None:
+        for asset in queryset:
+            services.asset_delete(asset=asset)
 
 
 # --- quotes: the sales order side ----------------------------------------------------

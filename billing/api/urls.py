@@ -6,6 +6,7 @@ router has none of its own.
 
 from rest_framework.routers import DefaultRouter
 
+from .export import urlpatterns as export_urlpatterns
 from .views import AssetViewSet, InventoryItemViewSet, SalesOrderViewSet
 
 router = DefaultRouter()
@@ -15,4 +16,4 @@ router.register("inventory-items", InventoryItemViewSet, basename="inventory-ite
 router.register("sales-orders", SalesOrderViewSet, basename="sales-order")
 router.register("assets", AssetViewSet, basename="asset")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, *export_urlpatterns]

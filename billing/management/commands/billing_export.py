@@ -1,0 +1,62 @@
+"""Write a Billing Export file to standard output:
+
+    manage.py billing_export --route affinity --kind cli > affinity-cli.csv
+    manage.py billing_export --route affinity --kind products --lines 12,13 > products.csv
+
+The file is streamed (memory stays flat however many lines). Lines the product file
+leaves out are named, with the reason, on standard error; the command then exits 0
+(the file is still good) unless --strict asks for exit status 3.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing import export
+from billing.choices import PlatformCode
+from billing.models import BillingPlatform
+
+ROUTES = [code for code, _ in PlatformCode.choices if code != PlatformCode.THE_LAYER]
+
+
+class Command(BaseCommand):
+    help = "Write the Billing Export's CLI or product file for a billing route to stdout."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--route", required=True, choices=ROUTES, help="The billing route.")
+        parser.add_argument("--kind", required=True, choices=["cli", "products"])
+        parser.add_argument("--lines", default="", help="Only these line ids, comma-separated.")
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="Exit with status 3 when the product file leaves lines out.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        route = BillingPlatform.objects.get(code=options["route"])
+        try:
+            ids = export.line_ids_parse(options["lines"])
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        lines = export.billing_export_lines(route=route, line_ids=ids)
+        if options["kind"] == "cli":
+            file = export.cli_file(lines)
+            excluded = []
+        else:
+            file = export.product_file(lines, route)
+            excluded = export.product_file_exclusions(lines)
+        out = getattr(self.stdout, "_out", sys.stdout)
+        binary = getattr(out, "buffer", None)
+        for chunk in export.export_stream(file):
+            if binary is not None:
+                binary.write(chunk)
+            else:
+                out.write(chunk.decode())
+        out.flush()
+        for item in excluded:
+            self.stderr.write(f"Left out line {item.line_id}: {item.reason}")
+        if excluded and options["strict"]:
+            sys.exit(3)

@@ -1,0 +1,150 @@
+"""The Billing Export page (seed 002's app): staff with "Apps - Change Queue" pick a billing
+route, search and page through the lines Ready to Bill on it, select lines (or every line
+that matches), download the CLI file then the product file, and transfer the lines to
+billing after confirming. Thin: the work is ``billing.export``'s.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from . import export
+from .api.export import export_filename, export_response
+from .bill_status import asset_bill_start_date
+from .choices import PlatformCode
+from .models import BILLING_APPS_PERMISSION, BillingPlatform
+
+PAGE_SIZE = 100
+
+
+def _check_permission(request: HttpRequest) -> None:
+    if not request.user.is_staff or not request.user.has_perm(BILLING_APPS_PERMISSION):
+        raise PermissionDenied(
+            f"The Billing Export needs the permission {BILLING_APPS_PERMISSION} "
+            '("Apps - Change Queue").'
+        )
+
+
+def _routes() -> list[BillingPlatform]:
+    return list(BillingPlatform.objects.exclude(code=PlatformCode.THE_LAYER).order_by("name"))
+
+
+def _route(code: str, routes: list[BillingPlatform]) -> BillingPlatform:
+    for route in routes:
+        if route.code == code:
+            return route
+    return routes[0]
+
+
+def _selected(request: HttpRequest, route: BillingPlatform) -> list[int]:
+    """The lines a POST names: every line matching the search (``all``), or those ticked."""
+    if request.POST.get("all") == "1":
+        lines = export.billing_export_lines(route=route, search=request.POST.get("q", ""))
+        return list(lines.values_list("pk", flat=True))
+    return export.line_ids_parse(request.POST.getlist("lines")) or []
+
+
+def _back(route: BillingPlatform, search: str) -> str:
+    query = {"route": route.code, **({"q": search} if search else {})}
+    return f"{reverse('billing-export')}?{urlencode(query)}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def billing_export_view(request: HttpRequest) -> HttpResponse:
+    _check_permission(request)
+    routes = _routes()
+    source = request.POST if request.method == "POST" else request.GET
+    route = _route(source.get("route", PlatformCode.AFFINITY), routes)
+    search = source.get("q", "").strip()[:100]
+    if request.method == "POST":
+        return _act(request, route, search)
+    lines = export.billing_export_lines(route=route, search=search)
+    page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "line": line,
+            "cli": (getattr(line, "asset", None) and line.asset.identifier) or line.cli,
+            "bill_start": asset_bill_start_date(line.asset) if hasattr(line, "asset") else None,
+        }
+        for line in page.object_list
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Billing Export",
+        "routes": routes,
+        "route": route,
+        "search": search,
+        "page": page,
+        "rows": rows,
+        "excluded": export.product_file_exclusions(lines)[:200],
+        "excluded_count": lines.filter(inventory_item__external_sku="").count(),
+        "direct": export.direct_route(route) is not None,
+    }
+    return render(request, "billing/billing_export.html", context)
+
+
+def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpResponse:
+    action = request.POST.get("action", "")
+    try:
+        ids = _selected(request, route)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(_back(route, search))
+    if not ids:
+        messages.warning(request, "Select the lines first (or tick every line that matches).")
+        return HttpResponseRedirect(_back(route, search))
+    if request.POST.get("all") == "1":  # the search itself, not a long list of ids
+        lines = export.billing_export_lines(route=route, search=search)
+    else:
+        lines = export.billing_export_lines(route=route, line_ids=ids)
+    if action == "cli":
+        return export_response(export.cli_file(lines), export_filename(route, "cli"))
+    if action == "products":
+        file = export.product_file(lines, route)
+        return export_response(file, export_filename(route, "products"))
+    if action == "transfer":
+        return render(
+            request,
+            "billing/billing_export_confirm.html",
+            {
+                **admin.site.each_context(request),
+                "title": "Transfer to Billing: confirm",
+                "route": route,
+                "search": search,
+                "all": request.POST.get("all") == "1",
+                "ids": ids,
+                "count": len(ids),
+                "excluded": export.product_file_exclusions(lines)[:50],
+            },
+        )
+    if action == "transfer_confirmed":
+        try:
+            transfer = export.billing_transfer(route=route, line_ids=ids, user=request.user)
+        except ValidationError as error:
+            messages.error(request, "Nothing was transferred: " + " ".join(error.messages[:20]))
+            return HttpResponseRedirect(_back(route, search))
+        if transfer.deferred:
+            messages.success(
+                request,
+                f"Sent {len(ids)} lines to {route} (transfer #{transfer.pk}): each becomes In "
+                f"Billing once {route} accepts it. Follow them in the Sync History; refusals "
+                "are in its error queue.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Transferred {transfer.items.count()} components of {len(ids)} lines to "
+                f"{route}: they are In Billing (transfer #{transfer.pk}).",
+            )
+        return HttpResponseRedirect(_back(route, search))
+    messages.error(request, f'Unknown action "{action[:20]}".')
+    return HttpResponseRedirect(_back(route, search))

@@ -1,0 +1,264 @@
+"""The Billing Export (seed 002): the lines Ready to Bill on a route, both files' exact
+columns and their defence against formulas, and Transfer to Billing."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from billing import export
+from billing.choices import BillStatus, ItemType, PlatformCode
+from billing.models import BillingTransfer, SalesOrderLine
+from tests.factories import (
+    AssetFactory,
+    CustomerFactory,
+    InventoryItemFactory,
+    SiteFactory,
+    UserFactory,
+    platform,
+)
+from tests.helpers import on_postgresql
+
+pytestmark = pytest.mark.django_db
+
+READY, IN = BillStatus.READY_TO_BILL, BillStatus.IN_BILLING
+
+
+@pytest.fixture
+def affinity():
+    return platform(PlatformCode.AFFINITY)
+
+
+def ready_line(affinity, *, customer=None, sku="AFF-MOB-10", identifier="07700900001", **item):
+    customer = customer or CustomerFactory(name="Acme Ltd")
+    site = SiteFactory(customer=customer, name="Leeds", is_default=True)
+    asset = AssetFactory(
+        customer=customer,
+        site=site,
+        identifier=identifier,
+        connection_date=date(2026, 1, 5),
+        issue_date=date(2026, 1, 6),
+        inventory_item=InventoryItemFactory(
+            upfront_route=affinity, recurring_route=affinity, external_sku=sku, **item
+        ),
+    )
+    return asset.sales_order_line
+
+
+def rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+# --- the lines ------------------------------------------------------------------------------
+def test_the_lines_are_those_with_a_component_ready_to_bill_on_the_route(affinity):
+    ready = ready_line(affinity)
+    elsewhere = ready_line(
+        platform(PlatformCode.ABILLITY), customer=CustomerFactory(name="Other"), identifier="2"
+    )
+    billed = ready_line(affinity, customer=CustomerFactory(name="Billed"), identifier="3")
+    SalesOrderLine.objects.filter(pk=billed.pk).update(
+        upfront_bill_status=IN, recurring_bill_status=IN
+    )
+    assert list(export.billing_export_lines(route=affinity)) == [ready]
+    assert elsewhere not in export.billing_export_lines(route=affinity)
+
+
+def test_the_lines_can_be_searched_by_customer_product_or_cli(affinity):
+    acme = ready_line(affinity)
+    other = ready_line(affinity, customer=CustomerFactory(name="Zenith"), identifier="07700900999")
+    assert list(export.billing_export_lines(route=affinity, search="acme")) == [acme]
+    assert list(export.billing_export_lines(route=affinity, search="900999")) == [other]
+
+
+def test_a_line_without_an_external_sku_is_flagged_and_listed_with_its_reason(affinity):
+    line = ready_line(affinity, sku="", name="Mystery Router")
+    lines = export.billing_export_lines(route=affinity)
+    assert lines.get().missing_sku is True
+    (excluded,) = export.product_file_exclusions(lines)
+    assert excluded.line_id == line.pk
+    assert "Mystery Router has no External SKU" in excluded.reason
+
+
+def test_line_ids_are_parsed_strictly():
+    assert export.line_ids_parse("1, 2,3") == [1, 2, 3]
+    assert export.line_ids_parse(None) is None
+    with pytest.raises(ValidationError, match='"x" is not a line id'):
+        export.line_ids_parse("1,x")
+
+
+# --- the files ------------------------------------------------------------------------------
+def test_the_cli_file_has_its_columns_and_one_row_per_cli(affinity):
+    line = ready_line(affinity)
+    customer = line.order.customer
+    text = export.export_text(export.cli_file(export.billing_export_lines(route=affinity)))
+    header, *body = rows(text)
+    assert header == [
+        "Customer Reference",
+        "Customer Name",
+        "Site Reference",
+        "Site Name",
+        "CLI",
+        "Start Date",
+        "Cost Centre",
+        "Do Not Bill",
+    ]
+    assert body == [
+        [str(customer.pk), "Acme Ltd", line.site.site_ref, "Leeds", "07700900001", "2026-01-05",
+         "", "No"]
+    ]  # fmt: skip
+
+
+def test_the_product_file_has_a_row_per_ready_component_with_its_columns(affinity):
+    line = ready_line(affinity, name="Business Mobile 10GB")
+    text = export.export_text(
+        export.product_file(export.billing_export_lines(route=affinity), affinity)
+    )
+    header, upfront, recurring = rows(text)
+    assert header == [
+        "Line Reference",
+        "Sales Order",
+        "Customer Reference",
+        "Customer Name",
+        "Site Reference",
+        "CLI",
+        "Product Code",
+        "Description",
+        "Charge",
+        "Quantity",
+        "Unit Price",
+        "Frequency",
+        "Start Date",
+        "End Date",
+    ]
+    common = [str(line.pk), str(line.order), str(line.order.customer_id), "Acme Ltd"]
+    assert upfront[:4] == common
+    assert upfront[5:] == ["07700900001", "AFF-MOB-10", "Business Mobile 10GB", "Up-front", "1",
+                           "25.00", "One off", "2026-01-05", ""]  # fmt: skip
+    assert recurring[8:12] == ["Recurring", "1", "12.50", "Monthly"]
+
+
+def test_the_product_file_leaves_out_lines_without_an_external_sku(affinity):
+    ready_line(affinity, sku="")
+    kept = ready_line(affinity, customer=CustomerFactory(name="Kept"), identifier="2")
+    text = export.export_text(
+        export.product_file(export.billing_export_lines(route=affinity), affinity)
+    )
+    assert {row[0] for row in rows(text)[1:]} == {str(kept.pk)}
+
+
+def test_only_the_component_ready_on_this_route_is_in_the_product_file(affinity):
+    line = ready_line(affinity, item_type=ItemType.PRODUCT)
+    text = export.export_text(
+        export.product_file(export.billing_export_lines(route=affinity), affinity)
+    )
+    assert [(row[0], row[8], row[12]) for row in rows(text)[1:]] == [
+        (str(line.pk), "Up-front", "2026-01-06")  # a product starts on its issue date
+    ]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_cells_that_could_run_as_formulas_are_neutralised(affinity, start):
+    hostile = f"{start}HYPERLINK(1)"
+    line = ready_line(affinity, customer=CustomerFactory(name=f"Evil {start}Corp"))
+    line.asset.cost_centre = hostile
+    line.asset.save(update_fields=["cost_centre"])
+    line.inventory_item.name = hostile
+    line.inventory_item.save(update_fields=["name"])
+    lines = export.billing_export_lines(route=affinity)
+    for file in (export.cli_file(lines), export.product_file(lines, affinity)):
+        cells = [cell for row in rows(export.export_text(file)) for cell in row]
+        assert f"'{hostile}" in cells
+        assert f"Evil {start}Corp" in cells  # only a cell's first character matters
+        assert not any(cell.startswith(export.FORMULA_STARTS) for cell in cells)
+
+
+def test_a_negative_price_is_a_number_not_a_neutralised_cell(affinity):
+    line = ready_line(affinity)
+    SalesOrderLine.objects.filter(pk=line.pk).update(sell_price=Decimal("-5.00"))
+    text = export.export_text(
+        export.product_file(export.billing_export_lines(route=affinity), affinity)
+    )
+    assert rows(text)[1][10] == "-5.00"
+
+
+@on_postgresql
+def test_postgresql_copy_and_the_python_writer_give_the_same_bytes(affinity):
+    for n in range(5):
+        ready_line(
+            affinity,
+            customer=CustomerFactory(name=f'Customer "{n}", =odd'),
+            identifier=f"0770090000{n}",
+            sku="" if n == 3 else f"SKU-{n}",
+        )
+    lines = export.billing_export_lines(route=affinity)
+    assert connection.vendor == "postgresql"
+    for file in (export.cli_file(lines), export.product_file(lines, affinity)):
+        copied = b"".join(export._copy_stream(file))
+        written = b"".join(export._python_stream(file))
+        assert copied == written
+        assert copied.count(b"\n") > 1
+
+
+def test_the_files_stream_in_chunks(affinity, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK_ROWS", 2)
+    customer = CustomerFactory(name="Many")
+    for n in range(5):
+        ready_line(affinity, customer=customer, identifier=f"0770090010{n}")
+    chunks = list(
+        export._python_stream(export.cli_file(export.billing_export_lines(route=affinity)))
+    )
+    assert len(chunks) >= 3
+
+
+# --- Transfer to Billing ----------------------------------------------------------------------
+def test_a_transfer_moves_the_ready_components_to_in_billing_and_records_who_and_when(affinity):
+    line = ready_line(affinity)
+    user = UserFactory()
+
+    transfer = export.billing_transfer(route=affinity, line_ids=[line.pk], user=user)
+
+    line.refresh_from_db()
+    assert (line.upfront_bill_status, line.recurring_bill_status) == (IN, IN)
+    assert transfer.transferred_by == user and transfer.transferred_at
+    assert sorted(transfer.items.values_list("component", flat=True)) == ["recurring", "upfront"]
+
+
+def test_a_transfer_is_all_or_nothing(affinity):
+    good = ready_line(affinity)
+    no_sku = ready_line(affinity, sku="", customer=CustomerFactory(name="B"), identifier="2")
+
+    with pytest.raises(ValidationError) as refused:
+        export.billing_transfer(route=affinity, line_ids=[good.pk, no_sku.pk, 999999])
+
+    text = " ".join(refused.value.messages)
+    assert "Line 999999 does not exist" in text
+    assert f"Line {no_sku.pk}" in text and "External SKU" in text
+    good.refresh_from_db()
+    assert good.upfront_bill_status == READY
+    assert not BillingTransfer.objects.exists()
+
+
+def test_a_line_transferred_already_cannot_be_transferred_again(affinity):
+    line = ready_line(affinity)
+    export.billing_transfer(route=affinity, line_ids=[line.pk])
+    with pytest.raises(ValidationError, match="nothing Ready to Bill on Affinity"):
+        export.billing_transfer(route=affinity, line_ids=[line.pk])
+
+
+def test_a_transfer_moves_only_the_component_on_its_route(affinity):
+    abillity = platform(PlatformCode.ABILLITY)
+    customer = CustomerFactory()
+    asset = AssetFactory(
+        customer=customer,
+        inventory_item=InventoryItemFactory(
+            upfront_route=affinity, recurring_route=abillity, external_sku="X"
+        ),
+    )
+    line = asset.sales_order_line
+    export.billing_transfer(route=affinity, line_ids=[line.pk])
+    line.refresh_from_db()
+    assert (line.upfront_bill_status, line.recurring_bill_status) == (IN, READY)
