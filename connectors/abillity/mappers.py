@@ -1,4 +1,4 @@
-"""Our records → aBILLity payloads (seed 000): pure functions, typed payloads.
+"""Our records → aBILLity payloads (seeds 000 and 001): pure functions, typed payloads.
 
 Each function takes the records (and the ids they need from bindings or
 value mappings) and returns the fields in the API's own names and casing.
@@ -10,12 +10,18 @@ limit: names are never cut silently.
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 from typing import TypedDict
 
+from billing.bill_status import asset_bill_start_date
+from billing.choices import AssetStatus, BillComponent, BillingFrequency
+from billing.models import Asset
 from customers.choices import CustomerStatus
 from customers.models import Address, Contact, Customer, Site
 
 from ..errors import PermanentError
+from .client import abillity_date
 from .sandbox import EMAIL_SINGLE
 
 COMPANY_NAME_LIMIT = 50
@@ -154,3 +160,129 @@ def contact_payload(contact: Contact, *, site_id: int) -> ContactPayload:
         "Email": email,
         "MainContact": contact.is_primary,
     }
+
+
+# --- seed 001: billing IDs and service charges --------------------------------------------
+
+CLI_LIMIT = 17
+DESCRIPTION_LIMIT = 100
+COST_CENTRE_LIMIT = 50
+
+# Billing Frequency → aBILLity's FrequencyTypeId.
+FREQUENCY_TYPE_IDS = {
+    BillingFrequency.ANNUAL: 1,
+    BillingFrequency.MONTHLY: 2,
+    BillingFrequency.ONE_OFF: 3,
+    BillingFrequency.QUARTERLY: 4,
+}
+
+
+class BillingIdPayload(TypedDict, total=False):
+    SiteId: int
+    CLI: str
+    PresentationAlias: str
+    StartDate: str | None
+    ContractStartDate: str | None
+    EndDate: str | None
+    ContractEndDate: str | None
+    CostCentre1: str
+    Suppress: bool
+
+
+class ServiceChargePayload(TypedDict, total=False):
+    SiteId: int
+    ChargeId: int
+    Description: str
+    FrequencyTypeId: int
+    SalesPrice: float
+    BaselineCost: float
+    FirstPayment: str | None
+    LastPayment: str | None
+    CLI: str
+    Rental: bool
+    RefundRental: bool
+    BackDatable: bool
+
+
+def asset_billing_id(asset: Asset) -> str:
+    """The asset's identifier as a billing ID (the field its base category names)."""
+    number = asset.identifier.strip()
+    return _within(number, CLI_LIMIT, f"Asset {asset}: its {asset_identifier_label(asset)}")
+
+
+def asset_identifier_label(asset: Asset) -> str:
+    category = asset.inventory_item.base_category
+    return category.identifier_field if category else "identifier"
+
+
+def asset_end_date(asset: Asset) -> date | None:
+    """Seed 001's End Date: the cease date once ceased, else the end date of fixed billing."""
+    if asset.status == AssetStatus.CEASED and asset.cease_date:
+        return asset.cease_date
+    if asset.fixed_billing and asset.end_date:
+        return asset.end_date
+    return None
+
+
+def billing_id_payload(asset: Asset, *, site_id: int) -> BillingIdPayload:
+    """Seed 001's Billing ID table. A new billing ID starts on the Connection Date, whatever
+    the Bill Start Override says (a product's on its issue date)."""
+    number = asset_billing_id(asset)
+    start = asset.connection_date or asset.issue_date
+    end = asset_end_date(asset)
+    return {
+        "SiteId": site_id,
+        "CLI": number,
+        "PresentationAlias": number,
+        "StartDate": abillity_date(start),
+        "ContractStartDate": abillity_date(start),
+        "EndDate": abillity_date(end),
+        "ContractEndDate": abillity_date(end),
+        "CostCentre1": _within(
+            asset.cost_centre.strip(), COST_CENTRE_LIMIT, f"Asset {asset}: its cost centre"
+        ),
+        "Suppress": asset.do_not_bill,
+    }
+
+
+def service_charge_payload(
+    asset: Asset, *, component: str, site_id: int, charge_type_id: int
+) -> ServiceChargePayload:
+    """Seed 001's Service Charges table for one component of an asset (up-front: a one-off
+    charge; recurring: a rental at the item's billing frequency)."""
+    item = asset.inventory_item
+    recurring = component == BillComponent.RECURRING
+    if recurring:
+        frequency = FREQUENCY_TYPE_IDS.get(item.billing_frequency)
+        if frequency is None or frequency == FREQUENCY_TYPE_IDS[BillingFrequency.ONE_OFF]:
+            raise PermanentError(
+                f'Inventory item "{item}" has a recurring price but its billing frequency is '
+                f'"{item.get_billing_frequency_display()}": a recurring charge needs Monthly, '
+                "Quarterly or Annual. Set it in the inventory and retry."
+            )
+        price = asset.recurring_sell_price
+    else:
+        frequency = FREQUENCY_TYPE_IDS[BillingFrequency.ONE_OFF]
+        price = asset.sell_price
+    start = asset_bill_start_date(asset)
+    if start is None:
+        raise PermanentError(
+            f"Asset {asset} has no date to start billing from (a connection date, an issue "
+            "date or a Bill Start Override): Abillity needs a First Payment."
+        )
+    payload: ServiceChargePayload = {
+        "SiteId": site_id,
+        "ChargeId": charge_type_id,
+        "Description": _within(item.name.strip(), DESCRIPTION_LIMIT, f'Product name "{item}"'),
+        "FrequencyTypeId": frequency,
+        "SalesPrice": float(price),
+        "BaselineCost": float(item.rrp or Decimal("0")),
+        "FirstPayment": abillity_date(start),
+        "LastPayment": abillity_date(asset_end_date(asset)),
+        "Rental": recurring,
+        "RefundRental": False,
+        "BackDatable": True,
+    }
+    if asset.identifier.strip():
+        payload["CLI"] = asset_billing_id(asset)
+    return payload

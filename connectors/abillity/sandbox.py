@@ -614,7 +614,11 @@ class AbillityEmulator(Emulator):
         number = (fields.get("CLI") or "").strip()
         if not number:
             raise Invalid(400, "CLI - The CLI field is required.")
-        if any(c["SiteId"] == site_id and c["CLI"] == number for c in self.state["clis"].values()):
+        # A number is on a site once at a time: an ended CLI (New & Cease) may be reissued.
+        if any(
+            c["SiteId"] == site_id and c["CLI"] == number and not c.get("EndDate")
+            for c in self.state["clis"].values()
+        ):
             raise Invalid(409, f"CLI {number} already exists on site {site_id}")
         self._date_order(fields, "StartDate", "EndDate")
         pk = self._new("cli")

@@ -40,7 +40,7 @@ from ..errors import PermanentError
 from ..models import Binding, ValueMapping
 from ..selectors import binding_for
 from ..services import SyncContext, changes_enqueue, payload_hash, push_single
-from . import mappers
+from . import charges, mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM, SANDBOX_CREDENTIALS
 
@@ -60,6 +60,8 @@ REPEATED = FieldRule.REPEATED
 # table does not name (marked). One place: the connector, the preview and the tests
 # read it.
 FIELD_RULES: dict[str, dict[str, FieldRule]] = {
+    # Asset → billing ID and service charges (seed 001): connectors/abillity/charges.py
+    **charges.FIELD_RULES,
     # Customer → Company
     ROLE_COMPANY: {
         "IsCustomer": REPEATED,  # Status (Pending / Live) → Contact Type "Customer"
@@ -103,12 +105,13 @@ def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
 class AbillityConnector(Connector):
     identifier = PLATFORM
     name = "Abillity"
-    entities = (Entity.CUSTOMER, Entity.SITE, Entity.CONTACT)
+    entities = (Entity.CUSTOMER, Entity.SITE, Entity.CONTACT, Entity.ASSET)
     secrets = ("ABILLITY_PASSWORD", "ABILLITY_SYSTEM_INFORMATION")
     field_rules = {
         Entity.CUSTOMER: FIELD_RULES[ROLE_COMPANY],
         Entity.SITE: FIELD_RULES[ROLE_SITE],
         Entity.CONTACT: FIELD_RULES[ROLE_CONTACT],
+        Entity.ASSET: charges.CHARGE_RULES,
     }
 
     # --- configuration --------------------------------------------------------
@@ -168,16 +171,26 @@ class AbillityConnector(Connector):
             return Customer.objects.filter(stage=CustomerStage.CUSTOMER)
         if entity == Entity.SITE:
             return Site.objects.filter(customer__stage=CustomerStage.CUSTOMER, parent__isnull=True)
+        if entity == Entity.ASSET:
+            return charges.assets_taken().filter(customer__stage=CustomerStage.CUSTOMER)
         return Contact.objects.filter(customer__stage=CustomerStage.CUSTOMER)
 
     def role(self, entity: str, record: models.Model) -> str:
-        return {Entity.CUSTOMER: ROLE_COMPANY, Entity.SITE: ROLE_SITE}.get(entity, ROLE_CONTACT)
+        return {
+            Entity.CUSTOMER: ROLE_COMPANY,
+            Entity.SITE: ROLE_SITE,
+            Entity.ASSET: charges.ROLE_BILLING_ID,
+        }.get(entity, ROLE_CONTACT)
 
     def rule(self, entity: str, field: str) -> FieldRule:
+        if entity == Entity.ASSET:
+            return charges.CHARGE_RULES.get(field, REPEATED)
         return FIELD_RULES[self.role(entity, None)].get(field, REPEATED)
 
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
+        if entity == Entity.ASSET and customer.stage == CustomerStage.CUSTOMER:
+            return charges.asset_skip_reason(record)
         if customer.stage != CustomerStage.CUSTOMER:
             return f"{customer} is a lead; leads are synced to Abillity once converted."
         if entity == Entity.SITE and record.parent_id:
@@ -185,6 +198,8 @@ class AbillityConnector(Connector):
         return ""
 
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
+        if entity == Entity.ASSET:
+            return charges.asset_dependencies(record)
         if entity == Entity.SITE:
             return [(Entity.CUSTOMER, record.customer)]
         if entity == Entity.CONTACT:
@@ -269,6 +284,9 @@ class AbillityConnector(Connector):
 
     # --- payloads --------------------------------------------------------------
     def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
+        if entity == Entity.ASSET:
+            parts = charges.asset_payloads(record)
+            return dict(parts[0][1]) if parts else {}
         if entity == Entity.CUSTOMER:
             return dict(mappers.company_payload(record))
         if entity == Entity.SITE:
@@ -276,6 +294,15 @@ class AbillityConnector(Connector):
         return dict(mappers.contact_payload(record, site_id=self._contact_site_id(record) or 0))
 
     def preview_parts(self, entity: str, record: models.Model):
+        if entity == Entity.ASSET:
+            try:
+                site_id = charges._site_id(record)
+            except PermanentError:
+                site_id = 0
+            return [
+                (role, Entity.ASSET, record, payload)
+                for role, payload in charges.asset_payloads(record, site_id=site_id)
+            ]
         parts = [(self.role(entity, record), entity, record, self.build_payload(entity, record))]
         if entity == Entity.SITE:
             parts.append(
@@ -356,6 +383,8 @@ class AbillityConnector(Connector):
             client.site_contact_update(int(external_id), payload)
 
     def push(self, context: SyncContext) -> Operation:
+        if context.entity == Entity.ASSET:
+            return charges.asset_push(context, context.record)
         if context.entity == Entity.CUSTOMER:
             return self._push_customer(context)
         if context.entity == Entity.SITE:
@@ -568,8 +597,7 @@ def _bind(binding: Binding, external_id: str, *, payload: dict[str, Any], digest
 
 
 def _combined(operations: list[str]) -> Operation:
-    if Operation.INSERTED in operations:
-        return Operation.INSERTED
-    if Operation.UPDATED in operations:
-        return Operation.UPDATED
+    for operation in (Operation.INSERTED, Operation.CEASED, Operation.UPDATED):
+        if operation in operations:
+            return operation
     return Operation.NONE

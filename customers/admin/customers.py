@@ -4,7 +4,8 @@ A customer is saved through customers.services (its lead record too); a
 lead becomes a customer only through the convert action.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -19,9 +20,52 @@ from .sites import AddressInline, ContactInline, SiteInline
 # --- company settings and small lookup tables ------------------------------------
 
 
+# The inventory item fields that may hold a billing platform's charge type ids (seed 001).
+CHARGE_TYPE_FIELD_CHOICES = [
+    ("data_description", "Data Description"),
+    ("pricing_tier", "Pricing Tier"),
+    ("custom_field_1", "Custom field 1"),
+    ("custom_field_2", "Custom field 2"),
+]
+
+
+class CompanySettingsForm(forms.ModelForm):
+    upfront_charge_type_field = forms.ChoiceField(
+        label="Up-front charge type field", choices=CHARGE_TYPE_FIELD_CHOICES
+    )
+    recurring_charge_type_field = forms.ChoiceField(
+        label="Recurring charge type field", choices=CHARGE_TYPE_FIELD_CHOICES
+    )
+
+    class Meta:
+        model = CompanySettings
+        fields = [
+            "auto_generate_site_reference",
+            "sage_sync_active",
+            "new_and_cease_enabled",
+            "update_action_enabled",
+            "upfront_charge_type_field",
+            "recurring_charge_type_field",
+        ]
+
+
 @admin.register(CompanySettings)
 class CompanySettingsAdmin(admin.ModelAdmin):
     """The single settings row: no add once it exists, no delete; the list opens the row."""
+
+    form = CompanySettingsForm
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if obj.new_and_cease_enabled and obj.update_action_enabled:
+            # Seed 001: Update is the alternative to New & Cease, less suited to the
+            # billing integrations.
+            self.message_user(
+                request,
+                "New & Cease is on and so is Update: disable Update (it is less compatible "
+                "with the billing integrations than New & Cease).",
+                messages.WARNING,
+            )
 
     fieldsets = (
         ("Sites", {"fields": ("auto_generate_site_reference", "sage_sync_active")}),

@@ -208,8 +208,10 @@ def test_the_asset_page_shows_the_asset_and_its_charges_on_a_platform_taking_the
     assert 'data-platform="fake"' not in panel  # the fake platform takes no assets
 
 
-def test_no_panel_when_no_registered_connector_takes_the_record(superuser_client):
-    asset = AssetFactory()  # the fake platform takes customers, sites and contacts only
+def test_no_panel_when_no_registered_connector_takes_the_record(superuser_client, monkeypatch):
+    asset = AssetFactory()
+    # Only the fake platform, which takes customers, sites and contacts, not assets.
+    monkeypatch.setattr(base, "_registry", {PLATFORM: base.connector_for(PLATFORM)})
 
     page = superuser_client.get(change_url(asset)).content.decode()
 

@@ -1,0 +1,430 @@
+"""Seed 001 for Abillity: service assets → billing IDs (CLIs) and service charges.
+
+What is sent when:
+
+- An asset routed to Abillity (up-front or recurring route) goes when the Billing Export
+  sends its line (*Transfer to Billing* on the Abillity route: ``billing.export``'s
+  direct route), and again on every later change (a cease, a price, a date). Until then
+  its jobs are skipped, saying so.
+- The asset's identifier (MSISDN, or what its base category calls it) is a **billing
+  ID** on its site, sent with its charges, never on its own; once per site: a second
+  asset on the same number reuses the billing ID that is not ended.
+- Up to two **service charges**: up-front (a one-off charge) and recurring (a rental);
+  a product has no recurring one, and a component priced £0 makes none. The charge type
+  is the id in the item's up-front field (Data Description by default) or recurring
+  field (Pricing Tier), as the company settings name them (*Charge types*). Without it
+  the rest is still sent and the job fails naming the item and the field; a retry once
+  it is added sends the charge.
+- Each component the platform accepted becomes In Billing
+  (``billing.export.line_components_accept``); £0 components with the asset.
+- **New & Cease**: the target asset is ceased (its cease date the day before the new
+  connection date); its billing ID gets its End Date and its charges their Last Payment,
+  before the new asset creates a new billing ID with the same number and its charges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from billing.choices import BillComponent, ItemType, LineAction
+from billing.export import DirectRoute, line_components_accept, register_direct_route
+from billing.models import Asset, BillingPlatform, BillingTransferItem, InventoryItem
+from billing.signals import lines_transferred
+from customers.models import CompanySettings
+
+from ..choices import Entity, FieldRule, Operation
+from ..errors import PermanentError
+from ..models import Binding
+from ..selectors import binding_for, platform_exports
+from ..services import SyncContext, changes_enqueue, payload_hash
+from . import mappers
+from .client import AbillityClient
+from .sandbox import PLATFORM
+
+ROLE_BILLING_ID = "billing_id"
+ROLE_CHARGES = {
+    BillComponent.UPFRONT: "upfront_charge",
+    BillComponent.RECURRING: "recurring_charge",
+}
+
+ONE_OFF, REPEATED = FieldRule.ONE_OFF, FieldRule.REPEATED
+
+# Seed 001's tables as field rules. aBILLity's CLI update (CLIPatch) takes neither the
+# cost centre nor Suppress: they are sent when the billing ID is made.
+BILLING_ID_RULES: dict[str, FieldRule] = {
+    "SiteId": ONE_OFF,
+    "CLI": ONE_OFF,  # MSISDN → Billing ID
+    "PresentationAlias": ONE_OFF,  # MSISDN → Presentation Alias
+    "StartDate": REPEATED,  # Connection Date → Start Date
+    "ContractStartDate": REPEATED,  # Connection Date → Contract Start Date
+    "EndDate": REPEATED,  # End Date (ceased or fixed billing) → End Date
+    "ContractEndDate": REPEATED,  # → Contract End Date
+    "CostCentre1": ONE_OFF,  # Cost Centre → Cost Centre 1
+    "Suppress": ONE_OFF,  # Do Not Bill → Suppress
+}
+CHARGE_RULES: dict[str, FieldRule] = {
+    "SiteId": ONE_OFF,  # a charge cannot move site
+    "CLI": ONE_OFF,
+    "ChargeId": REPEATED,  # Data Description / Pricing Tier → Charge Type
+    "Description": REPEATED,  # Product Name → Description
+    "FrequencyTypeId": REPEATED,  # Billing Frequency → Frequency
+    "SalesPrice": REPEATED,  # Sell Price / Recurring Sell Price → Unit Sell Price
+    "BaselineCost": REPEATED,  # RRP (0 when unset) → Unit Baseline Price
+    "FirstPayment": REPEATED,  # Bill Start (the override when set) → First Payment
+    "LastPayment": REPEATED,  # End Date (ceased or fixed billing) → Last Payment
+    "Rental": REPEATED,  # recurring → Rental
+    "RefundRental": REPEATED,  # always No
+    "BackDatable": REPEATED,  # always Yes
+}
+FIELD_RULES = {
+    ROLE_BILLING_ID: BILLING_ID_RULES,
+    **{role: CHARGE_RULES for role in ROLE_CHARGES.values()},
+}
+CLI_PATCH_FIELDS = ("StartDate", "ContractStartDate", "EndDate", "ContractEndDate")
+
+CHARGE_TYPE_FIELDS = ("data_description", "pricing_tier", "custom_field_1", "custom_field_2")
+
+
+def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
+    rules = FIELD_RULES[role]
+    return {k: v for k, v in payload.items() if rules.get(k, REPEATED) == REPEATED}
+
+
+# --- which assets, and when ------------------------------------------------------------------
+
+
+def _on_abillity() -> Q:
+    return Q(upfront_route__code=PLATFORM) | Q(recurring_route__code=PLATFORM)
+
+
+def _bound() -> Exists:
+    return Exists(
+        Binding.objects.filter(
+            platform=PLATFORM,
+            entity=Entity.ASSET,
+            object_id=OuterRef("pk"),
+            role__in=[ROLE_BILLING_ID, *ROLE_CHARGES.values()],
+        ).exclude(external_id="")
+    )
+
+
+def _released() -> Exists:
+    return Exists(
+        BillingTransferItem.objects.filter(
+            line=OuterRef("sales_order_line"), transfer__route__code=PLATFORM
+        )
+    )
+
+
+def assets_taken() -> QuerySet[Asset]:
+    """Assets routed to Abillity that the Billing Export sent, or that Abillity has."""
+    return Asset.objects.filter(_on_abillity()).filter(_released() | _bound())
+
+
+def asset_skip_reason(asset: Asset) -> str:
+    if not (asset.upfront_route_id or asset.recurring_route_id) or not Asset.objects.filter(
+        _on_abillity(), pk=asset.pk
+    ).exists():
+        return f"Asset {asset} is not routed to Abillity."
+    if not assets_taken().filter(pk=asset.pk).exists():
+        return (
+            f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
+            "route sends it."
+        )
+    return ""
+
+
+def asset_dependencies(asset: Asset) -> list[tuple[str, Any]]:
+    found = [(Entity.CUSTOMER, asset.customer)]
+    site = _layer_site(asset)
+    if site is not None:
+        found.append((Entity.SITE, site))
+    return found
+
+
+def _layer_site(asset: Asset):
+    """The site the asset is billed at: its own, or the parent of a Layer subsite."""
+    site = asset.site
+    if site is not None and site.parent_id:
+        return site.parent
+    return site
+
+
+def _site_id(asset: Asset) -> int:
+    from .sync import ROLE_BILLING_SITE, ROLE_SITE
+
+    site = _layer_site(asset)
+    if site is not None:
+        binding = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, site.pk)
+    else:
+        binding = binding_for(PLATFORM, ROLE_BILLING_SITE, Entity.CUSTOMER, asset.customer_id)
+    if binding is None or not binding.external_id:
+        raise PermanentError(f"Asset {asset}: its site is not on Abillity yet.")
+    return int(binding.external_id)
+
+
+# --- what is sent -----------------------------------------------------------------------------
+
+
+def charged_components(asset: Asset) -> list[str]:
+    """The components that make a service charge: routed to Abillity, priced above £0, and
+    for a product the up-front one only."""
+    found = []
+    item = asset.inventory_item
+    if asset.upfront_route and asset.upfront_route.code == PLATFORM and asset.sell_price:
+        found.append(BillComponent.UPFRONT)
+    if (
+        item.item_type == ItemType.SERVICE
+        and asset.recurring_route
+        and asset.recurring_route.code == PLATFORM
+        and asset.recurring_sell_price
+    ):
+        found.append(BillComponent.RECURRING)
+    return found
+
+
+def charge_type_field(component: str) -> str:
+    """The inventory item field holding a component's charge type id: the company settings'
+    (Data Description for up-front and Pricing Tier for recurring, by default)."""
+    company = CompanySettings.load()
+    name = (
+        company.upfront_charge_type_field
+        if component == BillComponent.UPFRONT
+        else company.recurring_charge_type_field
+    )
+    if name not in CHARGE_TYPE_FIELDS:
+        raise PermanentError(
+            f'The company settings name "{name}" as the {BillComponent(component).label.lower()} '
+            f"charge type field; it must be one of {', '.join(CHARGE_TYPE_FIELDS)}."
+        )
+    return name
+
+
+def charge_type_problem(item: InventoryItem, component: str) -> tuple[int | None, str]:
+    """The item's charge type id for a component, or why it has none."""
+    field = charge_type_field(component)
+    label = str(InventoryItem._meta.get_field(field).verbose_name).title()
+    value = str(getattr(item, field) or "").strip()
+    if value.isdigit():
+        return int(value), ""
+    which = BillComponent(component).label.lower()
+    if not value:
+        return None, (
+            f'Inventory item "{item}" needs its Abillity {which} charge type id in its '
+            f'"{label}" field (the id of the service charge type in Abillity).'
+        )
+    return None, (
+        f'Inventory item "{item}": its "{label}" field holds "{value[:30]}", not an Abillity '
+        f"{which} charge type id (a number)."
+    )
+
+
+def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[str, Any]]]:
+    """(role, payload) of each Abillity record the asset makes, for the preview."""
+    parts = []
+    if asset.identifier.strip():
+        parts.append((ROLE_BILLING_ID, dict(mappers.billing_id_payload(asset, site_id=site_id))))
+    for component in charged_components(asset):
+        charge_type, _ = charge_type_problem(asset.inventory_item, component)
+        parts.append(
+            (
+                ROLE_CHARGES[component],
+                dict(
+                    mappers.service_charge_payload(
+                        asset, component=component, site_id=site_id, charge_type_id=charge_type or 0
+                    )
+                ),
+            )
+        )
+    return parts
+
+
+# --- the push ----------------------------------------------------------------------------------
+
+
+def asset_push(context: SyncContext, asset: Asset) -> Operation:
+    """Send an asset's billing ID and charges (a New & Cease target first), then mark what
+    Abillity accepted In Billing. Fails, after sending the rest, when a charge type id is
+    missing."""
+    from .sync import _bind, _combined
+
+    asset = Asset.objects.select_related(
+        "inventory_item__base_category",
+        "upfront_route",
+        "recurring_route",
+        "site__parent",
+        "sales_order_line__target_asset",
+        "customer",
+    ).get(pk=asset.pk)
+    operations: list[str] = []
+    line = asset.sales_order_line
+    if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:
+        target = line.target_asset
+        if assets_taken().filter(pk=target.pk).exists():
+            # The old billing ID must end before a new one of the same number is made.
+            operations.append(asset_push(context, target))
+    client: AbillityClient = context.client
+    site_id = _site_id(asset)
+    if asset.identifier.strip():
+        operations.append(_push_billing_id(context, client, asset, site_id, _bind))
+    problems = []
+    accepted = []
+    for component in charged_components(asset):
+        charge_type, problem = charge_type_problem(asset.inventory_item, component)
+        if problem:
+            problems.append(problem)
+            continue
+        payload = dict(
+            mappers.service_charge_payload(
+                asset, component=component, site_id=site_id, charge_type_id=charge_type
+            )
+        )
+        operations.append(_push_charge(context, client, asset, component, payload, _bind))
+        accepted.append(component)
+    if line is not None:
+        # £0 components make no charge: accepted with the asset, unless something failed.
+        free = [
+            c
+            for c in (BillComponent.UPFRONT, BillComponent.RECURRING)
+            if c not in charged_components(asset) and not problems
+        ]
+        if accepted or free:
+            line_components_accept(
+                line_id=line.pk, route_code=PLATFORM, components=[*accepted, *free]
+            )
+    if problems:
+        sent = "; the rest was sent" if operations else ""
+        raise PermanentError(" ".join(problems) + f" Add it and retry this job{sent}.")
+    return _combined(operations)
+
+
+def _push_billing_id(context, client, asset, site_id, bind) -> str:
+    binding = context.binding(ROLE_BILLING_ID, Entity.ASSET, asset.pk)
+    payload = dict(mappers.billing_id_payload(asset, site_id=site_id))
+    repeated = _repeated(ROLE_BILLING_ID, payload)
+    digest = payload_hash(repeated)
+    if binding.external_id:
+        if binding.payload_hash == digest and not context.job.force:
+            return Operation.NONE
+        client.cli_update(int(binding.external_id), {k: repeated[k] for k in CLI_PATCH_FIELDS})
+        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
+        return Operation.CEASED if payload.get("EndDate") else Operation.UPDATED
+    existing = _active_cli(client, site_id, payload["CLI"])
+    if existing is not None:
+        owner = Binding.objects.filter(
+            platform=PLATFORM, role=ROLE_BILLING_ID, external_id=str(existing["Id"])
+        ).first()
+        if owner is not None:
+            # Another asset's billing ID on this site: reused, never duplicated.
+            context.notes.append(
+                f"Billing ID {payload['CLI']} is already on the site (asset #{owner.object_id}); "
+                "reused."
+            )
+            return Operation.NONE
+        bind(binding, str(existing["Id"]), payload={}, digest="")
+        client.cli_update(existing["Id"], {k: repeated[k] for k in CLI_PATCH_FIELDS})
+        bind(binding, str(existing["Id"]), payload=payload, digest=digest)
+        context.notes.append(f"Found billing ID {payload['CLI']} on Abillity.")
+        return Operation.UPDATED
+    cli_id = client.cli_create(payload)
+    bind(binding, str(cli_id), payload=payload, digest=digest)
+    return Operation.INSERTED
+
+
+def _active_cli(client: AbillityClient, site_id: int, number: str) -> dict | None:
+    for cli in client.clis_by_number(number):
+        if cli.get("SiteId") == site_id and not cli.get("EndDate"):
+            return cli
+    return None
+
+
+def _push_charge(context, client, asset, component, payload, bind) -> str:
+    role = ROLE_CHARGES[component]
+    binding = context.binding(role, Entity.ASSET, asset.pk)
+    repeated = _repeated(role, payload)
+    digest = payload_hash(repeated)
+    if binding.external_id:
+        if binding.payload_hash == digest and not context.job.force:
+            return Operation.NONE
+        client.service_charge_update(int(binding.external_id), repeated)
+        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
+        return Operation.CEASED if payload.get("LastPayment") else Operation.UPDATED
+    found = _find_charge(client, payload)
+    if found is not None:
+        bind(binding, str(found), payload={}, digest="")
+        client.service_charge_update(found, repeated)
+        bind(binding, str(found), payload=payload, digest=digest)
+        return Operation.UPDATED
+    charge_id = client.service_charge_create(payload)
+    bind(binding, str(charge_id), payload=payload, digest=digest)
+    return Operation.INSERTED
+
+
+def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
+    """A charge made by an earlier try whose answer was lost: the same type, description,
+    rental flag and first payment on the same site and CLI, not bound to another asset.
+    (aBILLity lists charges only by CLI: a charge without one cannot be looked up.)"""
+    if not payload.get("CLI"):
+        return None
+    for charge in client.site_charges_for_cli(payload["SiteId"], payload["CLI"]):
+        same = all(
+            charge.get(name) == payload.get(name)
+            for name in ("ChargeId", "Description", "Rental", "FrequencyTypeId")
+        ) and str(charge.get("FirstPayment") or "")[:10] == str(payload["FirstPayment"])[:10]
+        taken = Binding.objects.filter(
+            platform=PLATFORM, role__in=ROLE_CHARGES.values(), external_id=str(charge["Id"])
+        ).exists()
+        if same and not taken:
+            return int(charge["Id"])
+    return None
+
+
+# --- the Billing Export's direct route -----------------------------------------------------------
+
+
+def _integration_on() -> bool:
+    return platform_exports(PLATFORM, Entity.ASSET)
+
+
+def export_line_filter(lines: QuerySet) -> QuerySet:
+    """Seed 001: a line with no up-front or recurring charge is in the export only while its
+    billing ID was never sent to Abillity (so a new billing ID still goes)."""
+    sent_ids = Binding.objects.filter(
+        platform=PLATFORM, role=ROLE_BILLING_ID, entity=Entity.ASSET
+    ).exclude(external_id="")
+    sent_here = Exists(
+        Asset.objects.filter(
+            site=OuterRef("site"),
+            identifier=OuterRef("asset__identifier"),
+            pk__in=sent_ids.values("object_id"),
+        ).exclude(identifier="")
+    )
+    no_charge = Q(sell_price=0) & (
+        Q(recurring_sell_price=0) | ~Q(inventory_item__item_type=ItemType.SERVICE)
+    )
+    return lines.exclude(no_charge & Q(sent_here))
+
+
+register_direct_route(
+    PLATFORM, DirectRoute(is_active=_integration_on, line_filter=export_line_filter)
+)
+
+
+def lines_sent_to_abillity(sender, transfer, route: BillingPlatform, line_ids, **kwargs) -> None:
+    """Transfer to Billing on the Abillity route: queue each line's asset."""
+    if route.code != PLATFORM or not _integration_on():
+        return
+    asset_ids = list(
+        Asset.objects.filter(sales_order_line__in=line_ids).values_list("pk", flat=True)
+    )
+    changes_enqueue(
+        entity=Entity.ASSET,
+        object_ids=asset_ids,
+        reason=f"sent by the Billing Export (transfer #{transfer.pk})",
+        platforms=[PLATFORM],
+    )
+
+
+lines_transferred.connect(lines_sent_to_abillity, dispatch_uid="abillity_lines_transferred")
