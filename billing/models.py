@@ -356,3 +356,294 @@ class ChangeQueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} on {self.platform}: {self.get_source_display()}"
+
+
+# --- essensys Connect: locations, account codes, call charge imports, batch sheets ------
+# (seed 004; the file format and the rules are in docs/connect.md)
+
+
+class CallChargeImportType(models.TextChoices):
+    """The file formats a call charge import reads (the "Import Type" of seed 004)."""
+
+    ESSENSYS_CALL_LOGGER = "essensys_call_logger", "essensys call logger"
+
+
+class ChargeImportStatus(models.TextChoices):
+    MATCHED = "matched", "All rows matched"
+    UNMATCHED_ROWS = "unmatched_rows", "Unmatched rows"
+
+
+class Location(TimeStampedModel):
+    """A location of the reseller whose calls essensys Connect logs (a Connect site)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    connect_site_id = models.CharField(
+        "Connect Site ID",
+        max_length=50,
+        blank=True,
+        help_text="The id of this location's site in essensys Connect.",
+    )
+    connect_call_logger = models.BooleanField(
+        "Connect Call Logger",
+        default=False,
+        help_text="Connect logs this location's calls: its call charge files may be imported.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connect_site_id"],
+                condition=~Q(connect_site_id=""),
+                name="location_connect_site_id_unique",
+                violation_error_message="Another location has this Connect Site ID.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductGroup(models.Model):
+    """A group of ad-hoc charges ("Telephone Charges"); a batch sheet holds one group."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountCode(models.Model):
+    """The code an external platform knows a customer by in the files it sends back.
+
+    Call charge rows from Connect are matched to customers by this code (for
+    Connect: the client's Billing Reference). One code per customer and
+    platform; a code belongs to one customer of a platform (compared
+    case-insensitively).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="account_codes")
+    platform = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["platform_id", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                models.F("platform"),
+                models.functions.Lower("code"),
+                name="account_code_unique_per_platform",
+                violation_error_message="Another customer has this account code.",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "platform"],
+                name="one_account_code_per_customer_and_platform",
+                violation_error_message="The customer has an account code for this platform.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.customer})"
+
+
+class BatchSheet(TimeStampedModel):
+    """Ad-hoc charges of one location and product group, checked and approved before billing.
+
+    Open (charges are added), then completed (totals checked, nothing added),
+    then approved (needs ``billing.approve_batchsheet``): an approved sheet
+    never changes again. A location and product group has one open sheet at a
+    time of each name.
+    """
+
+    CALL_LOGGER_NAME = "essensys call logger v2"
+
+    name = models.CharField(max_length=100, default=CALL_LOGGER_NAME)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="batch_sheets")
+    product_group = models.ForeignKey(
+        ProductGroup, on_delete=models.PROTECT, related_name="batch_sheets"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    approved_charge_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_batchsheet", "Can approve batch sheets")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "product_group", "name"],
+                condition=Q(completed_at__isnull=True),
+                name="one_open_batch_sheet",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_at__isnull=True) | Q(completed_at__isnull=False),
+                name="batch_sheet_approved_only_when_completed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} · {self.location} · {self.product_group} (#{self.pk})"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_at is not None
+
+    @property
+    def state(self) -> str:
+        return "approved" if self.is_approved else "completed" if self.is_completed else "open"
+
+    def save(self, *args, **kwargs) -> None:
+        # The last line of defence behind the services: an approved sheet never changes.
+        if self.pk and BatchSheet.objects.filter(pk=self.pk, approved_at__isnull=False).exists():
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(f"Batch sheet #{self.pk} is approved: it can no longer change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_approved:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(f"Batch sheet #{self.pk} is approved: it can no longer change.")
+        return super().delete(*args, **kwargs)
+
+
+class ChargeImport(models.Model):
+    """One call charge file imported into batch sheets, and who imported it."""
+
+    import_type = models.CharField(
+        max_length=30,
+        choices=CallChargeImportType.choices,
+        default=CallChargeImportType.ESSENSYS_CALL_LOGGER,
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="charge_imports")
+    product_group = models.ForeignKey(
+        ProductGroup, on_delete=models.PROTECT, related_name="charge_imports"
+    )
+    product = models.ForeignKey(
+        InventoryItem, on_delete=models.PROTECT, related_name="charge_imports"
+    )
+    batch_date = models.DateField(help_text="The date the charges are billed to.")
+    reference_date = models.DateField()
+    reference_text = models.CharField(max_length=100, blank=True)
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField("file SHA-256", max_length=64, db_index=True)
+    file_size = models.PositiveIntegerField(default=0)
+    ignore_zero_values = models.BooleanField(
+        default=False, help_text="Rows with a zero amount were skipped instead of refused."
+    )
+    forced_duplicate = models.BooleanField(
+        default=False, help_text="Imported although the same file had been imported before."
+    )
+    status = models.CharField(
+        max_length=20, choices=ChargeImportStatus.choices, default=ChargeImportStatus.MATCHED
+    )
+    row_count = models.PositiveIntegerField(default=0)
+    matched_count = models.PositiveIntegerField(default=0)
+    unmatched_count = models.PositiveIntegerField(default=0)
+    ignored_count = models.PositiveIntegerField(
+        default=0, help_text="Zero-value rows skipped (with ignore zero values)."
+    )
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "call charge import"
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk}: {self.file_name}"
+
+
+class ChargeImportRow(models.Model):
+    """A data row of an imported file: what it said, and the customer it matched (or why not)."""
+
+    charge_import = models.ForeignKey(ChargeImport, on_delete=models.CASCADE, related_name="rows")
+    line_number = models.PositiveIntegerField()
+    raw = models.JSONField(default=list, help_text="The row's cells as they were in the file.")
+    account_code = models.CharField(max_length=50)
+    called_at = models.DateTimeField()
+    cli = models.CharField("CLI", max_length=30)
+    dialled_number = models.CharField(max_length=30)
+    destination = models.CharField(max_length=100, blank=True)
+    duration_seconds = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unmatched_reason = models.CharField(max_length=300, blank=True)
+    matched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["charge_import_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_import", "line_number"], name="one_import_row_per_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Line {self.line_number} of import #{self.charge_import_id}"
+
+    @property
+    def is_matched(self) -> bool:
+        return self.customer_id is not None
+
+
+class BatchCharge(models.Model):
+    """An ad-hoc charge to a customer on a batch sheet (a matched call charge row)."""
+
+    batch_sheet = models.ForeignKey(BatchSheet, on_delete=models.PROTECT, related_name="charges")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="batch_charges")
+    product = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="+")
+    import_row = models.OneToOneField(
+        ChargeImportRow, on_delete=models.PROTECT, null=True, blank=True, related_name="charge"
+    )
+    batch_date = models.DateField()
+    reference_date = models.DateField()
+    reference_text = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["batch_sheet_id", "customer_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.amount} ({self.description})"
+
+    def save(self, *args, **kwargs) -> None:
+        self._refuse_if_locked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_locked()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_locked(self) -> None:
+        locked = BatchSheet.objects.filter(pk=self.batch_sheet_id, completed_at__isnull=False)
+        if locked.exists():
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(
+                f"Batch sheet #{self.batch_sheet_id} is completed or approved: its charges can "
+                "no longer change."
+            )

@@ -11,7 +11,10 @@ from django.db.models.signals import post_migrate
 logger = logging.getLogger(__name__)
 
 # The platform connectors that ship with the product; SYNC_CONNECTOR_MODULES adds others.
-BUILT_IN_CONNECTORS = ("connectors.abillity.sync",)
+BUILT_IN_CONNECTORS = (
+    "connectors.abillity.sync",
+    "connectors.connect.sync",
+)
 
 
 class ConnectorsConfig(AppConfig):

@@ -109,6 +109,27 @@ class CustomerClass(models.Model):
         return self.code
 
 
+class AccountType(models.Model):
+    """The kind of account a customer is: Residential, Virtual or a custom type.
+
+    Residential and Virtual (codes ``residential``, ``virtual``) are made by a
+    migration; staff add custom types. Connect takes only Residential or
+    Virtual: a custom type is sent as Residential.
+    """
+
+    RESIDENTIAL = "residential"
+    VIRTUAL = "virtual"
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Customer(TimeStampedModel):
     """A lead or a customer of the reseller: the Company of the billing platforms."""
 
@@ -130,6 +151,15 @@ class Customer(TimeStampedModel):
     sage_account_number = models.CharField("Sage account number", max_length=30, blank=True)
     customer_class = models.ForeignKey(
         CustomerClass, on_delete=models.PROTECT, null=True, blank=True, related_name="customers"
+    )
+    account_type = models.ForeignKey(
+        AccountType,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        help_text="Residential, Virtual or a custom type. Connect takes Residential or "
+        "Virtual: custom types (and none) are sent as Residential.",
     )
     email = models.EmailField(blank=True)
     telephone = models.CharField(max_length=30, blank=True)

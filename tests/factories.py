@@ -235,3 +235,53 @@ class AssetFactory(factory.django.DjangoModelFactory):
             connection_date=kwargs["connection_date"],
             issue_date=kwargs["issue_date"],
         )
+
+
+# --- essensys Connect: account types, locations, account codes (seed 004) ----------------
+class AccountTypeFactory(factory.django.DjangoModelFactory):
+    """A custom account type (Residential and Virtual are made by a migration)."""
+
+    class Meta:
+        model = "customers.AccountType"
+        django_get_or_create = ("code",)
+
+    name = factory.Sequence(lambda n: f"Custom type {n}")
+    code = factory.LazyAttribute(lambda t: slugify(t.name))
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.Location"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Location {n}")
+    connect_site_id = factory.Sequence(lambda n: f"SITE-{n:04d}")
+    connect_call_logger = True
+
+
+class ProductGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.ProductGroup"
+        django_get_or_create = ("name",)
+
+    name = "Telephone Charges"
+
+
+class AccountCodeFactory(factory.django.DjangoModelFactory):
+    """A customer's Connect account code, set through the service."""
+
+    class Meta:
+        model = "billing.AccountCode"
+
+    customer = factory.SubFactory(CustomerFactory)
+    code = factory.Sequence(lambda n: f"ACC{n:05d}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from billing.call_charges import account_code_set
+
+        return account_code_set(
+            customer=kwargs["customer"],
+            platform_code=kwargs.get("platform_code", PlatformCode.CONNECT),
+            code=kwargs["code"],
+        )

@@ -1,8 +1,16 @@
 """Admin for the billing app: platforms, base categories, inventory, sales orders, lines
 and assets, and the sales order side of quotes (see .orders); the Billing Export and the
-Change Queue (see .billing_apps)."""
+Change Queue (see .billing_apps); call charges from Connect and batch sheets (see
+.call_charges)."""
 
 from .billing_apps import BillingTransferAdmin, ChangeQueueEntryAdmin
+from .call_charges import (
+    AccountCodeAdmin,
+    BatchSheetAdmin,
+    ChargeImportAdmin,
+    LocationAdmin,
+    ProductGroupAdmin,
+)
 from .inventory import BaseCategoryAdmin, BillingPlatformAdmin, InventoryItemAdmin
 from .orders import (
     AssetAdmin,
@@ -18,13 +26,18 @@ from .orders import (
 )
 
 __all__ = [
+    "AccountCodeAdmin",
     "AssetAdmin",
     "AssetForm",
     "BaseCategoryAdmin",
+    "BatchSheetAdmin",
     "BillingPlatformAdmin",
     "BillingTransferAdmin",
     "ChangeQueueEntryAdmin",
+    "ChargeImportAdmin",
     "InventoryItemAdmin",
+    "LocationAdmin",
+    "ProductGroupAdmin",
     "QuoteAdmin",
     "SalesOrderAdmin",
     "SalesOrderForm",

@@ -4,10 +4,22 @@ Billing platforms appear by their stable code (`abillity`, `affinity`,
 `connect`, `layer`), the same identifiers the connectors register under.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import IdentifierField
-from ..models import Asset, InventoryItem, SalesOrder, SalesOrderLine
+from ..models import (
+    Asset,
+    BatchCharge,
+    CallChargeImportType,
+    ChargeImport,
+    ChargeImportRow,
+    InventoryItem,
+    Location,
+    ProductGroup,
+    SalesOrder,
+    SalesOrderLine,
+)
 
 
 def route_field(help_text: str) -> serializers.SlugRelatedField:
@@ -145,3 +157,118 @@ class AssetSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+# --- call charge imports (seed 004) -----------------------------------------------------
+class ChargeImportCreateSerializer(serializers.Serializer):
+    """A call charge file to import (multipart), with the import's settings."""
+
+    location = serializers.PrimaryKeyRelatedField(
+        queryset=Location.objects.all(),
+        help_text="The location the charges were incurred at (its Connect Call Logger on).",
+    )
+    import_type = serializers.ChoiceField(
+        choices=CallChargeImportType.choices, default=CallChargeImportType.ESSENSYS_CALL_LOGGER
+    )
+    product_group = serializers.PrimaryKeyRelatedField(queryset=ProductGroup.objects.all())
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=InventoryItem.objects.all(), help_text="The inventory item charged."
+    )
+    batch_date = serializers.DateField(help_text="The date the charges are billed to.")
+    reference_date = serializers.DateField()
+    reference_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, default=""
+    )
+    file = serializers.FileField(help_text="The call logger CSV (see docs/connect.md).")
+    ignore_zero_values = serializers.BooleanField(
+        default=False, help_text="Skip rows with a zero amount instead of refusing the file."
+    )
+    force = serializers.BooleanField(
+        default=False, help_text="Import although the same file was imported before."
+    )
+
+
+class ChargeImportRowSerializer(serializers.ModelSerializer):
+    """A data row of an import: matched to a customer, or the reason it is not."""
+
+    class Meta:
+        model = ChargeImportRow
+        fields = [
+            "line_number",
+            "account_code",
+            "called_at",
+            "cli",
+            "dialled_number",
+            "destination",
+            "duration_seconds",
+            "amount",
+            "customer",
+            "unmatched_reason",
+        ]
+        read_only_fields = fields
+
+
+class ChargeImportSerializer(serializers.ModelSerializer):
+    """An import's summary, with its unmatched rows and the batch sheets it charged."""
+
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    unmatched_rows = serializers.SerializerMethodField()
+    batch_sheets = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChargeImport
+        fields = [
+            "id",
+            "import_type",
+            "location",
+            "product_group",
+            "product",
+            "batch_date",
+            "reference_date",
+            "reference_text",
+            "file_name",
+            "file_sha256",
+            "file_size",
+            "ignore_zero_values",
+            "forced_duplicate",
+            "status",
+            "row_count",
+            "matched_count",
+            "unmatched_count",
+            "ignored_count",
+            "total_amount",
+            "batch_sheets",
+            "unmatched_rows",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ChargeImportRowSerializer(many=True))
+    def get_unmatched_rows(self, obj: ChargeImport) -> list:
+        rows = obj.rows.filter(customer__isnull=True).order_by("line_number")
+        return ChargeImportRowSerializer(rows, many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_batch_sheets(self, obj: ChargeImport) -> list[int]:
+        return sorted(
+            set(
+                BatchCharge.objects.filter(import_row__charge_import=obj).values_list(
+                    "batch_sheet_id", flat=True
+                )
+            )
+        )
+
+
+class ChargeFileErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="Null: the file as a whole.")
+    message = serializers.CharField()
+
+
+class ChargeFileRefusedSerializer(serializers.Serializer):
+    """A refused file: nothing was imported; every bad row with its line."""
+
+    file = serializers.ListField(child=serializers.CharField())
+    rows = ChargeFileErrorSerializer(many=True)

@@ -7,7 +7,7 @@ router has none of its own.
 from rest_framework.routers import DefaultRouter
 
 from .export import urlpatterns as export_urlpatterns
-from .views import AssetViewSet, InventoryItemViewSet, SalesOrderViewSet
+from .views import AssetViewSet, ChargeImportViewSet, InventoryItemViewSet, SalesOrderViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -15,5 +15,6 @@ router.include_format_suffixes = False
 router.register("inventory-items", InventoryItemViewSet, basename="inventory-item")
 router.register("sales-orders", SalesOrderViewSet, basename="sales-order")
 router.register("assets", AssetViewSet, basename="asset")
+router.register("charge-imports", ChargeImportViewSet, basename="charge-import")
 
 urlpatterns = [*router.urls, *export_urlpatterns]

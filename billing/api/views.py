@@ -6,11 +6,28 @@ so a list costs the same number of queries whatever its length.
 """
 
 from django.db.models import Prefetch
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from ..models import Asset, InventoryItem, SalesOrder, SalesOrderLine
+from layer_sync.api.exceptions import service_errors
+
+from .. import call_charges
+from ..call_logger import MAX_FILE_BYTES
+from ..models import Asset, ChargeImport, InventoryItem, SalesOrder, SalesOrderLine
 from .filters import AssetFilter, InventoryItemFilter, SalesOrderFilter
-from .serializers import AssetSerializer, InventoryItemSerializer, SalesOrderSerializer
+from .serializers import (
+    AssetSerializer,
+    ChargeFileRefusedSerializer,
+    ChargeImportCreateSerializer,
+    ChargeImportSerializer,
+    InventoryItemSerializer,
+    SalesOrderSerializer,
+)
 
 
 class InventoryItemViewSet(viewsets.ReadOnlyModelViewSet):
@@ -58,3 +75,104 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
         "created_at",
         "updated_at",
     ]
+
+
+# --- call charge imports (seed 004) -----------------------------------------------------
+def _refused_body(refused: call_charges.ChargeFileRefused) -> dict:
+    return {
+        "file": [
+            f"The file was refused: {len(refused.errors)} problems (each listed in rows). "
+            "Nothing was imported."
+        ],
+        "rows": [{"line": error.line, "message": error.message} for error in refused.errors],
+    }
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Call charge imports", description="Newest first."),
+    retrieve=extend_schema(summary="A call charge import, with its unmatched rows"),
+)
+class ChargeImportViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Call charge files from Connect imported into batch sheets (seed 004)."""
+
+    queryset = ChargeImport.objects.select_related("created_by")
+    serializer_class = ChargeImportSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_fields = ["location", "product_group", "status"]
+    search_fields = ["file_name", "reference_text"]
+    ordering_fields = ["id", "created_at", "batch_date"]
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return ChargeImportCreateSerializer
+        return ChargeImportSerializer
+
+    @extend_schema(
+        summary="Import a call charge file",
+        description="Parses the call logger file (docs/connect.md) strictly and imports it all "
+        "or nothing: each row is matched to a customer by its Connect account code; matched "
+        "rows become charges on the open “essensys call logger v2” batch sheet of the "
+        "location and product group, unmatched rows are kept with the reason (match them "
+        "again after adding the account codes). A file with any bad row is refused with "
+        "every bad row and its line; the same file twice is refused unless `force` is true. "
+        "Needs the permission to add call charge imports.",
+        request={"multipart/form-data": ChargeImportCreateSerializer},
+        responses={
+            201: ChargeImportSerializer,
+            400: ChargeFileRefusedSerializer,
+            409: OpenApiResponse(
+                description='The same file was imported before: `{"file": ["This file was '
+                'already imported on ... as import #4 ..."], "previous_import": 4}`.'
+            ),
+        },
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        body = ChargeImportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        upload = data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError({"file": [f"The file is larger than {MAX_FILE_BYTES:,} bytes."]})
+        try:
+            with service_errors():
+                charge_import = call_charges.charge_import_create(
+                    location=data["location"],
+                    import_type=data["import_type"],
+                    product_group=data["product_group"],
+                    product=data["product"],
+                    batch_date=data["batch_date"],
+                    reference_date=data["reference_date"],
+                    reference_text=data["reference_text"],
+                    file_name=upload.name,
+                    content=upload.read(),
+                    user=request.user,
+                    force=data["force"],
+                    ignore_zero_values=data["ignore_zero_values"],
+                )
+        except call_charges.ChargeFileRefused as refused:
+            return Response(_refused_body(refused), status=status.HTTP_400_BAD_REQUEST)
+        except call_charges.DuplicateChargeFile as duplicate:
+            return Response(
+                {"file": [duplicate.message], "previous_import": duplicate.previous.pk},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(ChargeImportSerializer(charge_import).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Match an import's unmatched rows again",
+        description="After account codes were added: rows that now match become charges on "
+        "the open batch sheet of the import's location and product group. No file is needed.",
+        request=None,
+        responses={200: ChargeImportSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
+    def rematch(self, request: Request, pk: str | None = None) -> Response:
+        charge_import = self.get_object()
+        call_charges.charge_import_rematch(charge_import=charge_import, user=request.user)
+        charge_import.refresh_from_db()
+        return Response(ChargeImportSerializer(charge_import).data)

@@ -8,6 +8,7 @@ layer_sync.urls's, so this router has none of its own.
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from ..connect.api import CustomerSendToConnectView
 from .views import CustomerSyncStatusView, CustomerSyncView, SyncJobViewSet, SyncPreviewView
 
 router = DefaultRouter()
@@ -27,4 +28,9 @@ urlpatterns = [
         name="customer-sync-status",
     ),
     path("sync-preview/", SyncPreviewView.as_view(), name="sync-preview"),
+    path(
+        "customers/<int:pk>/send-to-connect/",
+        CustomerSendToConnectView.as_view(),
+        name="customer-send-to-connect",
+    ),
 ]

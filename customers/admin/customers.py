@@ -14,7 +14,15 @@ from layer_sync.admin import ChangeFormPanelsMixin, ServiceModelAdmin, run_servi
 
 from .. import services
 from ..choices import ConversionSource
-from ..models import CompanySettings, ContactType, Customer, CustomerClass, Lead, Site
+from ..models import (
+    AccountType,
+    CompanySettings,
+    ContactType,
+    Customer,
+    CustomerClass,
+    Lead,
+    Site,
+)
 from .sites import AddressInline, ContactInline, SiteInline
 
 # --- company settings and small lookup tables ------------------------------------
@@ -101,6 +109,29 @@ class CustomerClassAdmin(admin.ModelAdmin):
         return obj.customer_count
 
 
+@admin.register(AccountType)
+class AccountTypeAdmin(admin.ModelAdmin):
+    """Residential and Virtual (made by a migration) and any custom types."""
+
+    list_display = ("name", "code")
+    search_fields = ("name", "code")
+    prepopulated_fields = {"code": ("name",)}
+
+    def get_readonly_fields(self, request, obj=None):
+        # Platforms recognise the built-in types by code (Connect's Residential / Virtual).
+        if obj is not None and obj.code in (AccountType.RESIDENTIAL, AccountType.VIRTUAL):
+            return ("code",)
+        return ()
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if obj is not None and obj.code in (AccountType.RESIDENTIAL, AccountType.VIRTUAL):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
 @admin.register(ContactType)
 class ContactTypeAdmin(admin.ModelAdmin):
     list_display = ("name", "is_billing")
@@ -170,7 +201,16 @@ class CustomerAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("name", "registered_company_name", "stage", "status", "customer_class")},
+            {
+                "fields": (
+                    "name",
+                    "registered_company_name",
+                    "stage",
+                    "status",
+                    "customer_class",
+                    "account_type",
+                )
+            },
         ),
         ("Contact details", {"fields": ("email", "telephone", "vat_number")}),
         (

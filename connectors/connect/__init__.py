@@ -1,0 +1,1 @@
+"""essensys Connect: Send to Connect (clients) and its emulator; see docs/connect.md."""

@@ -1,0 +1,223 @@
+"""Send to Connect (seed 004): create the customer's Connect client, exactly once.
+
+Exactly once, whatever staff do (double clicks, two people at once, a retry
+after a timeout):
+
+1. the customer's row is locked (``select_for_update``) for the whole send,
+   so concurrent sends of one customer run one after another;
+2. under the lock, a customer whose binding (platform ``connect``, role
+   ``client``) has an external id is already sent: nothing is called;
+3. before creating, Connect is asked for a client with the customer's
+   Billing Reference (its id): a create whose answer was lost (a timeout)
+   is found and bound instead of being made again;
+4. Connect refuses a second client with the same Billing Reference (409,
+   naming the client that has it): a create still hanging from an earlier
+   attempt and a retry cannot both succeed; the 409's client is bound;
+5. the external id is written the moment the create (or lookup) answers,
+   in the transaction that holds the lock; the binding's unique constraints
+   back it.
+
+Connect is called inside the request (bounded by the connector's timeouts):
+staff press the button to get the client now, and the page then links to
+it. A failure changes nothing here and says what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from billing.call_charges import account_code_set
+from billing.choices import PlatformCode
+from billing.models import AccountCode
+from customers.choices import CustomerStage, CustomerStatus
+from customers.models import Customer
+
+from ..base import connector_for, registered
+from ..choices import Entity
+from ..errors import ConfigurationError, PermanentError
+from ..models import Binding
+from ..services import _bind, payload_hash
+from . import mappers
+from .client import BillingReferenceTaken, ConnectClient
+from .sandbox import NAME_MAX, PLATFORM
+from .sync import ROLE_CLIENT
+
+NOT_SENT = "Contacts, services and rooms are not sent: add users, services and rooms in Connect."
+
+
+class SendRefused(PermanentError):
+    """Our own rules refuse the send (a lead, a cancelled customer, a name Connect refuses)."""
+
+
+@dataclass(frozen=True)
+class ConnectClientState:
+    """A customer's Connect client as The Layer knows it (from the send)."""
+
+    client_id: str
+    url: str
+    status: str
+    name: str
+    type: str
+    start_date: str
+    end_date: str
+    billing_reference: str
+    sent_at: datetime | None
+    sent_by: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    customer: Customer
+    client: ConnectClientState
+    created: bool  # this send bound the customer (a new client, or one found by reference)
+    found_existing: bool  # Connect already had a client with the Billing Reference
+    notes: tuple[str, ...] = ()
+
+
+def connect_client_binding(customer: Customer) -> Binding | None:
+    """The customer's binding to its Connect client, if it was sent."""
+    return (
+        Binding.objects.filter(
+            platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=customer.pk
+        )
+        .exclude(external_id="")
+        .first()
+    )
+
+
+def connect_client_state(customer: Customer) -> ConnectClientState | None:
+    """What was sent for the customer and the client it made (None: not sent)."""
+    binding = connect_client_binding(customer)
+    return None if binding is None else _state(binding)
+
+
+def _state(binding: Binding) -> ConnectClientState:
+    sent = binding.payload or {}
+    return ConnectClientState(
+        client_id=binding.external_id,
+        url=str(sent.get("url", "")),
+        status=str(sent.get("status", "")),
+        name=str(sent.get("name", "")),
+        type=str(sent.get("type", "")),
+        start_date=str(sent.get("start_date", "")),
+        end_date=str(sent.get("end_date", "")),
+        billing_reference=str(sent.get("billing_reference", "")),
+        sent_at=binding.first_synced_at,
+        sent_by=str(sent.get("sent_by", "")),
+    )
+
+
+def connect_send_refusal(customer: Customer) -> str:
+    """Why the customer cannot be sent to Connect ("" when it can)."""
+    if customer.stage != CustomerStage.CUSTOMER:
+        return f"{customer} is a lead: convert it to a customer before sending it to Connect."
+    if customer.status == CustomerStatus.CANCELLED:
+        return f"{customer} is cancelled: a cancelled customer is not sent to Connect."
+    if len(customer.name.strip()) > NAME_MAX:
+        return (
+            f"Connect takes client names of at most {NAME_MAX} characters; this customer's has "
+            f"{len(customer.name.strip())}. Shorten it (keep the legal name in Registered Company "
+            "Name) and send again."
+        )
+    return ""
+
+
+def connect_integration_on() -> bool:
+    """Whether Send to Connect is available: the connector registered, its integration on."""
+    connector = registered().get(PLATFORM)
+    return connector is not None and connector.is_enabled()
+
+
+def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
+    """Create the customer's Connect client, or answer the one it has. See the module doc.
+
+    Raises Customer.DoesNotExist, ConfigurationError (the integration off, no
+    URL or token), SendRefused (our rules), RecoverableError (Connect did not
+    answer: send again, the lookup finds a client made meanwhile) or
+    PermanentError (Connect refused).
+    """
+    connector = connector_for(PLATFORM)
+    if not connector.is_enabled():
+        raise ConfigurationError(
+            "The Connect integration is off: turn it on under Billing platforms first."
+        )
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("account_type")
+            .get(pk=customer_id)
+        )
+        binding, _ = Binding.objects.get_or_create(
+            platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=customer.pk
+        )
+        if binding.external_id:
+            return SendResult(customer, _state(binding), created=False, found_existing=False)
+        refusal = connect_send_refusal(customer)
+        if refusal:
+            raise SendRefused(refusal)
+        sent_at = timezone.now()
+        payload = mappers.client_payload(customer, sent_at=sent_at)
+        client: ConnectClient = connector.client()
+        try:
+            remote, found_existing = _find_or_create(client, payload)
+        finally:
+            client.close()
+        who = getattr(user, "get_username", lambda: "")() if user is not None else ""
+        record = {
+            **payload,
+            "status": str(remote.get("status", "")),
+            "url": str(remote.get("url", "")),
+            "sent_by": who,
+        }
+        if found_existing:
+            # What Connect holds, not what this attempt would have sent.
+            for name in ("name", "type", "start_date", "end_date", "billing_reference"):
+                if remote.get(name) not in (None, ""):
+                    record[name] = str(remote[name])
+        _bind(
+            binding,
+            str(remote["id"]),
+            payload=record,
+            digest=payload_hash(dict(payload)),
+            now=sent_at,
+        )
+        notes = _account_code_add(customer, payload["billing_reference"])
+    return SendResult(
+        customer, _state(binding), created=True, found_existing=found_existing, notes=notes
+    )
+
+
+def _find_or_create(client: ConnectClient, payload: mappers.ClientPayload):
+    """The client with the payload's Billing Reference, made if Connect has none."""
+    reference = payload["billing_reference"]
+    found = client.clients_by_billing_reference(reference)
+    if found:
+        return found[0], True
+    try:
+        return client.client_create(payload), False
+    except BillingReferenceTaken as taken:
+        return client.client_get(taken.client_id), True
+
+
+def _account_code_add(customer: Customer, code: str) -> tuple[str, ...]:
+    """Seed 004: sending also adds the account code the call charges are matched by."""
+    held = AccountCode.objects.filter(customer=customer, platform__code=PlatformCode.CONNECT)
+    existing = held.values_list("code", flat=True).first()
+    if existing is not None:
+        if existing.lower() == code.lower():
+            return ()
+        return (
+            f'The customer keeps its Connect account code "{existing}"; call charges filed '
+            f'under the Billing Reference "{code}" will not match until it is changed.',
+        )
+    try:
+        account_code_set(customer=customer, platform_code=PlatformCode.CONNECT, code=code)
+    except ValidationError as error:
+        return (" ".join(error.messages),)
+    return (f'Connect account code "{code}" added for call charge imports.',)

@@ -1,0 +1,52 @@
+"""The Connect connector: Send to Connect is a manual action, not a change-driven sync.
+
+``entities`` is empty on purpose: saving a customer (or anything else) never
+queues a Connect job, because the receivers queue work only for the
+entities a platform exports. A client is made only when staff press *Send
+to Connect* (``connectors.connect.services.connect_client_send``), once per
+customer; after that Connect is the system of record for the client (seed
+004: "You are still required to add and manage additional information
+within Connect"), so nothing is resent on change.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from billing.models import BillingPlatform
+
+from ..base import Connector, register
+from .client import ConnectClient
+from .sandbox import PLATFORM, SANDBOX_TOKEN
+
+ROLE_CLIENT = "client"
+
+
+@register
+class ConnectConnector(Connector):
+    identifier = PLATFORM
+    name = "Connect"
+    entities = ()
+    secrets = ("CONNECT_API_TOKEN",)
+
+    def client(self, observer=None) -> ConnectClient:
+        token = settings.CONNECT_API_TOKEN
+        if not settings.CONNECT_API_URL and not token:
+            token = SANDBOX_TOKEN  # the embedded emulator's own token
+        return ConnectClient(self.api_url(), token=token, timeout=self.timeout(), observer=observer)
+
+    def is_enabled(self) -> bool:
+        return BillingPlatform.objects.filter(code=PLATFORM, integration_enabled=True).exists()
+
+    def demo_prepare(self) -> str:
+        """Against the emulator only: the integration on, so the demo can Send to Connect."""
+        if settings.CONNECT_API_URL:
+            return ""
+        BillingPlatform.objects.filter(code=PLATFORM).update(integration_enabled=True)
+        return (
+            "Connect integration on, against the sandbox emulator (/sandbox/connect/): press "
+            "Send to Connect on a customer's page."
+        )
+
+
+from . import admin as _admin  # noqa: E402, F401  (the customer page's Send to Connect panel)
