@@ -23,6 +23,7 @@ from .bill_status import line_bill_status_refresh
 from .change_queue import change_queue_record
 from .choices import AssetStatus, ChangeSource, Classification, LineAction
 from .models import Asset, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
+from .platform_rules import Stage, platform_line_check, platform_line_errors
 from .signals import assets_bulk_updated, sales_order_created
 
 User = AbstractBaseUser
@@ -197,6 +198,20 @@ def _line_rules(
             errors["target_asset"] = "The target asset belongs to another customer."
         elif not target.is_live and not converted:
             errors["target_asset"] = f"The target asset {target} is already ceased."
+    if stored is not None or line._state.adding:
+        # A save, not a conversion (that checks the asset's identifier): the billing
+        # platforms' rules (billing.platform_rules); the CLI comes back normalised.
+        platform_errors, line.cli = platform_line_errors(
+            stage=Stage.SALES_ORDER,
+            item=line.inventory_item if line.inventory_item_id else None,
+            upfront_route=line.upfront_route,
+            recurring_route=line.recurring_route,
+            site=line.site,
+            cli=line.cli,
+            customer=order.customer if order is not None and order.customer_id else None,
+        )
+        for field, messages in platform_errors.items():
+            errors[field] = [errors[field], *messages] if field in errors else messages
     if errors:
         raise ValidationError(errors)
 
@@ -285,6 +300,16 @@ def sales_order_line_convert_to_asset(
         raise ValidationError(
             {"action": "An Update line changes its target asset; it does not make a new one."}
         )
+    identifier = platform_line_check(
+        stage=Stage.DATA_CAPTURE,
+        item=line.inventory_item,
+        upfront_route=line.upfront_route,
+        recurring_route=line.recurring_route,
+        site=line.site,
+        cli=identifier or line.cli,
+        customer=customer,
+        cli_field="identifier",
+    )
     asset = Asset(
         customer=customer,
         site=line.site,

@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 # The platform connectors that ship with the product; SYNC_CONNECTOR_MODULES adds others.
 BUILT_IN_CONNECTORS = (
     "connectors.abillity.sync",
+    "connectors.affinity.sync",
     "connectors.connect.sync",
 )
 

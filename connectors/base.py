@@ -64,6 +64,27 @@ class RemoteRecord:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ReconcileDifference:
+    """A record that differs between The Layer and a platform (``Connector.reconcile``).
+
+    ``kind`` is a stable code (``live_unknown_there``, ``cli_differs``, ...), ``label``
+    says it for staff; ``entity``/``object_id`` name the local record (None: known only
+    to the platform), ``external_id`` the platform's.
+    """
+
+    kind: str
+    label: str
+    entity: str
+    object_id: int | None
+    external_id: str
+    record: str
+    customer: str = ""
+    layer_value: str = ""
+    platform_value: str = ""
+    message: str = ""
+
+
 class UnknownPlatform(ValueError):
     """No connector is registered under that identifier."""
 
@@ -199,6 +220,18 @@ class Connector:
         from .services import push_single
 
         return push_single(context, role=self.role(context.entity, context.record))
+
+    # --- reconciliation ----------------------------------------------------------------
+    def reconcile(self, client: PlatformClient) -> list[ReconcileDifference] | None:
+        """The records that differ between The Layer and the platform, read from the
+        platform through ``client`` (its lists) and compared with our bindings and
+        records. None (the default): this platform cannot be reconciled."""
+        return None
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether this connector implements ``reconcile``."""
+        return type(self).reconcile is not Connector.reconcile
 
 
 _registry: dict[str, Connector] = {}

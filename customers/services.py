@@ -222,6 +222,20 @@ def quote_line_validate(*, line: QuoteLine) -> None:
     quote = getattr(line, "quote", None)
     if quote is not None and line.site_id and line.site.customer_id != quote.customer_id:
         raise ValidationError({"site": "The site belongs to another customer than the quote."})
+    if line.inventory_item_id is not None:
+        # The billing platforms' rules (billing.platform_rules); the CLI comes back normalised.
+        from billing.platform_rules import Stage, platform_line_check
+
+        item = line.inventory_item
+        line.cli = platform_line_check(
+            stage=Stage.QUOTE,
+            item=item,
+            upfront_route=item.upfront_route,
+            recurring_route=item.recurring_route,
+            site=line.site,
+            cli=line.cli,
+            customer=quote.customer if quote is not None else None,
+        )
 
 
 @transaction.atomic

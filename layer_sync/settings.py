@@ -193,6 +193,28 @@ ABILLITY_PASSWORD = env.str("ABILLITY_PASSWORD", default="")
 ABILLITY_IMPORT_CUSTOMER_CLASS = env.str("ABILLITY_IMPORT_CUSTOMER_CLASS", default="")
 AFFINITY_API_URL = env.str("AFFINITY_API_URL", default="")
 AFFINITY_API_KEY = env.str("AFFINITY_API_KEY", default="")
+# Affinity's rules (docs/affinity.md): make an inventory item whose External SKU is not in
+# Affinity's price book as a custom product (else the line fails until it is added there);
+# which base-category identifiers are CLIs; at which stages (quote, sales_order,
+# data_capture) a CLI and the customer's billing details must be present, and which
+# billing details.
+AFFINITY_CREATE_CUSTOM_PRODUCTS = env.bool("AFFINITY_CREATE_CUSTOM_PRODUCTS", default=True)
+AFFINITY_CLI_IDENTIFIER_FIELDS = env.list(
+    "AFFINITY_CLI_IDENTIFIER_FIELDS", default=["CLI", "MSISDN", "Number"]
+)
+AFFINITY_CLI_REQUIRED_STAGES = env.list(
+    "AFFINITY_CLI_REQUIRED_STAGES", default=["quote", "sales_order", "data_capture"]
+)
+AFFINITY_BILLING_DETAILS_STAGES = env.list(
+    "AFFINITY_BILLING_DETAILS_STAGES", default=["quote", "sales_order", "data_capture"]
+)
+AFFINITY_REQUIRED_BILLING_FIELDS = env.list(
+    "AFFINITY_REQUIRED_BILLING_FIELDS", default=["payment_terms", "payment_method"]
+)
+# The Entity Type numbers of Affinity's link import (19 = site, as The Layer's; 1 and 3 ours).
+AFFINITY_LINK_ENTITY_TYPES = env.dict(
+    "AFFINITY_LINK_ENTITY_TYPES", default={"19": "site", "1": "customer", "3": "contact"}
+)
 CONNECT_API_URL = env.str("CONNECT_API_URL", default="")
 CONNECT_API_TOKEN = env.str("CONNECT_API_TOKEN", default="")
 

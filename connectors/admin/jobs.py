@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 
 from ..choices import ERROR_STATUSES, JobStatus
 from ..models import SyncAttempt, SyncJob
-from . import customer_sync, records
+from . import customer_sync, reconciliation, records
 from .common import (
     VIEW_JOBS,
     PlatformFilter,
@@ -311,6 +311,16 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
                 "search/<str:platform>/<str:entity>/",
                 wrap(customer_sync.platform_search_view),
                 name="connectors_syncjob_platform_search",
+            ),
+            path(
+                "reconciliation/<str:platform>/",
+                wrap(reconciliation.reconciliation_view),
+                name="connectors_syncjob_reconciliation",
+            ),
+            path(
+                "reconciliation/<str:platform>/data/",
+                wrap(reconciliation.reconciliation_data_view),
+                name="connectors_syncjob_reconciliation_data",
             ),
         ]
         return own + super().get_urls()

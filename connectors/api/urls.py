@@ -9,6 +9,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from ..connect.api import CustomerSendToConnectView
+from .reconciliation import ReconciliationView
 from .views import CustomerSyncStatusView, CustomerSyncView, SyncJobViewSet, SyncPreviewView
 
 router = DefaultRouter()
@@ -17,7 +18,7 @@ router.include_format_suffixes = False
 router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
 
 # Routes that are not a viewset's, listed in the API root by URL name.
-root_routes = {"sync-preview": "sync-preview"}
+root_routes = {"sync-preview": "sync-preview", "reconciliation": "reconciliation"}
 
 urlpatterns = [
     *router.urls,
@@ -28,6 +29,7 @@ urlpatterns = [
         name="customer-sync-status",
     ),
     path("sync-preview/", SyncPreviewView.as_view(), name="sync-preview"),
+    path("reconciliation/", ReconciliationView.as_view(), name="reconciliation"),
     path(
         "customers/<int:pk>/send-to-connect/",
         CustomerSendToConnectView.as_view(),

@@ -1,0 +1,75 @@
+"""CLIs (CTNs, MSISDNs): one normaliser for every place a number is captured or sent.
+
+The Layer keeps CLIs in UK national format (``01…``, ``02…``, ``07…``), digits only
+(platforms/affinity.md; Abillity takes at most 17 characters). Input typed in
+international form (``+44 7700 900123``, ``447700900123``, ``0044 7700 900123``,
+``+44 (0)7700 900123``) or with spaces, dots, dashes and brackets is normalised
+(``07700900123``). A number of another country is kept in international digits
+(``0033…``: ``00`` and the country code), as long as it fits the 17 characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+
+CLI_MAX_LENGTH = 17
+# UK national numbers: a leading 0 and 9 or 10 more digits (01/02 numbers may have 10 in
+# all, 07 mobiles and 03/08 numbers 11).
+UK_NATIONAL = re.compile(r"0[1-9]\d{8,9}")
+INTERNATIONAL = re.compile(r"00[1-9]\d{4,}")
+_SEPARATORS = re.compile(r"[\s.\-/()]")
+
+
+def cli_normalise(text: str) -> str:
+    """A CLI in UK national format (or ``00``-international for another country).
+
+    Raises ValidationError saying what is wrong and how to write the number instead.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise ValidationError("Enter the CLI (the telephone number), e.g. 07700900123.")
+    compact = raw.replace("(0)", "")
+    compact = _SEPARATORS.sub("", compact)
+    if compact.startswith("+"):
+        compact = "00" + compact[1:]
+    if not compact.isdigit():
+        raise ValidationError(
+            f'"{raw[:40]}" is not a CLI: use digits only (spaces and a leading + are '
+            "allowed), e.g. 07700900123."
+        )
+    if compact.startswith("0044"):
+        compact = "0" + compact[4:]
+    elif compact.startswith("44") and len(compact) in (11, 12):
+        compact = "0" + compact[2:]
+    if compact.startswith("00"):
+        if compact.startswith("000") or not INTERNATIONAL.fullmatch(compact):
+            raise ValidationError(
+                f'"{raw[:40]}" is not a valid international number: after 00 (or +) give '
+                "the country code and the number."
+            )
+    elif not compact.startswith("0"):
+        raise ValidationError(
+            f'"{raw[:40]}" has no leading 0: write UK numbers in national format '
+            "(07700900123) or with +44."
+        )
+    elif not UK_NATIONAL.fullmatch(compact):
+        raise ValidationError(
+            f'"{raw[:40]}" is not a UK number: a UK CLI is 0 followed by 9 or 10 digits '
+            f"({len(compact)} digits given)."
+        )
+    if len(compact) > CLI_MAX_LENGTH:
+        raise ValidationError(
+            f'"{raw[:40]}" is {len(compact)} digits long; a CLI has at most {CLI_MAX_LENGTH}.'
+        )
+    return compact
+
+
+def cli_is_valid(text: str) -> bool:
+    """Whether ``text`` normalises to a CLI."""
+    try:
+        cli_normalise(text)
+    except ValidationError:
+        return False
+    return True
