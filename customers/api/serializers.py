@@ -14,7 +14,17 @@ from rest_framework import serializers
 
 from layer_sync.api.exceptions import service_errors
 
-from ..models import Address, Contact, ContactType, Customer, CustomerClass, Lead, Site, SiteAddress
+from ..models import (
+    AccountType,
+    Address,
+    Contact,
+    ContactType,
+    Customer,
+    CustomerClass,
+    Lead,
+    Site,
+    SiteAddress,
+)
 from ..services import (
     address_save,
     contact_save,
@@ -45,6 +55,14 @@ class CustomerSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The customer class code.",
     )
+    account_type = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=AccountType.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The account type code (residential, virtual or a custom type): Connect "
+        "clients are Residential or Virtual, custom types Residential.",
+    )
     lead = LeadSerializer(
         read_only=True,
         allow_null=True,
@@ -64,6 +82,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "payment_method",
             "sage_account_number",
             "customer_class",
+            "account_type",
             "email",
             "telephone",
             "vat_number",

@@ -3,9 +3,9 @@
 import pytest
 
 from customers.choices import ConversionSource, CustomerStage, CustomerStatus, LeadOrigin
-from customers.models import Customer, CustomerClass, Lead
+from customers.models import AccountType, Customer, CustomerClass, Lead
 from customers.signals import customer_created_direct, lead_converted
-from tests.factories import CustomerFactory, LeadFactory
+from tests.factories import CustomerFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +276,20 @@ def test_detail_shows_the_customer_with_its_lead_record(staff_api):
     assert response.status_code == 200
     assert response.json()["name"] == "Acme Telecom Ltd"
     assert response.json()["lead"]["origin"] == "direct"
+
+
+def test_a_customers_account_type_is_read_and_set_by_its_code(api_client):
+    user = UserFactory(is_staff=True, is_superuser=True)
+    api_client.force_authenticate(user)
+    created = api_client.post(
+        "/api/v1/customers/", {"name": "Typed Ltd", "account_type": "virtual"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["account_type"] == "virtual"
+    assert Customer.objects.get(name="Typed Ltd").account_type == AccountType.objects.get(
+        code="virtual"
+    )
+    refused = api_client.patch(
+        f"/api/v1/customers/{created.json()['id']}/", {"account_type": "martian"}, format="json"
+    )
+    assert refused.status_code == 400 and "account_type" in refused.json()
