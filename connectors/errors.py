@@ -32,13 +32,25 @@ class SyncError(Exception):
 
 
 class RecoverableError(SyncError):
-    """Try again later. ``retry_after`` (seconds) is the platform's own hint, if any."""
+    """Try again later. ``retry_after`` (seconds) is the platform's own hint, if any.
+
+    ``uncertain_write``: a write was sent and its answer never came (a read timeout, a
+    connection dropped mid-call): the platform may still be doing it. The retry waits
+    ``SYNC_UNCERTAIN_WRITE_DELAY`` at least, so its look-up by natural key finds what
+    that write made instead of making it again.
+    """
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        uncertain_write: bool = False,
     ) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
+        self.uncertain_write = uncertain_write
 
 
 class PermanentError(SyncError):

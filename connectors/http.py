@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from .errors import ConfigurationError, NotFoundError, PermanentError, RecoverableError
 from .redaction import excerpt, redact
@@ -185,7 +186,12 @@ class PlatformClient:
             raise RecoverableError(redact(error)) from None
         except requests.Timeout as exc:
             error = f"{self.platform_name} did not answer within {self.timeout[1]:g} s ({exc})"
-            raise RecoverableError(redact(error)) from None
+            raise RecoverableError(redact(error), uncertain_write=method != "GET") from None
+        except requests.ConnectionError as exc:
+            error = f"Could not reach {self.platform_name}: {exc}"
+            # Refused before anything was sent, or dropped after a write was sent.
+            sent = method != "GET" and not _refused_connection(exc)
+            raise RecoverableError(redact(error), uncertain_write=sent) from None
         except requests.RequestException as exc:
             error = f"Could not reach {self.platform_name}: {exc}"
             raise RecoverableError(redact(error)) from None
@@ -257,3 +263,10 @@ class PlatformClient:
                 status_code=status,
             )
         raise PermanentError(message, status_code=status)
+
+
+def _refused_connection(exc: requests.ConnectionError) -> bool:
+    """The connection was never made (refused, or the name did not resolve): nothing
+    reached the platform."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)

@@ -398,6 +398,8 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
                 kind=ErrorKind.RECOVERABLE,
             )
         delay = backoff_delay(job.attempts, retry_after=exc.retry_after)
+        if exc.uncertain_write:
+            delay = max(delay, settings.SYNC_UNCERTAIN_WRITE_DELAY)
         return _return_to_pending(job, delay=delay, note=exc.message, kind=ErrorKind.RECOVERABLE)
     except DependencyFailed as exc:
         return _finish(

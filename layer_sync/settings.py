@@ -248,6 +248,9 @@ SYNC_SWEEP_BATCH = env.int("SYNC_SWEEP_BATCH", default=5000)
 # Platform calls: seconds to connect, and to wait for an answer.
 SYNC_CONNECT_TIMEOUT = env.float("SYNC_CONNECT_TIMEOUT", default=5.0)
 SYNC_READ_TIMEOUT = env.float("SYNC_READ_TIMEOUT", default=30.0)
+# A write whose answer never came (a read timeout) may still be done by the platform:
+# its retry waits at least this long, so the look-up before a create finds it.
+SYNC_UNCERTAIN_WRITE_DELAY = env.float("SYNC_UNCERTAIN_WRITE_DELAY", default=120.0)
 
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "connectors.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL},

@@ -29,4 +29,6 @@ SYNC_BACKOFF_BASE = 0.2
 SYNC_BACKOFF_CAP = 2.0
 SYNC_BUSY_DELAY = 0.2
 SYNC_READ_TIMEOUT = 2.0
+# Longer than the fault tests' hangs past the read timeout (the timeout + 4 s).
+SYNC_UNCERTAIN_WRITE_DELAY = 8.0
 SYNC_CONNECT_TIMEOUT = 2.0

@@ -407,7 +407,12 @@ class AbillityConnector(Connector):
                 raise PermanentError(
                     f"Customer {customer} has no default site to be its Abillity billing site."
                 )
-            operations.append(self._push_site(context, default))
+            # Through the site's own job (claimed and run here, or waited for when another
+            # worker has it): pushing it inline could race that job and make it twice.
+            had_site = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, default.pk)
+            context.ensure(Entity.SITE, default)
+            if had_site is None or not had_site.external_id:
+                operations.append(Operation.INSERTED)
         # Every customer sync reaches its sites (the Sage number, say) and contacts.
         reason = f"customer {customer} synced"
         site_ids = list(

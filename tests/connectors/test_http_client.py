@@ -283,3 +283,32 @@ def test_closing_a_client_leaves_a_session_it_was_given_to_its_owner(fake_platfo
 
     assert given.session is session
     assert session.adapters  # not closed: still the caller's to use
+
+
+# --- writes whose answer never came -------------------------------------------------------
+@pytest.mark.parametrize(("method", "uncertain"), [("POST", True), ("PATCH", True), ("GET", False)])
+@responses.activate
+def test_a_write_that_times_out_is_an_uncertain_write_a_read_is_not(client, method, uncertain):
+    responses.add(method, BASE + "accounts", body=requests.ReadTimeout("read timed out"))
+    with pytest.raises(RecoverableError) as failed:
+        client.request(method, "accounts", json_body={} if method != "GET" else None)
+    assert failed.value.uncertain_write is uncertain
+
+
+@responses.activate
+def test_a_write_refused_before_connecting_is_not_uncertain(client):
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    refused = MaxRetryError(None, BASE, reason=NewConnectionError(None, "Connection refused"))
+    responses.post(BASE + "accounts", body=requests.ConnectionError(refused))
+    with pytest.raises(RecoverableError) as failed:
+        client.request("POST", "accounts", json_body={})
+    assert failed.value.uncertain_write is False
+
+
+@responses.activate
+def test_a_write_whose_connection_dropped_is_uncertain(client):
+    responses.post(BASE + "accounts", body=requests.ConnectionError("Connection reset by peer"))
+    with pytest.raises(RecoverableError) as failed:
+        client.request("POST", "accounts", json_body={})
+    assert failed.value.uncertain_write is True
