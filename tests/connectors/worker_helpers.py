@@ -183,11 +183,24 @@ class CeleryWorker:
     by its id, politely first.
     """
 
-    def __init__(self, *, queue: str, broker_url: str, sandbox_url: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        *,
+        queue: str,
+        broker_url: str,
+        sandbox_url: str,
+        log_path: Path,
+        environment: dict[str, str] | None = None,
+        name: str = "",
+    ) -> None:
         self.queue = queue
         self.broker_url = broker_url
         self.sandbox_url = sandbox_url
         self.log_path = log_path
+        # Extra settings for the worker's environment (SYNC_LEASE_SECONDS=..., say), and
+        # its node name (several workers on one queue each need their own).
+        self.environment = dict(environment or {})
+        self.name = name or self.queue
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -199,6 +212,7 @@ class CeleryWorker:
             "CELERY_BROKER_URL": self.broker_url,
             "SANDBOX_BASE_URL": self.sandbox_url,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **self.environment,
         }
         command = [
             str(Path(sys.executable).parent / "celery"),
@@ -210,7 +224,7 @@ class CeleryWorker:
             "-Q",
             self.queue,
             "-n",
-            f"{self.queue}@%h",
+            f"{self.name}@%h",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
