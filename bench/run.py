@@ -1,0 +1,201 @@
+"""Every benchmark in one command: one table, printed and written to ``bench/RESULTS.md``.
+
+    .venv/bin/python bench/run.py [--customers 1000] [--lines 100000] [--quick]
+                                  [--only export,sync,save]
+
+Each benchmark runs in a process of its own (``--json``), since each sets Django up on its
+own database: ``bench/billing_export.py``, ``bench/sync.py`` and ``bench/save_overhead.py``.
+``--quick`` is a smoke run (100 customers, 10,000 lines), not the DESIGN figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "RESULTS.md"
+
+
+def _run(script: str, *args: str) -> dict:
+    """The benchmark's result; on failure ``{"failed": its last line of error}``."""
+    print(f"running {script} {' '.join(args)}", file=sys.stderr)
+    done = subprocess.run(  # noqa: S603 (our own interpreter and scripts)
+        [sys.executable, str(BENCH / script), *args, "--json"],
+        capture_output=True,
+        text=True,
+    )
+    sys.stderr.write(done.stderr)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return {"failed": last[:200]}
+    return json.loads(done.stdout)
+
+
+def _failed(name: str, result: dict) -> list[tuple[str, str, str, str]]:
+    return [(name, f"did not run: {result['failed']}", "", "**failed**")]
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "**misses**"
+
+
+def rows(export: dict, sync: dict, save: dict) -> list[tuple[str, str, str, str]]:
+    """(measure, figure, target, verdict) for the table."""
+    found = _failed("Billing Export", export) if "failed" in export else _export_rows(export)
+    found += _failed("Sync", sync) if "failed" in sync else _sync_rows(sync)
+    found += _failed("Customer save", save) if "failed" in save else _save_rows(save)
+    return found
+
+
+def _export_rows(export: dict) -> list[tuple[str, str, str, str]]:
+    found = []
+    t = export["timing"]
+    found.append(
+        (
+            f"Billing Export, {t['lines']:,} lines: time vs PostgreSQL COPY",
+            f"{t['export_vs_copy']:.2f}x"
+            f" ({t['export_seconds']:.2f} s vs {t['copy_seconds']:.2f} s)",
+            "<= 1.5x",
+            _verdict(t["export_vs_copy"] <= 1.5),
+        )
+    )
+    small, large = export["memory"]
+    found.append(
+        (
+            "Billing Export: peak Python memory",
+            f"{small['export_peak_kib']:,.0f} KiB at {small['lines']:,} lines,"
+            f" {large['export_peak_kib']:,.0f} KiB at {large['lines']:,}",
+            "flat",
+            _verdict(large["export_peak_kib"] <= 2 * small["export_peak_kib"]),
+        )
+    )
+    return found
+
+
+def _sync_rows(sync: dict) -> list[tuple[str, str, str, str]]:
+    found = []
+    d = sync["dataset"]
+    for r in sync["initial"]:
+        found.append(
+            (
+                f"Initial sync, {d['customers']:,} customers ({d['records']:,} records),"
+                f" {sync['latency_ms']:g} ms latency, {r['workers']} worker(s)",
+                f"{r['fraction_of_limit']:.0%} of the limit ({r['calls']:,} calls,"
+                f" {r['elapsed_seconds']:.0f} s vs {r['limit_seconds']:.0f} s);"
+                f" {r['queries_per_record']:.1f} queries/record",
+                ">= 80%",
+                _verdict(r["fraction_of_limit"] >= 0.8 and not r["failed"]),
+            )
+        )
+    s = sync["resync"]
+    found.append(
+        (
+            "Unchanged full resync (prepare --full, process)",
+            f"{s['writes']} writes, {s['calls']} calls, {s['seconds']:.0f} s"
+            f" ({s['queries_per_record']:.1f} queries/record)",
+            "0 writes",
+            _verdict(s["writes"] == 0),
+        )
+    )
+    shapes = sync["shapes"]
+    per = [x["queries_per_record"] for x in shapes]
+    found.append(
+        (
+            "Queries per record synced, by sites/contacts per customer",
+            ", ".join(
+                f"{x['sites']}/{x['contacts']}: {x['queries_per_record']:.1f}" for x in shapes
+            ),
+            "do not grow",
+            _verdict(all(b <= a * 1.05 for a, b in pairwise(per))),
+        )
+    )
+    return found
+
+
+def _save_rows(save: dict) -> list[tuple[str, str, str, str]]:
+    found = []
+    found.append(
+        (
+            "Customer save, integrations on vs off",
+            f"{save['ratio']:.2f}x; {save['extra_ms']:+.2f} ms"
+            f" ({save['on_ms']:.2f} vs {save['off_ms']:.2f} ms),"
+            f" {save['extra_queries']:+d} queries",
+            "<= 2 queries, < 2 ms",
+            _verdict(save["extra_queries"] <= 2 and save["extra_ms"] < 2),
+        )
+    )
+    return found
+
+
+def markdown(table: list[tuple[str, str, str, str]], command: str) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    cores = os.cpu_count()
+    lines = [
+        f"Run {when} on {cores} cores ({platform.machine()}, Python"
+        f" {platform.python_version()}, PostgreSQL on 127.0.0.1): `{command}`",
+        "",
+        "| measure | result | target | |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="export,sync,save",
+        help="Run only these (comma-separated: export, sync, save); the others' figures "
+        "are taken from the last run's bench/results.json.",
+    )
+    options = parser.parse_args()
+    customers = 100 if options.quick else options.customers
+    lines = 10_000 if options.quick else options.lines
+    chosen = {name.strip() for name in options.only.split(",")}
+    unknown = chosen - {"export", "sync", "save"}
+    if unknown:
+        parser.error(f"--only takes export, sync and save, not {', '.join(sorted(unknown))}")
+    previous_path = BENCH / "results.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
+
+    def earlier(key: str) -> dict:
+        return previous.get(key) or {"failed": "not run (and no earlier result)"}
+
+    sync = (
+        _run("sync.py", "--customers", str(customers), "--workers", options.workers)
+        if "sync" in chosen
+        else earlier("sync")
+    )
+    save = _run("save_overhead.py") if "save" in chosen else earlier("save_overhead")
+    export = (
+        _run("billing_export.py", "--lines", str(lines))
+        if "export" in chosen
+        else earlier("billing_export")
+    )
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    text = markdown(rows(export, sync, save), command.strip())
+    reused = sorted({"export", "sync", "save"} - chosen)
+    if reused:
+        text += f"\n({', '.join(reused)}: the figures of the run before, kept in results.json.)\n"
+    RESULTS.write_text(text)
+    (BENCH / "results.json").write_text(
+        json.dumps({"billing_export": export, "sync": sync, "save_overhead": save}, indent=2)
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
