@@ -124,9 +124,10 @@ def assets_taken() -> QuerySet[Asset]:
 
 
 def asset_skip_reason(asset: Asset) -> str:
-    if not (asset.upfront_route_id or asset.recurring_route_id) or not Asset.objects.filter(
-        _on_abillity(), pk=asset.pk
-    ).exists():
+    if (
+        not (asset.upfront_route_id or asset.recurring_route_id)
+        or not Asset.objects.filter(_on_abillity(), pk=asset.pk).exists()
+    ):
         return f"Asset {asset} is not routed to Abillity."
     if not assets_taken().filter(pk=asset.pk).exists():
         return (
@@ -369,10 +370,13 @@ def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
     if not payload.get("CLI"):
         return None
     for charge in client.site_charges_for_cli(payload["SiteId"], payload["CLI"]):
-        same = all(
-            charge.get(name) == payload.get(name)
-            for name in ("ChargeId", "Description", "Rental", "FrequencyTypeId")
-        ) and str(charge.get("FirstPayment") or "")[:10] == str(payload["FirstPayment"])[:10]
+        same = (
+            all(
+                charge.get(name) == payload.get(name)
+                for name in ("ChargeId", "Description", "Rental", "FrequencyTypeId")
+            )
+            and str(charge.get("FirstPayment") or "")[:10] == str(payload["FirstPayment"])[:10]
+        )
         taken = Binding.objects.filter(
             platform=PLATFORM, role__in=ROLE_CHARGES.values(), external_id=str(charge["Id"])
         ).exists()
