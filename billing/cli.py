@@ -34,17 +34,21 @@ def cli_normalise(text: str) -> str:
     compact = _SEPARATORS.sub("", compact)
     if compact.startswith("+"):
         compact = "00" + compact[1:]
-    if not compact.isdigit():
+    # ASCII digits only: str.isdigit() (and the patterns' \d) also take other scripts' digits.
+    if not (compact.isascii() and compact.isdigit()):
         raise ValidationError(
             f'"{raw[:40]}" is not a CLI: use digits only (spaces and a leading + are '
             "allowed), e.g. 07700900123."
         )
+    # After +44 a UK number's own leading 0 is dropped: "+44 07700 900123" is typed as
+    # often as "+44 (0)7700 900123" and means the same (not an international number).
+    uk = compact.startswith("0044") or (compact.startswith("44") and len(compact) in (11, 12))
     if compact.startswith("0044"):
-        compact = "0" + compact[4:]
-    elif compact.startswith("44") and len(compact) in (11, 12):
-        compact = "0" + compact[2:]
+        compact = "0" + compact[4:].removeprefix("0")
+    elif uk:
+        compact = "0" + compact[2:].removeprefix("0")
     if compact.startswith("00"):
-        if compact.startswith("000") or not INTERNATIONAL.fullmatch(compact):
+        if uk or compact.startswith("000") or not INTERNATIONAL.fullmatch(compact):
             raise ValidationError(
                 f'"{raw[:40]}" is not a valid international number: after 00 (or +) give '
                 "the country code and the number."

@@ -44,6 +44,8 @@ from .signals import lines_transferred
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
+# The largest id a line can have (a 64-bit signed primary key): larger ones are not ids.
+MAX_LINE_ID = 2**63 - 1
 
 # --- routes whose platform takes lines through its API ------------------------------------
 
@@ -154,7 +156,8 @@ def line_ids_parse(text: str | Iterable[Any] | None) -> list[int] | None:
     ids = []
     for part in parts:
         value = str(part).strip()
-        if not value.isdigit():
+        # ASCII digits only ("²".isdigit() is true, int() refuses it), within a database id.
+        if not (value.isascii() and value.isdigit()) or int(value) > MAX_LINE_ID:
             raise ValidationError({"lines": f'"{value[:20]}" is not a line id.'})
         ids.append(int(value))
     if len(ids) > 100_000:

@@ -231,7 +231,9 @@ class ProductFileView(_FileView):
 class TransferSerializer(serializers.Serializer):
     route = serializers.ChoiceField(choices=_external_routes())
     lines = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=100_000
+        child=serializers.IntegerField(min_value=1, max_value=export.MAX_LINE_ID),
+        allow_empty=False,
+        max_length=100_000,
     )
 
 
