@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterable, Sequence
-from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.choices import JobStatus
+from layer_sync.console import ProgressBar, progress_step
+
+__all__ = ["ProgressBar", "progress_step", "render_table", "status_label"]
 
 
 def status_label(status: str) -> str:
@@ -41,43 +42,3 @@ def render_table(
     width = max(shutil.get_terminal_size((100, 24)).columns, 60)
     Console(file=buffer, width=width, color_system=None, highlight=False).print(table)
     return "\n".join(line.rstrip() for line in buffer.getvalue().rstrip("\n").splitlines())
-
-
-class ProgressBar:
-    """A rich progress bar on stderr, one task per step (``connectors.prepare.Progress``).
-
-    Use as a context manager; it shows nothing when stderr is not a terminal.
-    """
-
-    def __init__(self, *, show: bool = True, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
-        self.enabled = show and self.console.is_terminal
-        self._progress = Progress(
-            TextColumn("{task.description:<12}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            disable=not self.enabled,
-            transient=False,
-        )
-        self._task = None
-
-    def __enter__(self) -> ProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._progress.stop()
-
-    def start(self, label: str, total: int) -> None:
-        self._task = self._progress.add_task(label, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, amount)

@@ -5,11 +5,14 @@
 
 The file is streamed (memory stays flat however many lines). Lines the product file
 leaves out are named, with the reason, on standard error; the command then exits 0
-(the file is still good) unless --strict asks for exit status 3.
+(the file is still good) unless --strict asks for exit status 3. On a terminal a progress
+bar of the rows written shows on standard error (standard output is the file); with
+--json standard error gets one JSON summary instead, for scripts.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 from django.core.exceptions import ValidationError
@@ -18,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing import export
 from billing.choices import PlatformCode
 from billing.models import BillingPlatform
+from layer_sync.console import ProgressBar
 
 ROUTES = [code for code, _ in PlatformCode.choices if code != PlatformCode.THE_LAYER]
 
@@ -29,6 +33,12 @@ class Command(BaseCommand):
         parser.add_argument("--route", required=True, choices=ROUTES, help="The billing route.")
         parser.add_argument("--kind", required=True, choices=["cli", "products"])
         parser.add_argument("--lines", default="", help="Only these line ids, comma-separated.")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="On stderr, instead of the progress bar and the lines left out as text: one "
+            "JSON object (route, kind, bytes, left_out) when the file is written.",
+        )
         parser.add_argument(
             "--strict",
             action="store_true",
@@ -50,13 +60,30 @@ class Command(BaseCommand):
             excluded = export.product_file_exclusions(lines)
         out = getattr(self.stdout, "_out", sys.stdout)
         binary = getattr(out, "buffer", None)
-        for chunk in export.export_stream(file):
-            if binary is not None:
-                binary.write(chunk)
-            else:
-                out.write(chunk.decode())
+        written = 0
+        bar = ProgressBar(show=not options["json"])
+        with bar:
+            # The rows to come are counted only for a bar someone sees (one query).
+            bar.start(f"{options['kind']} file", file.rows.count() if bar.enabled else None)
+            for chunk in export.export_stream(file):
+                if binary is not None:
+                    binary.write(chunk)
+                else:
+                    out.write(chunk.decode())
+                written += len(chunk)
+                bar.advance(chunk.count(b"\n"))
+            bar.finish()
         out.flush()
-        for item in excluded:
-            self.stderr.write(f"Left out line {item.line_id}: {item.reason}")
+        if options["json"]:
+            summary = {
+                "route": route.code,
+                "kind": options["kind"],
+                "bytes": written,
+                "left_out": [{"line": item.line_id, "reason": item.reason} for item in excluded],
+            }
+            self.stderr.write(json.dumps(summary))
+        else:
+            for item in excluded:
+                self.stderr.write(f"Left out line {item.line_id}: {item.reason}")
         if excluded and options["strict"]:
             sys.exit(3)

@@ -4,7 +4,8 @@ The import page's form as a command (seed 004): the same service, all or nothing
 Locations, product groups and products are given by id or by name. A refused file
 prints every bad row with its line number and exits 1; a file imported before is
 refused (exit 3) unless ``--force``. ``--json`` prints the summary (or the refusal)
-as JSON for scripts.
+as JSON for scripts; without it, on a terminal, a progress indicator shows on stderr
+while the file is checked and imported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from billing.models import (
     Location,
     ProductGroup,
 )
+from layer_sync.console import progress_step
 
 EXIT_REFUSED = 1
 EXIT_BAD_OPTIONS = 2
@@ -112,22 +114,8 @@ class Command(BaseCommand):
                 raise CommandError(f'No user "{options["user"]}".', returncode=EXIT_BAD_OPTIONS)
         as_json = options["json"]
         try:
-            charge_import = call_charges.charge_import_create(
-                location=_by_id_or_name(Location, options["location"], "location"),
-                import_type=options["import_type"],
-                product_group=_by_id_or_name(
-                    ProductGroup, options["product_group"], "product group"
-                ),
-                product=_by_id_or_name(InventoryItem, options["product"], "product"),
-                batch_date=_iso_date(options["batch_date"]),
-                reference_date=_iso_date(options["reference_date"]),
-                reference_text=options["reference_text"],
-                file_name=path.name,
-                content=path.read_bytes(),
-                user=user,
-                force=options["force"],
-                ignore_zero_values=options["ignore_zero_values"],
-            )
+            with progress_step(f"Importing {path.name}", show=not as_json):
+                charge_import = self._import(path, user, options)
         except ValidationError as error:
             self._refuse(
                 as_json,
@@ -162,6 +150,22 @@ class Command(BaseCommand):
         )
         for row in summary["unmatched_rows"]:
             self.stdout.write(f"  line {row['line']}: {row['reason']}")
+
+    def _import(self, path: Path, user, options: dict[str, Any]) -> ChargeImport:
+        return call_charges.charge_import_create(
+            location=_by_id_or_name(Location, options["location"], "location"),
+            import_type=options["import_type"],
+            product_group=_by_id_or_name(ProductGroup, options["product_group"], "product group"),
+            product=_by_id_or_name(InventoryItem, options["product"], "product"),
+            batch_date=_iso_date(options["batch_date"]),
+            reference_date=_iso_date(options["reference_date"]),
+            reference_text=options["reference_text"],
+            file_name=path.name,
+            content=path.read_bytes(),
+            user=user,
+            force=options["force"],
+            ignore_zero_values=options["ignore_zero_values"],
+        )
 
     def _refuse(
         self, as_json: bool, body: dict, text: str, code: int, *, headline: str = ""

@@ -21,6 +21,7 @@ from connectors.affinity.imports import (
     assets_cease_due,
     results_lines,
 )
+from connectors.management.console import progress_step
 
 from .import_affinity_links import _read
 
@@ -39,9 +40,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            result = affinity_ceases_import(
-                data=_read(options["file"]), apply_good_rows=options["apply_good_rows"]
-            )
+            with progress_step("Importing ceases", show=not options["json"]):
+                result = affinity_ceases_import(
+                    data=_read(options["file"]), apply_good_rows=options["apply_good_rows"]
+                )
         except ImportRefused as error:
             raise CommandError(f"{error} Nothing was imported.") from None
         due = assets_cease_due() if result.ok or options["apply_good_rows"] else 0

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.affinity.imports import ImportRefused, affinity_links_import, results_lines
 from connectors.base import connector_for
 from connectors.errors import SyncError
+from connectors.management.console import progress_step
 
 
 class Command(BaseCommand):
@@ -41,9 +42,10 @@ class Command(BaseCommand):
         data = _read(options["file"])
         client = None if options["no_verify"] else connector_for("affinity").client()
         try:
-            result = affinity_links_import(
-                data=data, apply_good_rows=options["apply_good_rows"], client=client
-            )
+            with progress_step("Importing links", show=not options["json"]):
+                result = affinity_links_import(
+                    data=data, apply_good_rows=options["apply_good_rows"], client=client
+                )
         except ImportRefused as error:
             raise CommandError(f"{error} Nothing was imported.") from None
         except SyncError as error:
