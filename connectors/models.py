@@ -108,6 +108,16 @@ class SyncJob(models.Model):
         indexes = [
             models.Index(fields=["platform", "entity", "object_id"], name="syncjob_record"),
             models.Index(fields=["status", "next_attempt_at"], name="syncjob_due"),
+            # The sync dashboard's outcomes per day: a range of finish times, per platform
+            # and status, read from the index alone.
+            models.Index(fields=["platform", "status", "finished_at"], name="syncjob_outcomes"),
+            # The error queue: a small part of the history, counted and grouped by the
+            # dashboard and the Sync History's filter without reading the rest.
+            models.Index(
+                fields=["platform", "error_kind"],
+                condition=Q(status__in=ERROR_STATUSES, resolved_at__isnull=True),
+                name="syncjob_error_queue",
+            ),
         ]
         permissions = [("retry_syncjob", "Can retry, skip or map jobs in the error queue")]
 
@@ -246,3 +256,30 @@ class ValueMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.kind}: {self.layer_value} → {self.external_value}"
+
+
+class ReconciliationRun(models.Model):
+    """The outcome of one reconciliation with a platform (``connectors.reconciliation``),
+    kept so the sync dashboard shows the latest without reading the platform again.
+
+    Only the summary is kept (counts by kind, or the error that stopped the run): the
+    differences themselves are read afresh on the reconciliation page.
+    """
+
+    platform = models.CharField(max_length=20)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField(
+        default=True, help_text="False when the platform could not be read (see error)."
+    )
+    difference_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text="Differences by kind.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["platform", "-id"], name="reconciliationrun_latest")]
+
+    def __str__(self) -> str:
+        outcome = f"{self.difference_count} differences" if self.ok else "failed"
+        return f"{self.platform} reconciliation {self.finished_at:%Y-%m-%d %H:%M}: {outcome}"

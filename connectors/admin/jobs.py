@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 
 from ..choices import ERROR_STATUSES, JobStatus
 from ..models import SyncAttempt, SyncJob
-from . import customer_sync, reconciliation, records
+from . import customer_sync, dashboard, progress, reconciliation, records
 from .common import (
     VIEW_JOBS,
     PlatformFilter,
@@ -292,6 +292,16 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         own = [
+            path(
+                "dashboard/",
+                wrap(dashboard.sync_dashboard_view),
+                name="connectors_syncjob_dashboard",
+            ),
+            path(
+                "<int:job_id>/status.json",
+                wrap(progress.job_status_view),
+                name="connectors_syncjob_status",
+            ),
             path(
                 "record/<str:platform>/<str:entity>/<int:object_id>/sync/",
                 wrap(records.sync_now_view),

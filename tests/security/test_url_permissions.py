@@ -217,6 +217,12 @@ ROUTES: dict[str, list[Check]] = {
         staff("get", "/admin/connectors/", VIEW_JOBS, refused=(404,)),
     ],
     # --- our own admin views ---------------------------------------------------------------
+    "admin/connectors/syncjob/dashboard/": [
+        staff("get", "/admin/connectors/syncjob/dashboard/", VIEW_JOBS)
+    ],
+    "admin/connectors/syncjob/<int:job_id>/status.json": [
+        staff("get", "/admin/connectors/syncjob/{job}/status.json", VIEW_JOBS)
+    ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(
             "post",

@@ -4,7 +4,8 @@ Compares what a platform holds with our bindings and records and lists the
 differences (``connectors.reconciliation.reconciliation_report``). Any connector
 that implements ``Connector.reconcile`` can be reconciled. With
 ``--fail-on-differences`` it exits with status 1 when there are any, so a scheduler
-can alert on them.
+can alert on them. On a terminal a progress indicator shows on stderr while the platform
+is read (never with ``--json``). Each run is recorded for the sync dashboard.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import UnknownPlatform, registered
 from connectors.errors import SyncError
-from connectors.management.console import render_table
+from connectors.management.console import progress_step, render_table
 from connectors.reconciliation import reconciliation_report
 
 
@@ -37,7 +38,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         try:
-            report = reconciliation_report(platform=options["platform"])
+            with progress_step(f"Reading {options['platform']}", show=not options["json"]):
+                report = reconciliation_report(platform=options["platform"])
         except UnknownPlatform as error:
             raise CommandError(str(error)) from None
         except SyncError as error:
