@@ -8,13 +8,19 @@
   contacts on a platform, mapping to an existing company) and the tick at the top of the
   customer and sales order pages;
 - ``records``: a record's sync state on its own admin page (customer, site, contact,
-  asset), with Sync now and the preview of what a sync would send.
+  asset), with Sync now, the preview of what a sync would send, the progress of an open
+  job, and Retry and Map to existing for a job in the error queue;
+- ``record_badge``: the tick at the top of an asset's page;
+- ``dashboard``: the sync dashboard (per platform: queue, error queue's top reasons,
+  outcomes per day, latest reconciliation);
+- ``progress``: a job's status as JSON, followed by the pages' progress indicator.
 
 Adapters over the engine's services and selectors: nothing here calls a platform.
 """
 
 from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
+from .record_badge import asset_sync_badge
 from .records import sync_state_panel
 from .setup import BindingAdmin, EntitySettingAdmin, ExportFilterInline, ValueMappingAdmin
 
@@ -25,6 +31,7 @@ __all__ = [
     "SyncAttemptInline",
     "SyncJobAdmin",
     "ValueMappingAdmin",
+    "asset_sync_badge",
     "customer_sync_badge",
     "jobs_status_summary",
     "sync_state_panel",

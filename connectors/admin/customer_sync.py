@@ -187,7 +187,7 @@ def _customer_sync_post(request: HttpRequest, connector: Connector, customer: Cu
         request,
         format_html(
             'The sync of {} to {}{} is queued as <a href="{}">job #{}</a>; it runs in the '
-            "background. Reload this page to see the tick.",
+            "background, and this page shows the tick once it is done.",
             customer,
             name,
             mapped,

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from layer_sync.admin import refusal_text, run_service_action
@@ -80,6 +81,16 @@ class ErrorQueueActions:
     def _job_url(self, job: SyncJob) -> str:
         return reverse(f"{self.admin_site.name}:connectors_syncjob_change", args=[job.pk])
 
+    def _next_or_job_url(self, request: HttpRequest, job: SyncJob) -> str:
+        """Where to go after acting: the page the button was on (``next``, when it is a page
+        of this site, such as the record's own page), else the job's page."""
+        wanted = request.POST.get("next") or request.GET.get("next") or ""
+        if wanted and url_has_allowed_host_and_scheme(
+            wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return wanted
+        return self._job_url(job)
+
     def _acting_on(self, request: HttpRequest, job_id: int) -> SyncJob:
         if not self.has_retry_permission(request):
             raise PermissionDenied(f"Acting on the error queue needs the permission {ACT_ON_JOBS}.")
@@ -104,11 +115,12 @@ class ErrorQueueActions:
             queued = self.retry_one(request, job)
         except PermanentError as error:
             self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(self._job_url(job))
+            return HttpResponseRedirect(self._next_or_job_url(request, job))
         if queued.pk == job.pk:
             text = (
                 f"Job #{job.pk} is back in the queue with its attempts reset; it runs in the "
-                "background. Reload this page to follow it."
+                "background, and its progress shows on the record's sync panel and on the "
+                "job's page."
             )
         else:
             text = (
@@ -116,7 +128,7 @@ class ErrorQueueActions:
                 "into it and left the error queue. Follow the pending job here."
             )
         self.message_user(request, text, messages.SUCCESS)
-        return HttpResponseRedirect(self._job_url(queued))
+        return HttpResponseRedirect(self._next_or_job_url(request, queued))
 
     @admin.action(description="Retry the selected jobs", permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
@@ -228,7 +240,7 @@ class ErrorQueueActions:
                 form.add_error("external_id", refusal_text(error))
             else:
                 self._report_mapped(request, job, binding.role, external_id)
-                return HttpResponseRedirect(self._job_url(job))
+                return HttpResponseRedirect(self._next_or_job_url(request, job))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Map job #{job.pk} to an existing platform record",
@@ -236,6 +248,7 @@ class ErrorQueueActions:
             "job": job,
             "platform_name": platform_label(job.platform),
             "form": form,
+            "cancel_url": self._next_or_job_url(request, job),
         }
         return TemplateResponse(request, "admin/connectors/syncjob/map.html", context)
 

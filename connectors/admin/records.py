@@ -34,6 +34,7 @@ from ..preview import record_preview
 from ..selectors import exporting_platforms, record_sync_state
 from ..services import job_request
 from .common import (
+    ACT_ON_JOBS,
     REQUEST_JOBS,
     VIEW_JOBS,
     platform_label,
@@ -98,6 +99,9 @@ def sync_state_panel(request: HttpRequest, obj: Model) -> str:
         {
             "rows": rows,
             "may_sync": request.user.has_perm(REQUEST_JOBS),
+            # Retry and Map to existing, on a job in the error queue; back here after.
+            "may_act": request.user.has_perm(ACT_ON_JOBS),
+            "next": request.get_full_path(),
             # An asset is synced as itself and as its charges: say which row is which.
             "show_entity": len(entities) > 1,
         },
@@ -144,7 +148,7 @@ def sync_now_view(request: HttpRequest, platform: str, entity: str, object_id: i
             request,
             format_html(
                 'The sync of {} on {} is queued as <a href="{}">job #{}</a>; it runs in the '
-                "background. Reload this page to see its outcome.",
+                "background, and this page shows its outcome when it is done.",
                 record,
                 connector.name,
                 reverse("admin:connectors_syncjob_change", args=[job.pk]),
