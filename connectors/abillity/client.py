@@ -74,10 +74,10 @@ class AbillityClient(PlatformClient):
         saying only a CP user may do it is the login's type, a configuration problem."""
         return status == 401 or "cp user" in message.casefold()
 
-    def _list(self, path: str) -> list[dict[str, Any]]:
+    def _list(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """A list route: aBILLity answers 404 ("No … found") when it is empty."""
         try:
-            result = self.request("GET", path)
+            result = self.request("GET", path, params=params)
         except NotFoundError:
             return []
         return list(result or [])
@@ -87,8 +87,14 @@ class AbillityClient(PlatformClient):
         return int(result["Id"])
 
     # --- companies (project assumption: see docs/abillity.md) ------------------
-    def company_list(self) -> list[dict[str, Any]]:
-        return self._list("company")
+    def company_list(self, *, name: str = "") -> list[dict[str, Any]]:
+        """The companies; with ``name``, asks for those of that name (``?Name=``).
+
+        A system that ignores the parameter answers with every company, so callers
+        still compare the names themselves; one that honours it answers in one small
+        page instead of a list that grows with the customer base.
+        """
+        return self._list("company", params={"Name": name} if name else None)
 
     def company_get(self, company_id: int) -> dict[str, Any]:
         return self.request("GET", f"company/{company_id}")

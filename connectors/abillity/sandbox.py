@@ -316,9 +316,12 @@ class AbillityEmulator(Emulator):
 
     # --- companies -------------------------------------------------------------------
     def company_list(self, request):
+        # ?Name= narrows the list to that name (case and surrounding spaces aside).
+        wanted = str(request.query.get("Name") or "").strip().casefold()
         companies = [
             {"Id": c["Id"], "Name": c["Name"], "IsCustomer": c.get("IsCustomer", False)}
             for c in self.state["companies"].values()
+            if not wanted or str(c["Name"]).strip().casefold() == wanted
         ]
         if not companies:
             raise Invalid(404, "No companies found")

@@ -353,8 +353,8 @@ class AbillityConnector(Connector):
     # --- platform calls --------------------------------------------------------
     def lookup(self, entity, record, payload, client: AbillityClient):
         if entity == Entity.CUSTOMER:
-            wanted = payload["Name"].casefold()
-            for company in client.company_list():
+            wanted = payload["Name"].strip().casefold()
+            for company in client.company_list(name=payload["Name"].strip()):
                 if str(company.get("Name", "")).strip().casefold() == wanted:
                     return str(company["Id"])
             return None

@@ -148,3 +148,21 @@ def test_dates_are_sent_without_an_offset():
 
     assert abillity_date(date(2026, 3, 1)) == "2026-03-01T00:00:00"
     assert abillity_date(None) is None
+
+
+@responses.activate
+def test_a_company_list_by_name_asks_with_the_name_parameter():
+    responses.get(BASE + "company", json=[{"Id": 4, "Name": "Acme Ltd"}])
+    assert client().company_list(name="Acme Ltd") == [{"Id": 4, "Name": "Acme Ltd"}]
+    assert responses.calls[0].request.params == {"Name": "Acme Ltd"}
+
+
+@responses.activate
+def test_the_company_look_up_holds_when_the_system_ignores_the_name_parameter():
+    """A system answering every company to ?Name= still gives the right one."""
+    from connectors.abillity.sync import AbillityConnector
+
+    every = [{"Id": 1, "Name": "Acme"}, {"Id": 2, "Name": " acme ltd "}, {"Id": 3, "Name": "B"}]
+    responses.get(BASE + "company", json=every)
+    found = AbillityConnector().lookup("customer", None, {"Name": "Acme Ltd"}, client())
+    assert found == "2"

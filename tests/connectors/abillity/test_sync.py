@@ -108,6 +108,18 @@ def test_an_existing_company_of_the_same_name_is_found_not_duplicated(
     assert external_id("company", "customer", customer) == str(existing)
 
 
+def test_the_look_up_before_a_create_asks_for_the_companies_of_that_name_only(
+    abillity, customer, abillity_client
+):
+    for n in range(3):
+        abillity_client.company_create({"Name": f"Other company {n}", "IsCustomer": True})
+    sync(customer)
+    look_up = next(call for call in abillity.requests if call["method"] == "GET")
+    assert look_up["path"] == "company"
+    assert look_up["query"] == {"Name": "Acme Telecoms"}
+    assert look_up["status"] == 404  # none of that name: one small answer, not the list
+
+
 # --- sites ------------------------------------------------------------------------------
 def test_the_default_site_becomes_billing_site_and_head_office(abillity, customer):
     sync(customer)
