@@ -56,6 +56,8 @@ SITE_NAMES = ("Head Office", "Depot", "Shop", "Warehouse", "Branch", "Annex")
 STAFF = ("bench-staff", "bench-staff-password")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 PYTHON = sys.executable
+# BENCH_PROFILE=path: each worker writes its cProfile stats to path.<pid> (for finding why).
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 
 
 # --- the data set ----------------------------------------------------------------------------
@@ -352,6 +354,11 @@ class Platform:
 
         return Counter(requests.get(f"{self.url}/_bench/calls", timeout=10).json())
 
+    def served(self) -> dict:
+        import requests
+
+        return requests.get(f"{self.url}/_bench/server", timeout=10).json()
+
     def stop(self) -> None:
         self.session.close()
         self.process.terminate()
@@ -388,7 +395,14 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
     env = _environment(platform.url)
     procs = [
         subprocess.Popen(  # noqa: S603 (our own interpreter and script)
-            [PYTHON, str(ROOT / "bench" / "sync_processes.py"), "work", "--database", DATABASE],
+            [
+                PYTHON,
+                str(ROOT / "bench" / "sync_processes.py"),
+                "work",
+                "--database",
+                DATABASE,
+                *(["--profile", PROFILE] if PROFILE else []),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -400,6 +414,7 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
         if proc.stdout.readline().strip() != "ready":
             raise RuntimeError("A sync worker did not start.")
     before = platform.calls()
+    served_before = platform.served()
     go = time.time()
     for proc in procs:
         proc.stdin.write("go\n")
@@ -409,6 +424,8 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
         proc.wait(timeout=60)
     elapsed = max(r["finished_at"] for r in reports) - go
     calls = _delta(platform.calls(), before)
+    served = platform.served()
+    server_cpu = served["cpu_seconds"] - served_before["cpu_seconds"]
     total_calls = sum(calls.values())
     limit = total_calls * latency_ms / 1000 / workers
     queries: Counter = Counter()
@@ -438,6 +455,10 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
         },
         "polling_queries": queries["polling"],
         "worker_cpu_seconds": round(sum(r["cpu_seconds"] for r in reports), 1),
+        "worker_cpu_ms_per_call": round(
+            sum(r["cpu_seconds"] for r in reports) * 1000 / max(total_calls, 1), 2
+        ),
+        "server_cpu_ms_per_call": round(server_cpu * 1000 / max(total_calls, 1), 2),
         "statuses": dict(statuses),
         "failed": failed.count(),
         "first_error": list(first_error) if first_error else None,

@@ -6,7 +6,9 @@
 ``serve`` runs the Django app (the Abillity emulator under ``/sandbox/abillity/``) in a
 threaded WSGI server on 127.0.0.1, one thread per connection, so N workers' calls overlap
 as they would on the platform. Besides the app it answers ``GET /_bench/calls`` (bench
-only): how many API calls the emulator logged, by method. The emulator's own request log
+only): how many API calls the emulator logged, by method; and ``GET /_bench/server``, the
+requests it served and the CPU time they took (the platform's share of a call). The
+emulator's own request log
 keeps the last 5,000 calls only; this count wraps its ``_log``, so it sees every call the
 log records.
 
@@ -93,13 +95,24 @@ def serve(port: int) -> None:
     # A warning per 404 (the API's answer to an empty list) would cost more than the call.
     logging.getLogger("django.request").setLevel(logging.ERROR)
 
+    served = {"requests": 0, "cpu_seconds": 0.0}
+
     def app(environ, start_response):
-        if environ.get("PATH_INFO") == "/_bench/calls":
+        path = environ.get("PATH_INFO")
+        if path in ("/_bench/calls", "/_bench/server"):
             with lock:
-                body = json.dumps(dict(calls)).encode()
+                body = json.dumps(dict(calls) if path == "/_bench/calls" else served).encode()
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
-        return django_app(environ, start_response)
+        # The server's own CPU time per request (this thread's: the latency it sleeps
+        # costs none), so a run shows how much of a call is the platform's, not ours.
+        cpu = time.thread_time()
+        try:
+            return django_app(environ, start_response)
+        finally:
+            with lock:
+                served["requests"] += 1
+                served["cpu_seconds"] += time.thread_time() - cpu
 
     class QuietHandler(WSGIRequestHandler):
         # The status line and headers, then the body, go in separate writes: with Nagle's
@@ -117,7 +130,7 @@ def serve(port: int) -> None:
 
 
 # --- a worker ------------------------------------------------------------------------------
-def work() -> None:
+def work(profile: str = "") -> None:
     from django.db import connection
 
     from connectors import services
@@ -149,6 +162,12 @@ def work() -> None:
     sys.stdin.readline()
     cpu = time.process_time()
     idle = 0
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with connection.execute_wrapper(queries):
         while True:
             done = services.jobs_process_due(platform=PLATFORM)
@@ -159,6 +178,9 @@ def work() -> None:
             idle += 1
             time.sleep(0.05)  # a job waits out a short delay, or another worker has it
     finished_at = time.time()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{profile}.{os.getpid()}")
     print(
         json.dumps(
             {
@@ -181,13 +203,16 @@ def main() -> None:
     parser.add_argument("role", choices=("serve", "work"))
     parser.add_argument("--database", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--profile", default="", help="(work) write cProfile stats to PROFILE.<pid>"
+    )
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_DEBUG", "false")
     django_setup(options.database, migrate=False)
     if options.role == "serve":
         serve(options.port)
     else:
-        work()
+        work(options.profile)
 
 
 if __name__ == "__main__":
