@@ -39,6 +39,8 @@ from .choices import Entity, FieldRule, Operation
 from .http import Observer, PlatformClient
 
 if TYPE_CHECKING:
+    import requests
+
     from .services import SyncContext
 
 # The local model each entity is read from. A charge is an asset's charges.
@@ -116,9 +118,14 @@ class Connector:
             return f"{settings.SANDBOX_BASE_URL.rstrip('/')}/sandbox/{self.identifier}/"
         return ""
 
-    def client(self, observer: Observer | None = None) -> PlatformClient:
-        """A platform client reporting each call to ``observer``. Override per platform."""
-        return PlatformClient(self.api_url(), timeout=self.timeout(), observer=observer)
+    def client(
+        self, observer: Observer | None = None, session: requests.Session | None = None
+    ) -> PlatformClient:
+        """A platform client reporting each call to ``observer``, on ``session`` if given
+        (else a session of its own, closed with the client). Override per platform."""
+        return PlatformClient(
+            self.api_url(), timeout=self.timeout(), observer=observer, session=session
+        )
 
     def timeout(self) -> tuple[float, float]:
         return (settings.SYNC_CONNECT_TIMEOUT, settings.SYNC_READ_TIMEOUT)
@@ -132,6 +139,11 @@ class Connector:
     # --- records ----------------------------------------------------------------
     def queryset(self, entity: str) -> models.QuerySet:
         """The records of ``entity`` this platform takes (before export filters)."""
+        return entity_model(entity)._default_manager.all()
+
+    def record_queryset(self, entity: str) -> models.QuerySet:
+        """How a job loads its record: every record (a lead, a subsite: ``skip_reason``
+        says why it is not sent), with what the connector reads of it joined in."""
         return entity_model(entity)._default_manager.all()
 
     def role(self, entity: str, record: models.Model) -> str:

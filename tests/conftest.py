@@ -18,6 +18,16 @@ def transactional_db(_django_db_helper, django_db_serialized_rollback):
     """
 
 
+@pytest.fixture(autouse=True)
+def _worker_sessions_closed():
+    """The sync engine keeps a kept-alive HTTP session per platform for the thread's
+    life; in tests, no connection may outlive the test (and its live server's state)."""
+    yield
+    from connectors.http import worker_sessions_close
+
+    worker_sessions_close()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

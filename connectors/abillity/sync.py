@@ -115,7 +115,7 @@ class AbillityConnector(Connector):
     }
 
     # --- configuration --------------------------------------------------------
-    def client(self, observer=None) -> AbillityClient:
+    def client(self, observer=None, session=None) -> AbillityClient:
         url = self.api_url()
         credentials = {
             "system_information": settings.ABILLITY_SYSTEM_INFORMATION,
@@ -129,7 +129,9 @@ class AbillityConnector(Connector):
                 "username": SANDBOX_CREDENTIALS["username"],
                 "password": SANDBOX_CREDENTIALS["password"],
             }
-        return AbillityClient(url, timeout=self.timeout(), observer=observer, **credentials)
+        return AbillityClient(
+            url, timeout=self.timeout(), observer=observer, session=session, **credentials
+        )
 
     def is_enabled(self) -> bool:
         return BillingPlatform.objects.filter(code=PLATFORM, integration_enabled=True).exists()
@@ -174,6 +176,14 @@ class AbillityConnector(Connector):
         if entity == Entity.ASSET:
             return charges.assets_taken().filter(customer__stage=CustomerStage.CUSTOMER)
         return Contact.objects.filter(customer__stage=CustomerStage.CUSTOMER)
+
+    def record_queryset(self, entity: str) -> models.QuerySet:
+        joined = {
+            Entity.SITE: ("customer",),
+            Entity.CONTACT: ("customer", "site"),
+            Entity.ASSET: ("customer", "site__parent"),
+        }.get(entity, ())
+        return super().record_queryset(entity).select_related(*joined)
 
     def role(self, entity: str, record: models.Model) -> str:
         return {

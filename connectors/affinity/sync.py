@@ -210,12 +210,12 @@ class AffinityConnector(Connector):
     }
 
     # --- configuration -----------------------------------------------------------------
-    def client(self, observer=None) -> AffinityClient:
+    def client(self, observer=None, session=None) -> AffinityClient:
         key = settings.AFFINITY_API_KEY
         if not settings.AFFINITY_API_URL and not key:
             key = SANDBOX_API_KEY  # the embedded emulator's own key
         return AffinityClient(
-            self.api_url(), api_key=key, timeout=self.timeout(), observer=observer
+            self.api_url(), api_key=key, timeout=self.timeout(), observer=observer, session=session
         )
 
     def is_enabled(self) -> bool:

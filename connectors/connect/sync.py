@@ -29,11 +29,13 @@ class ConnectConnector(Connector):
     entities = ()
     secrets = ("CONNECT_API_TOKEN",)
 
-    def client(self, observer=None) -> ConnectClient:
+    def client(self, observer=None, session=None) -> ConnectClient:
         token = settings.CONNECT_API_TOKEN
         if not settings.CONNECT_API_URL and not token:
             token = SANDBOX_TOKEN  # the embedded emulator's own token
-        return ConnectClient(self.api_url(), token=token, timeout=self.timeout(), observer=observer)
+        return ConnectClient(
+            self.api_url(), token=token, timeout=self.timeout(), observer=observer, session=session
+        )
 
     def is_enabled(self) -> bool:
         return BillingPlatform.objects.filter(code=PLATFORM, integration_enabled=True).exists()

@@ -51,9 +51,13 @@ class FakeConnector(Connector):
     }
     secrets = ("FAKE_API_KEY",)
 
-    def client(self, observer=None) -> FakeClient:
+    def client(self, observer=None, session=None) -> FakeClient:
         return FakeClient(
-            self.api_url(), api_key=settings.FAKE_API_KEY, timeout=self.timeout(), observer=observer
+            self.api_url(),
+            api_key=settings.FAKE_API_KEY,
+            timeout=self.timeout(),
+            observer=observer,
+            session=session,
         )
 
     def dependencies(self, entity, record):

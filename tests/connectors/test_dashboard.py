@@ -215,7 +215,7 @@ def reconciling_platform():
         name = "Reconciling"
         entities = (Entity.ASSET,)
 
-        def client(self, observer=None):
+        def client(self, observer=None, session=None):
             return PlatformClient("http://127.0.0.1:9/", timeout=(1, 1))
 
         def reconcile(self, client):

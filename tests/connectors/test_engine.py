@@ -102,21 +102,24 @@ def test_a_new_customer_is_created_on_the_platform_and_bound_with_each_call_reco
     assert all(a.duration_ms >= 0 and a.error == "" for a in attempts)
 
 
-def test_a_job_closes_its_connections_to_the_platform_when_it_ends(fake_platform, monkeypatch):
-    clients = []  # held, so only an explicit close can end the connections
-    make_client = FakeConnector.client
+def test_a_workers_jobs_share_one_kept_alive_connection_to_the_platform(fake_platform):
+    before = set(platform_connections_open())  # other platforms' sessions of this thread
 
-    def kept(self, observer=None):
-        clients.append(make_client(self, observer=observer))
-        return clients[-1]
+    for name in ("Tidy Ltd", "Neat Ltd", "Trim Ltd"):
+        assert job_of(CustomerFactory(name=name)).status == JobStatus.SUCCEEDED
 
-    monkeypatch.setattr(FakeConnector, "client", kept)
+    opened = [name for name in platform_connections_open() if name not in before]
+    assert len(opened) <= 1  # (none if the thread's session had one open already)
+    assert len(fake_platform.requests) >= 3
 
-    customer = CustomerFactory(name="Tidy Ltd")
 
-    assert job_of(customer).status == JobStatus.SUCCEEDED
-    assert len(clients) == 1
-    wait_for(lambda: not platform_connections_open(), timeout=3, what="the connections to close")
+def test_the_workers_session_is_made_again_in_a_forked_child(monkeypatch):
+    from connectors import http
+
+    session = http.worker_session("fake")
+    assert http.worker_session("fake") is session
+    monkeypatch.setattr(http.os, "getpid", lambda: -1)  # as in a prefork child
+    assert http.worker_session("fake") is not session
 
 
 def test_publishing_with_no_broker_runs_the_job_without_touching_a_broker(fake_platform, caplog):
