@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -132,10 +134,82 @@ def record_excluded_by(
     return None
 
 
+# The bindings a sync job has read, by record: {(platform, entity, id): {role: Binding}}.
+_job_bindings: ContextVar[dict[tuple[str, str, int], dict[str, Binding]] | None] = ContextVar(
+    "job_bindings", default=None
+)
+
+
+@contextmanager
+def bindings_read_once() -> Iterator[None]:
+    """While a sync job runs: each record's bindings are read once, all its roles in one
+    query, instead of once per look (a site's job looks at its customer's company and
+    billing site, its own site and billing details, several times each).
+
+    Kept true by the job's own writes (``binding_remember``), and forgotten for a record
+    whose job is claimed inside this one (``binding_forget``): a record's bindings are
+    always read after its job was claimed. Nested use keeps the outer job's reads.
+    """
+    if _job_bindings.get() is not None:
+        yield
+        return
+    token = _job_bindings.set({})
+    try:
+        yield
+    finally:
+        _job_bindings.reset(token)
+
+
 def binding_for(platform: str, role: str, entity: str, object_id: int) -> Binding | None:
-    return Binding.objects.filter(
-        platform=platform, role=role, entity=entity, object_id=object_id
-    ).first()
+    """The record's binding in ``role`` (None if it has none; in a job, possibly one not
+    saved yet, which has no external id)."""
+    read = _job_bindings.get()
+    if read is None:
+        return Binding.objects.filter(
+            platform=platform, role=role, entity=entity, object_id=object_id
+        ).first()
+    key = (platform, entity, int(object_id))
+    if key not in read:
+        read[key] = {
+            binding.role: binding
+            for binding in Binding.objects.filter(
+                platform=platform, entity=entity, object_id=object_id
+            )
+        }
+    return read[key].get(role)
+
+
+def bindings_prefetch(platform: str, records: Iterable[tuple[str, int]]) -> None:
+    """In a job: read the bindings of these records (entity, id) in one query, for those
+    not read yet."""
+    read = _job_bindings.get()
+    if read is None:
+        return
+    keys = {(platform, entity, int(pk)) for entity, pk in records} - read.keys()
+    if not keys:
+        return
+    wanted = Q()
+    for _, entity, pk in keys:
+        wanted |= Q(entity=entity, object_id=pk)
+    for key in keys:
+        read[key] = {}
+    for binding in Binding.objects.filter(wanted, platform=platform):
+        read[(platform, binding.entity, int(binding.object_id))][binding.role] = binding
+
+
+def binding_remember(binding: Binding) -> None:
+    """Keep a job's reads true after it made or changed ``binding``."""
+    read = _job_bindings.get()
+    key = (binding.platform, binding.entity, int(binding.object_id))
+    if read is not None and key in read:
+        read[key][binding.role] = binding
+
+
+def binding_forget(platform: str, entity: str, object_id: int) -> None:
+    """Drop what a job read of a record's bindings (its own job has just been claimed)."""
+    read = _job_bindings.get()
+    if read is not None:
+        read.pop((platform, entity, int(object_id)), None)
 
 
 def bindings_of(platform: str, entity: str, object_ids: Iterable[int]) -> list[Binding]:

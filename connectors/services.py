@@ -6,8 +6,7 @@ The life of a job:
    a pending job in the caller's transaction; repeated changes merge into the
    one pending job of a record. After commit a task is published for it.
 2. ``job_process`` (the task body) claims the due pending job of a record
-   with ``select_for_update(skip_locked=True)`` and marks it in flight under
-   a lease. A second job for a record already in flight cannot be claimed
+   with one conditional UPDATE and marks it in flight under a lease. A second job for a record already in flight cannot be claimed
    (a conditional unique constraint), so a record is only ever worked on by
    one worker: retries and races cannot create it twice on the platform.
 3. ``job_run`` checks the entity settings and export filters, the platform's
@@ -29,13 +28,14 @@ import random
 import re
 import socket
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from .base import Connector, UnknownPlatform, connector_for, entity_model
@@ -55,12 +55,16 @@ from .errors import (
     PermanentError,
     RecoverableError,
 )
-from .http import AttemptRecord, PlatformClient
+from .http import AttemptRecord, PlatformClient, worker_session
 from .models import Binding, SyncAttempt, SyncJob
 from .redaction import redact
 from .selectors import (
     FilterUnusable,
     binding_for,
+    binding_forget,
+    binding_remember,
+    bindings_prefetch,
+    bindings_read_once,
     export_filters,
     exporting_platforms,
     platform_exports,
@@ -266,46 +270,43 @@ def job_claim(
 ) -> SyncJob | None:
     """Mark the record's due pending job in flight under a lease, or return None.
 
-    None when there is no due pending job, another worker holds it (skip
-    locked), or another job for the record is in flight; in that last case the
-    pending job is pushed back a little and republished.
+    A record has at most one pending job (a conditional unique constraint), so one
+    conditional UPDATE claims it: of two workers claiming at once, the second's
+    UPDATE waits for the first's, then finds the job no longer pending. None when
+    there is no due pending job, another worker took it, or another job for the
+    record is in flight; in that last case the pending job is pushed back a little
+    and republished.
     """
     now = timezone.now()
-    with transaction.atomic():
-        candidates = SyncJob.objects.select_for_update(skip_locked=True).filter(
-            platform=platform, entity=entity, object_id=object_id, status=JobStatus.PENDING
+    record_jobs = SyncJob.objects.filter(platform=platform, entity=entity, object_id=object_id)
+    due = record_jobs.filter(status=JobStatus.PENDING)
+    if not ignore_schedule:
+        due = due.filter(next_attempt_at__lte=now)
+    try:
+        with savepoint_if_nested():
+            claimed = due.update(
+                status=JobStatus.IN_FLIGHT,
+                attempts=F("attempts") + 1,
+                last_attempt_at=now,
+                locked_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+                locked_by=WORKER,
+                updated_at=now,
+            )
+    except IntegrityError:
+        # The record is in flight in another worker, most likely for a second or two:
+        # look again shortly (not at the end of its lease, which would hold a quick
+        # second edit back for minutes). A dead worker's job is released by the sweeper.
+        wait = settings.SYNC_BUSY_DELAY
+        record_jobs.filter(status=JobStatus.PENDING).update(
+            next_attempt_at=now + timedelta(seconds=wait)
         )
-        if not ignore_schedule:
-            candidates = candidates.filter(next_attempt_at__lte=now)
-        job = candidates.first()
-        if job is None:
-            return None
-        job.status = JobStatus.IN_FLIGHT
-        job.attempts += 1
-        job.last_attempt_at = now
-        job.locked_until = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-        job.locked_by = WORKER
-        try:
-            with transaction.atomic():
-                job.save(
-                    update_fields=[
-                        "status",
-                        "attempts",
-                        "last_attempt_at",
-                        "locked_until",
-                        "locked_by",
-                        "updated_at",
-                    ]
-                )
-        except IntegrityError:
-            # The record is in flight in another worker, most likely for a second or two:
-            # look again shortly (not at the end of its lease, which would hold a quick
-            # second edit back for minutes). A dead worker's job is released by the sweeper.
-            wait = settings.SYNC_BUSY_DELAY
-            SyncJob.objects.filter(pk=job.pk).update(next_attempt_at=now + timedelta(seconds=wait))
-            transaction.on_commit(lambda: job_publish(platform, entity, object_id, countdown=wait))
-            return None
-    return job
+        transaction.on_commit(lambda: job_publish(platform, entity, object_id, countdown=wait))
+        return None
+    if not claimed:
+        return None
+    return record_jobs.filter(
+        status=JobStatus.IN_FLIGHT, locked_by=WORKER, last_attempt_at=now
+    ).first()
 
 
 @dataclass
@@ -329,13 +330,14 @@ class SyncContext:
     def binding(
         self, role: str, entity: str | None = None, object_id: int | None = None
     ) -> Binding:
-        """The binding of a record in a role, made (without an external id) if missing."""
-        binding, _ = Binding.objects.get_or_create(
-            platform=self.platform,
-            role=role,
-            entity=entity or self.entity,
-            object_id=object_id if object_id is not None else self.record.pk,
-        )
+        """The binding of a record in a role; a new one if it has none, saved (by ``_bind``)
+        once it has its external id."""
+        entity = entity or self.entity
+        object_id = object_id if object_id is not None else self.record.pk
+        binding = binding_for(self.platform, role, entity, object_id)
+        if binding is None:
+            binding = Binding(platform=self.platform, role=role, entity=entity, object_id=object_id)
+            binding_remember(binding)
         return binding
 
     def ensure(self, entity: str, record: models.Model) -> Binding:
@@ -349,13 +351,25 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
     Whatever happens, the job leaves the in-flight state here (finished, or back
     in the queue): an error that escaped would leave it to the sweeper, which
     would release it to fail the same way, for ever.
+
+    Bindings are read once per record for the whole job, its dependencies' jobs
+    included (``selectors.bindings_read_once``); the record's own are read afresh, now
+    that its job is claimed.
     """
+    with bindings_read_once():
+        binding_forget(job.platform, job.entity, job.object_id)
+        return _job_run(job, depth=depth)
+
+
+def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
     client: PlatformClient | None = None
     try:
         connector = connector_for(job.platform)
         # Inside the try: a client refuses to exist without its URL or credentials.
-        client = connector.client(observer=_attempt_recorder(job))
-        record = entity_model(job.entity)._default_manager.filter(pk=job.object_id).first()
+        client = connector.client(
+            observer=_attempt_recorder(job), session=worker_session(job.platform)
+        )
+        record = connector.record_queryset(job.entity).filter(pk=job.object_id).first()
         if record is None:
             return _finish(job, JobStatus.SKIPPED, error="The record no longer exists.")
         job.object_repr = connector.describe(job.entity, record)
@@ -384,7 +398,11 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
             client=client,
             depth=depth,
         )
-        for dependency_entity, dependency in connector.dependencies(job.entity, record):
+        dependencies = connector.dependencies(job.entity, record)
+        bindings_prefetch(
+            job.platform, [(job.entity, record.pk), *((e, d.pk) for e, d in dependencies)]
+        )
+        for dependency_entity, dependency in dependencies:
             context.ensure(dependency_entity, dependency)
         operation = connector.push(context)
     except Deferred as exc:
@@ -427,7 +445,7 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
         )
     finally:
         if client is not None:
-            client.close()  # its kept-alive connections, not left to the garbage collector
+            client.close()  # a session of its own (not the worker's): its connections
     status = JobStatus.NO_CHANGE if operation == Operation.NONE else JobStatus.SUCCEEDED
     return _finish(
         job,
@@ -513,24 +531,42 @@ def _finish(
     job.locked_until = None
     job.locked_by = ""
     job.external_id = external_id or job.external_id
-    with transaction.atomic():
-        job.save()
-        if status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
-            _resolve_earlier_failures(job, now)
+    if status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
+        earlier, blocked = _earlier_failures(job)
+        if earlier or blocked:
+            # A success takes the record's earlier failures out of the error queue and
+            # requeues the jobs that were waiting on this record, with the job's end.
+            with transaction.atomic():
+                job.save()
+                SyncJob.objects.filter(pk__in=earlier).update(resolved_at=now)
+                for waiting in blocked:
+                    job_retry(waiting, reason=f"its dependency (job #{job.pk}) succeeded")
+            return job
+    job.save()  # one statement: no transaction around it (two more round trips)
     return job
 
 
-def _resolve_earlier_failures(job: SyncJob, now: datetime) -> None:
-    """A success takes the record's earlier failures out of the error queue, and
-    requeues the jobs that were waiting on this record."""
-    earlier = SyncJob.objects.filter(
-        platform=job.platform,
-        entity=job.entity,
-        object_id=job.object_id,
-        status__in=ERROR_STATUSES,
-        resolved_at__isnull=True,
-    ).exclude(pk=job.pk)
-    blocked = list(
+def _earlier_failures(job: SyncJob) -> tuple[list[int], list[SyncJob]]:
+    """The record's other jobs in the error queue, and the jobs failed waiting on it
+    (one query; the waiting jobs are read whole only when there are some).
+
+    Read before the job's end is saved: while the job is in flight no other job of its
+    record can fail, and a job can only be blocked by one that already failed.
+    """
+    earlier = (
+        SyncJob.objects.filter(
+            platform=job.platform,
+            entity=job.entity,
+            object_id=job.object_id,
+            status__in=ERROR_STATUSES,
+            resolved_at__isnull=True,
+        )
+        .exclude(pk=job.pk)
+        .annotate(waiting=Value(False))
+        .values_list("pk", "waiting")
+        .order_by()
+    )
+    waiting = (
         SyncJob.objects.filter(
             blocked_by__platform=job.platform,
             blocked_by__entity=job.entity,
@@ -538,10 +574,14 @@ def _resolve_earlier_failures(job: SyncJob, now: datetime) -> None:
             status=JobStatus.FAILED,
             resolved_at__isnull=True,
         )
+        .annotate(waiting=Value(True))
+        .values_list("pk", "waiting")
+        .order_by()
     )
-    earlier.update(resolved_at=now)
-    for waiting in blocked:
-        job_retry(waiting, reason=f"its dependency (job #{job.pk}) succeeded")
+    rows = list(earlier.union(waiting, all=True))
+    blocked_ids = [pk for pk, is_waiting in rows if is_waiting]
+    blocked = list(SyncJob.objects.filter(pk__in=blocked_ids)) if blocked_ids else []
+    return [pk for pk, is_waiting in rows if not is_waiting], blocked
 
 
 def _return_to_pending(
@@ -739,9 +779,11 @@ def _bind(binding: Binding, external_id: str, *, payload: dict, digest: str, now
     binding.first_synced_at = binding.first_synced_at or now
     binding.last_synced_at = now
     try:
-        with transaction.atomic():  # a savepoint: a caller's transaction stays usable
+        with savepoint_if_nested():
             binding.save()
     except IntegrityError:
+        if binding.pk is None and _bind_to_the_row_made_meanwhile(binding):
+            return
         clash = Binding.objects.filter(
             platform=binding.platform, role=binding.role, external_id=external_id
         ).first()
@@ -749,6 +791,42 @@ def _bind(binding: Binding, external_id: str, *, payload: dict, digest: str, now
             f"{binding.platform} {binding.role} {external_id} is already bound to "
             f"{clash.entity if clash else '?'} #{clash.object_id if clash else '?'}."
         ) from None
+    binding_remember(binding)
+
+
+def _bind_to_the_row_made_meanwhile(binding: Binding) -> bool:
+    """A new binding whose record got a binding row in this role since it was read (staff
+    mapping it, an import): write to that row if it holds no other external id."""
+    existing = Binding.objects.filter(
+        platform=binding.platform,
+        role=binding.role,
+        entity=binding.entity,
+        object_id=binding.object_id,
+    ).first()
+    if existing is None or existing.external_id not in ("", binding.external_id):
+        if existing is not None:
+            raise PermanentError(
+                f"{binding.platform} {binding.role} of {binding.entity} #{binding.object_id} "
+                f"was bound to {existing.external_id} while {binding.external_id} was being "
+                "made: check both on the platform, then map the record to the right one."
+            )
+        return False
+    binding.pk = existing.pk
+    binding.created_at = existing.created_at
+    binding.first_synced_at = existing.first_synced_at or binding.first_synced_at
+    with savepoint_if_nested():
+        binding.save()
+    binding_remember(binding)
+    return True
+
+
+def savepoint_if_nested():
+    """A savepoint inside a transaction, so a failed write leaves the caller's
+    transaction usable; nothing in autocommit, where a failed statement spoils nothing
+    and a transaction of one statement would cost two more round trips."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return nullcontext()
 
 
 def _json_safe(payload: dict[str, Any]) -> dict[str, Any]:
