@@ -90,7 +90,9 @@ def _sync_rows(sync: dict) -> list[tuple[str, str, str, str]]:
                 f" {sync['latency_ms']:g} ms latency, {r['workers']} worker(s)",
                 f"{r['fraction_of_limit']:.0%} of the limit ({r['calls']:,} calls,"
                 f" {r['elapsed_seconds']:.0f} s vs {r['limit_seconds']:.0f} s);"
-                f" {r['queries_per_record']:.1f} queries/record",
+                f" {r['queries_per_record']:.1f} queries/record; a call takes"
+                f" {r.get('worker_ms_per_call', 0):.1f} ms per worker, of which the platform"
+                f" answering {r.get('server_ms_per_call', 0):.1f} ms",
                 ">= 80%",
                 _verdict(r["fraction_of_limit"] >= 0.8 and not r["failed"]),
             )

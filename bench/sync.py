@@ -426,6 +426,7 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
     calls = _delta(platform.calls(), before)
     served = platform.served()
     server_cpu = served["cpu_seconds"] - served_before["cpu_seconds"]
+    server_wall = served["wall_seconds"] - served_before["wall_seconds"]
     total_calls = sum(calls.values())
     limit = total_calls * latency_ms / 1000 / workers
     queries: Counter = Counter()
@@ -459,6 +460,10 @@ def initial_sync(platform: Platform, workers: int, latency_ms: float, records: i
             sum(r["cpu_seconds"] for r in reports) * 1000 / max(total_calls, 1), 2
         ),
         "server_cpu_ms_per_call": round(server_cpu * 1000 / max(total_calls, 1), 2),
+        # The platform's answer time per call (latency included), and what is left of
+        # the elapsed time per call and worker: ours (queries, bookkeeping, HTTP client).
+        "server_ms_per_call": round(server_wall * 1000 / max(total_calls, 1), 2),
+        "worker_ms_per_call": round(elapsed * 1000 * workers / max(total_calls, 1), 2),
         "statuses": dict(statuses),
         "failed": failed.count(),
         "first_error": list(first_error) if first_error else None,

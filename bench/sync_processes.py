@@ -7,7 +7,8 @@
 threaded WSGI server on 127.0.0.1, one thread per connection, so N workers' calls overlap
 as they would on the platform. Besides the app it answers ``GET /_bench/calls`` (bench
 only): how many API calls the emulator logged, by method; and ``GET /_bench/server``, the
-requests it served and the CPU time they took (the platform's share of a call). The
+requests it served, the CPU time they took and their time from start to answer (the
+injected latency included: the platform's share of a call). The
 emulator's own request log
 keeps the last 5,000 calls only; this count wraps its ``_log``, so it sees every call the
 log records.
@@ -95,7 +96,7 @@ def serve(port: int) -> None:
     # A warning per 404 (the API's answer to an empty list) would cost more than the call.
     logging.getLogger("django.request").setLevel(logging.ERROR)
 
-    served = {"requests": 0, "cpu_seconds": 0.0}
+    served = {"requests": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO")
@@ -106,13 +107,14 @@ def serve(port: int) -> None:
             return [body]
         # The server's own CPU time per request (this thread's: the latency it sleeps
         # costs none), so a run shows how much of a call is the platform's, not ours.
-        cpu = time.thread_time()
+        cpu, wall = time.thread_time(), time.perf_counter()
         try:
             return django_app(environ, start_response)
         finally:
             with lock:
                 served["requests"] += 1
                 served["cpu_seconds"] += time.thread_time() - cpu
+                served["wall_seconds"] += time.perf_counter() - wall
 
     class QuietHandler(WSGIRequestHandler):
         # The status line and headers, then the body, go in separate writes: with Nagle's
