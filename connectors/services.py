@@ -6,9 +6,10 @@ The life of a job:
    a pending job in the caller's transaction; repeated changes merge into the
    one pending job of a record. After commit a task is published for it.
 2. ``job_process`` (the task body) claims the due pending job of a record
-   with one conditional UPDATE and marks it in flight under a lease. A second job for a record already in flight cannot be claimed
-   (a conditional unique constraint), so a record is only ever worked on by
-   one worker: retries and races cannot create it twice on the platform.
+   with one conditional UPDATE and marks it in flight under a lease. A second
+   job for a record already in flight cannot be claimed (a conditional unique
+   constraint), so a record is only ever worked on by one worker: retries and
+   races cannot create it twice on the platform.
 3. ``job_run`` checks the entity settings and export filters, the platform's
    key fields, syncs the record's dependencies first, then asks the connector
    to push the record, and records the outcome. Errors are classified (see
@@ -814,8 +815,12 @@ def _bind_to_the_row_made_meanwhile(binding: Binding) -> bool:
     binding.pk = existing.pk
     binding.created_at = existing.created_at
     binding.first_synced_at = existing.first_synced_at or binding.first_synced_at
-    with savepoint_if_nested():
-        binding.save()
+    try:
+        with savepoint_if_nested():
+            binding.save()
+    except IntegrityError:  # the external id is another record's: the caller says whose
+        binding.pk = None
+        return False
     binding_remember(binding)
     return True
 

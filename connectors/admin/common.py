@@ -3,6 +3,8 @@ and the platform filter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -11,7 +13,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from ..base import ENTITY_MODELS, entity_model, platform_choices, registered
+from ..base import ENTITY_MODELS, Connector, entity_model, platform_choices, registered
 from ..choices import JobStatus
 
 # Reading jobs, sync states and previews; queuing a sync (the "add" of a job: the same
@@ -104,3 +106,32 @@ class PlatformFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
         return queryset.filter(platform=value) if value else queryset
+
+
+def platform_badges(
+    entity: str,
+    state_of: Callable[[str], dict[str, Any]],
+    extra: Callable[[str, Connector], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ticks at the top of a record's page: per platform taking ``entity``, the record's
+    sync state (``state_of(platform)``) and external ids, plus ``extra`` of each. A
+    platform whose integration is off and that never had the record is left out."""
+    from ..selectors import exporting_platforms
+
+    exporting = set(exporting_platforms(entity))
+    badges: list[dict[str, Any]] = []
+    for identifier, connector in sorted(registered().items()):
+        if entity not in connector.entities:
+            continue
+        state = state_of(identifier)
+        if not state["bindings"] and identifier not in exporting:
+            continue
+        badges.append(
+            {
+                "name": connector.name or identifier,
+                "state": state,
+                "external_ids": [b["external_id"] for b in state["bindings"] if b["external_id"]],
+                **(extra(identifier, connector) if extra else {}),
+            }
+        )
+    return badges

@@ -32,13 +32,19 @@ from customers.models import Customer
 from layer_sync.admin import register_change_form_panel
 
 from ..api.sync_status import customer_sync_status
-from ..base import Connector, UnknownPlatform, connector_for, registered
+from ..base import Connector, UnknownPlatform, connector_for
 from ..choices import Entity
 from ..errors import SyncError
 from ..models import SyncJob
-from ..selectors import exporting_platforms
 from ..services import MappingRefused, customer_sync_request, external_id_problem
-from .common import ACT_ON_JOBS, REQUEST_JOBS, VIEW_JOBS, record_admin_url, status_badge
+from .common import (
+    ACT_ON_JOBS,
+    REQUEST_JOBS,
+    VIEW_JOBS,
+    platform_badges,
+    record_admin_url,
+    status_badge,
+)
 
 # The most platform records the mapping list shows; staff narrow it by typing.
 SEARCH_LIMIT = 500
@@ -71,23 +77,14 @@ def customer_sync_badge(request: HttpRequest, obj: Model) -> str:
     customer = obj if isinstance(obj, Customer) else getattr(obj, "customer", None)
     if customer is None or customer.stage != CustomerStage.CUSTOMER:
         return ""
-    exporting = set(exporting_platforms(Entity.CUSTOMER))
-    badges: list[dict[str, Any]] = []
-    for identifier, connector in sorted(registered().items()):
-        if Entity.CUSTOMER not in connector.entities:
-            continue
-        state = customer_sync_status(platform=identifier, customer=customer)["customer"]
-        if not state["bindings"] and identifier not in exporting:
-            continue  # an integration that is off and never had this customer
-        badges.append(
-            {
-                "name": connector.name or identifier,
-                "state": state,
-                "external_ids": [b["external_id"] for b in state["bindings"] if b["external_id"]],
-                "url": customer_sync_url(identifier, customer.pk),
-                "warnings": connector.warnings(Entity.CUSTOMER, customer),
-            }
-        )
+    badges = platform_badges(
+        Entity.CUSTOMER,
+        lambda platform: customer_sync_status(platform=platform, customer=customer)["customer"],
+        lambda platform, connector: {
+            "url": customer_sync_url(platform, customer.pk),
+            "warnings": connector.warnings(Entity.CUSTOMER, customer),
+        },
+    )
     if not badges:
         return ""
     return render_to_string(

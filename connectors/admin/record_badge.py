@@ -8,18 +8,15 @@ tick); an asset is synced as itself, so its own state is shown here. Read-only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Model
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from layer_sync.admin import register_change_form_panel
 
-from ..base import registered
 from ..choices import Entity
-from ..selectors import exporting_platforms, record_sync_state
-from .common import VIEW_JOBS
+from ..selectors import record_sync_state
+from .common import VIEW_JOBS, platform_badges
 
 
 @register_change_form_panel("billing.Asset", position="top")
@@ -27,21 +24,9 @@ def asset_sync_badge(request: HttpRequest, obj: Model) -> str:
     """Is the asset on each platform that takes assets: the tick, or what is pending or failed."""
     if not request.user.has_perm(VIEW_JOBS):
         return ""
-    exporting = set(exporting_platforms(Entity.ASSET))
-    badges: list[dict[str, Any]] = []
-    for identifier, connector in sorted(registered().items()):
-        if Entity.ASSET not in connector.entities:
-            continue
-        state = record_sync_state(identifier, Entity.ASSET, obj.pk)
-        if not state["bindings"] and identifier not in exporting:
-            continue  # an integration that is off and never had this asset
-        badges.append(
-            {
-                "name": connector.name or identifier,
-                "state": state,
-                "external_ids": [b["external_id"] for b in state["bindings"] if b["external_id"]],
-            }
-        )
+    badges = platform_badges(
+        Entity.ASSET, lambda platform: record_sync_state(platform, Entity.ASSET, obj.pk)
+    )
     if not badges:
         return ""
     return render_to_string(

@@ -95,6 +95,15 @@ def test_a_new_binding_whose_record_was_bound_meanwhile_to_another_id_is_refused
     assert list(Binding.objects.values_list("external_id", flat=True)) == ["7"]
 
 
+def test_a_new_binding_to_another_records_id_is_refused_naming_that_record():
+    bound("company", object_id=2, external_id="5")
+    unsaved = Binding(platform=PLATFORM, role="company", entity=ENTITY, object_id=1)
+    bound("company")  # this record's empty row, made meanwhile
+
+    with pytest.raises(PermanentError, match="fake company 5 is already bound to customer #2"):
+        bind(unsaved, "5")
+
+
 # --- the worker's HTTP session ------------------------------------------------------------
 @responses.activate
 def test_the_workers_session_carries_no_cookie_from_one_call_to_the_next():
