@@ -292,45 +292,40 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         own = [
-            path(
-                "dashboard/",
-                wrap(dashboard.sync_dashboard_view),
-                name="connectors_syncjob_dashboard",
-            ),
-            path(
-                "<int:job_id>/status.json",
-                wrap(progress.job_status_view),
-                name="connectors_syncjob_status",
-            ),
-            path(
-                "record/<str:platform>/<str:entity>/<int:object_id>/sync/",
-                wrap(records.sync_now_view),
-                name="connectors_syncjob_sync_now",
-            ),
-            path(
-                "record/<str:platform>/<str:entity>/<int:object_id>/preview/",
-                wrap(records.preview_view),
-                name="connectors_syncjob_preview",
-            ),
-            path(
-                "customer/<str:platform>/<int:customer_id>/",
-                wrap(customer_sync.customer_sync_view),
-                name="connectors_syncjob_customer_sync",
-            ),
-            path(
-                "search/<str:platform>/<str:entity>/",
-                wrap(customer_sync.platform_search_view),
-                name="connectors_syncjob_platform_search",
-            ),
-            path(
-                "reconciliation/<str:platform>/",
-                wrap(reconciliation.reconciliation_view),
-                name="connectors_syncjob_reconciliation",
-            ),
-            path(
-                "reconciliation/<str:platform>/data/",
-                wrap(reconciliation.reconciliation_data_view),
-                name="connectors_syncjob_reconciliation_data",
-            ),
+            path(route, wrap(view), name=f"connectors_syncjob_{name}")
+            for route, view, name in (
+                ("dashboard/", dashboard.sync_dashboard_view, "dashboard"),
+                ("<int:job_id>/status.json", progress.job_status_view, "status"),
+                (
+                    "record/<str:platform>/<str:entity>/<int:object_id>/sync/",
+                    records.sync_now_view,
+                    "sync_now",
+                ),
+                (
+                    "record/<str:platform>/<str:entity>/<int:object_id>/preview/",
+                    records.preview_view,
+                    "preview",
+                ),
+                (
+                    "customer/<str:platform>/<int:customer_id>/",
+                    customer_sync.customer_sync_view,
+                    "customer_sync",
+                ),
+                (
+                    "search/<str:platform>/<str:entity>/",
+                    customer_sync.platform_search_view,
+                    "platform_search",
+                ),
+                (
+                    "reconciliation/<str:platform>/",
+                    reconciliation.reconciliation_view,
+                    "reconciliation",
+                ),
+                (
+                    "reconciliation/<str:platform>/data/",
+                    reconciliation.reconciliation_data_view,
+                    "reconciliation_data",
+                ),
+            )
         ]
         return own + super().get_urls()

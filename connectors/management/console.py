@@ -1,9 +1,8 @@
-"""What the sync commands show on a terminal: a progress bar and plain tables.
+"""What the sync commands show on a terminal: plain tables (progress: layer_sync.console).
 
 Tables are rendered to text first and written through the command's own
 stdout, so ``call_command(..., stdout=...)`` captures them and no colour
-codes reach a file or a pipe. The progress bar goes to stderr, and only when
-stderr is a terminal: a log or ``--json`` output never holds one.
+codes reach a file or a pipe.
 """
 
 from __future__ import annotations
@@ -16,9 +15,6 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.choices import JobStatus
-from layer_sync.console import ProgressBar, progress_step
-
-__all__ = ["ProgressBar", "progress_step", "render_table", "status_label"]
 
 
 def status_label(status: str) -> str:

@@ -9,8 +9,8 @@ from django.utils import timezone
 from rich.console import Console
 
 from connectors.choices import Entity, ErrorKind, JobStatus
-from connectors.management.console import ProgressBar
 from connectors.models import SyncJob
+from layer_sync.console import ProgressBar
 from tests.connectors.fake import PLATFORM
 from tests.connectors.worker_helpers import capture_publishes, fake_integration_set
 from tests.factories import CustomerFactory

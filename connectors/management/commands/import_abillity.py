@@ -26,8 +26,9 @@ from connectors.abillity.onboarding import ImportSummary, Outcome, abillity_comp
 from connectors.abillity.sandbox import PLATFORM
 from connectors.base import connector_for
 from connectors.errors import SyncError
-from connectors.management.console import ProgressBar, render_table
+from connectors.management.console import render_table
 from customers.models import CustomerClass
+from layer_sync.console import ProgressBar
 
 CLASS_SETTING = "ABILLITY_IMPORT_CUSTOMER_CLASS"
 MESSAGE_EXCERPT = 100

@@ -21,7 +21,7 @@ from connectors.affinity.imports import (
     assets_cease_due,
     results_lines,
 )
-from connectors.management.console import progress_step
+from layer_sync.console import progress_step
 
 from .import_affinity_links import _read
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.affinity.imports import ImportRefused, affinity_links_import, results_lines
 from connectors.base import connector_for
 from connectors.errors import SyncError
-from connectors.management.console import progress_step
+from layer_sync.console import progress_step
 
 
 class Command(BaseCommand):

@@ -17,8 +17,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import UnknownPlatform, registered
 from connectors.errors import SyncError
-from connectors.management.console import progress_step, render_table
+from connectors.management.console import render_table
 from connectors.reconciliation import reconciliation_report
+from layer_sync.console import progress_step
 
 
 class Command(BaseCommand):

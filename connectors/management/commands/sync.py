@@ -22,13 +22,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import connector_for, platform_choices
 from connectors.choices import DEPENDENCY_ORDER, JobStatus
-from connectors.management.console import ProgressBar, render_table, status_label
+from connectors.management.console import render_table, status_label
 from connectors.prepare import (
     PrepareResult,
     sync_prepare,
     sync_process,
     sync_statuses_since,
 )
+from layer_sync.console import ProgressBar
 
 
 def since_date(value: str | date | None) -> date | None:
