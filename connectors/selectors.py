@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
 from django.db.models.functions import Now
 
 from billing.models import BillingPlatform
@@ -50,6 +50,36 @@ def export_filters(platform: str, entity: str) -> list[ExportFilter]:
             setting__platform=platform, setting__entity=entity, active=True
         ).order_by("id")
     )
+
+
+FILTER_FIELDS = ("id", "field", "condition", "value")
+
+
+def export_rules(platform: str, entity: str) -> list[ExportFilter] | None:
+    """What a sync job checks first, in one query: None when ``platform`` does not export
+    ``entity`` now (``platform_exports``), else its active export filters
+    (``export_filters``)."""
+    if platform not in registered():
+        return None
+    rows = (
+        EntitySetting.objects.filter(
+            platform=platform,
+            entity=entity,
+            active=True,
+            direction__in=(Direction.EXPORT, Direction.BOTH),
+            platform__in=BillingPlatform.objects.filter(integration_enabled=True).values("code"),
+        )
+        .annotate(rule=FilteredRelation("filters", condition=Q(filters__active=True)))
+        .values_list("pk", *(f"rule__{name}" for name in FILTER_FIELDS))
+        .order_by("rule__id")
+    )
+    rules = None
+    for setting_id, *values in rows:
+        rules = rules if rules is not None else []
+        if values[0] is not None:  # the setting's row without a filter joined
+            fields = dict(zip(FILTER_FIELDS, values, strict=True))
+            rules.append(ExportFilter(setting_id=setting_id, active=True, **fields))
+    return rules
 
 
 class FilterUnusable(ValueError):
@@ -168,15 +198,24 @@ def binding_for(platform: str, role: str, entity: str, object_id: int) -> Bindin
         return Binding.objects.filter(
             platform=platform, role=role, entity=entity, object_id=object_id
         ).first()
+    return record_bindings(platform, entity, object_id).get(role)
+
+
+def record_bindings(platform: str, entity: str, object_id: int) -> dict[str, Binding]:
+    """The record's bindings by role (one query; in a job, read once: ``binding_for``)."""
+    read = _job_bindings.get()
     key = (platform, entity, int(object_id))
-    if key not in read:
-        read[key] = {
+    if read is None or key not in read:
+        found = {
             binding.role: binding
             for binding in Binding.objects.filter(
                 platform=platform, entity=entity, object_id=object_id
             )
         }
-    return read[key].get(role)
+        if read is None:
+            return found
+        read[key] = found
+    return read[key]
 
 
 def bindings_prefetch(platform: str, records: Iterable[tuple[str, int]]) -> None:

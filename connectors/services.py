@@ -30,15 +30,17 @@ import re
 import socket
 from collections.abc import Iterable
 from contextlib import nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q, Value
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
+from .attempt_writer import attempt_save, attempts_written
 from .base import Connector, UnknownPlatform, connector_for, entity_model
 from .choices import (
     DEPENDENCY_ORDER,
@@ -57,7 +59,7 @@ from .errors import (
     RecoverableError,
 )
 from .http import AttemptRecord, PlatformClient, worker_session
-from .models import Binding, SyncAttempt, SyncJob
+from .models import Binding, ExportFilter, SyncAttempt, SyncJob
 from .redaction import redact
 from .selectors import (
     FilterUnusable,
@@ -66,7 +68,7 @@ from .selectors import (
     binding_remember,
     bindings_prefetch,
     bindings_read_once,
-    export_filters,
+    export_rules,
     exporting_platforms,
     platform_exports,
     record_excluded_by,
@@ -279,35 +281,76 @@ def job_claim(
     and republished.
     """
     now = timezone.now()
-    record_jobs = SyncJob.objects.filter(platform=platform, entity=entity, object_id=object_id)
-    due = record_jobs.filter(status=JobStatus.PENDING)
-    if not ignore_schedule:
-        due = due.filter(next_attempt_at__lte=now)
     try:
         with savepoint_if_nested():
-            claimed = due.update(
-                status=JobStatus.IN_FLIGHT,
-                attempts=F("attempts") + 1,
-                last_attempt_at=now,
-                locked_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
-                locked_by=WORKER,
-                updated_at=now,
-            )
+            claimed = _claim(platform, entity, object_id, now, due=not ignore_schedule)
     except IntegrityError:
         # The record is in flight in another worker, most likely for a second or two:
         # look again shortly (not at the end of its lease, which would hold a quick
         # second edit back for minutes). A dead worker's job is released by the sweeper.
         wait = settings.SYNC_BUSY_DELAY
-        record_jobs.filter(status=JobStatus.PENDING).update(
-            next_attempt_at=now + timedelta(seconds=wait)
-        )
+        SyncJob.objects.filter(
+            platform=platform, entity=entity, object_id=object_id, status=JobStatus.PENDING
+        ).update(next_attempt_at=now + timedelta(seconds=wait))
         transaction.on_commit(lambda: job_publish(platform, entity, object_id, countdown=wait))
         return None
+    return claimed
+
+
+def _claim(
+    platform: str, entity: str, object_id: int, now: datetime, *, due: bool
+) -> SyncJob | None:
+    """The claiming UPDATE, returning the job (PostgreSQL and SQLite both have RETURNING:
+    one round trip where the ORM takes two). With it, whether its end has the record's
+    failures to clear or waiting jobs to requeue (``_earlier_failures``): mostly not, and
+    then its end need not look.
+    """
+    table = connection.ops.quote_name(SyncJob._meta.db_table)
+    columns = ", ".join(
+        f"{table}.{connection.ops.quote_name(f.column)}" for f in SyncJob._meta.concrete_fields
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = f"""
+        UPDATE {table}
+        SET status = %s, attempts = attempts + 1, last_attempt_at = %s, locked_until = %s,
+            locked_by = %s, updated_at = %s
+        WHERE platform = %s AND entity = %s AND object_id = %s AND status = %s
+            {"AND next_attempt_at <= %s" if due else ""}
+        RETURNING {columns},
+            EXISTS (
+                SELECT 1 FROM {table} failed
+                WHERE failed.platform = {table}.platform AND failed.entity = {table}.entity
+                    AND failed.object_id = {table}.object_id AND failed.id <> {table}.id
+                    AND failed.status IN (%s, %s) AND failed.resolved_at IS NULL
+            ) OR EXISTS (
+                SELECT 1 FROM {table} waiting
+                JOIN {table} blocking ON waiting.blocked_by_id = blocking.id
+                WHERE blocking.platform = {table}.platform
+                    AND blocking.entity = {table}.entity
+                    AND blocking.object_id = {table}.object_id
+                    AND waiting.status = %s AND waiting.resolved_at IS NULL
+            ) AS has_followers
+    """  # noqa: S608 (names from the model; every value a parameter)
+    params = [
+        JobStatus.IN_FLIGHT,
+        adapt(now),
+        adapt(now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)),
+        WORKER,
+        adapt(now),
+        platform,
+        entity,
+        object_id,
+        JobStatus.PENDING,
+        *([adapt(now)] if due else []),
+        *ERROR_STATUSES,
+        JobStatus.FAILED,
+    ]
+    claimed = list(SyncJob.objects.raw(sql, params))
     if not claimed:
         return None
-    return record_jobs.filter(
-        status=JobStatus.IN_FLIGHT, locked_by=WORKER, last_attempt_at=now
-    ).first()
+    job = claimed[0]
+    job.has_followers = bool(job.has_followers)
+    return job
 
 
 @dataclass
@@ -346,6 +389,17 @@ class SyncContext:
         return dependency_ensure(self, entity, record)
 
 
+# The records whose jobs ran and succeeded inside the job running now (its dependencies,
+# synced first): (entity, id).
+_synced_inline: ContextVar[set[tuple[str, int]] | None] = ContextVar("synced_inline", default=None)
+
+
+def synced_inline(entity: str) -> set[int]:
+    """Ids of the ``entity`` records synced inside the running job, after its own push
+    began: a connector need not queue them again for a change of the job's record."""
+    return {pk for synced_entity, pk in _synced_inline.get() or () if synced_entity == entity}
+
+
 def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
     """Run a claimed (in-flight) job and record what came of it.
 
@@ -357,9 +411,14 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
     included (``selectors.bindings_read_once``); the record's own are read afresh, now
     that its job is claimed.
     """
-    with bindings_read_once():
-        binding_forget(job.platform, job.entity, job.object_id)
-        return _job_run(job, depth=depth)
+    token = _synced_inline.set(set()) if _synced_inline.get() is None else None
+    try:
+        with bindings_read_once():
+            binding_forget(job.platform, job.entity, job.object_id)
+            return _job_run(job, depth=depth)
+    finally:
+        if token is not None:
+            _synced_inline.reset(token)
 
 
 def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
@@ -374,7 +433,8 @@ def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
         if record is None:
             return _finish(job, JobStatus.SKIPPED, error="The record no longer exists.")
         job.object_repr = connector.describe(job.entity, record)
-        if not platform_exports(job.platform, job.entity):
+        rules = export_rules(job.platform, job.entity)
+        if rules is None:
             # Turned off after the job was queued: staff no longer want it sent.
             return _finish(
                 job,
@@ -385,7 +445,7 @@ def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
         not_taken = connector.skip_reason(job.entity, record)
         if not_taken:
             return _finish(job, JobStatus.SKIPPED, note=f"Not sent: {not_taken}")
-        excluded = _excluded_by(connector, job.entity, record)
+        excluded = _excluded_by(record, rules)
         if excluded:
             return _finish(job, JobStatus.FILTERED, filtered_by=excluded)
         missing = connector.missing_key_fields(job.entity, record)
@@ -457,14 +517,14 @@ def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
     )
 
 
-def _excluded_by(connector: Connector, entity: str, record: models.Model) -> str:
+def _excluded_by(record: models.Model, rules: list[ExportFilter]) -> str:
     """The export filtering condition the record fails, as staff read it ("" if none).
 
     A condition that cannot be evaluated (a field renamed since it was set) is
     a configuration error naming it, not an internal one.
     """
     try:
-        condition = record_excluded_by(record, export_filters(connector.identifier, entity))
+        condition = record_excluded_by(record, rules)
     except FilterUnusable as exc:
         raise ConfigurationError(str(exc)) from None
     return "" if condition is None else f"Excluded by the export filter: {condition}"
@@ -475,16 +535,18 @@ def _attempt_recorder(job: SyncJob):
     lease = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 
     def record(attempt: AttemptRecord) -> None:
-        SyncAttempt.objects.create(
-            job=job,
-            started_at=attempt.started_at,
-            method=attempt.method,
-            path=attempt.path,
-            status_code=attempt.status_code,
-            duration_ms=attempt.duration_ms,
-            request_excerpt=attempt.request_excerpt,
-            response_excerpt=attempt.response_excerpt,
-            error=attempt.error,
+        attempt_save(
+            SyncAttempt(
+                job=job,
+                started_at=attempt.started_at,
+                method=attempt.method,
+                path=attempt.path,
+                status_code=attempt.status_code,
+                duration_ms=attempt.duration_ms,
+                request_excerpt=attempt.request_excerpt,
+                response_excerpt=attempt.response_excerpt,
+                error=attempt.error,
+            )
         )
         now = timezone.now()
         if job.locked_until and job.locked_until - now < lease / 2:
@@ -521,6 +583,7 @@ def _finish(
     blocked_by_id: int | None = None,
     external_id: str = "",
 ) -> SyncJob:
+    attempts_written()  # the job's calls are all on record before its end is
     now = timezone.now()
     job.status = status
     job.operation = operation
@@ -544,37 +607,52 @@ def _finish(
                     job_retry(waiting, reason=f"its dependency (job #{job.pk}) succeeded")
             return job
     job.save()  # one statement: no transaction around it (two more round trips)
+    if blocked_by_id is not None:
+        return _requeue_if_unblocked(job)
     return job
+
+
+def _record_failures(platform: Any, entity: Any, object_id: Any, job_pk: Any) -> QuerySet:
+    """A record's jobs in the error queue other than ``job_pk`` (values or ``OuterRef``s)."""
+    return SyncJob.objects.filter(
+        platform=platform,
+        entity=entity,
+        object_id=object_id,
+        status__in=ERROR_STATUSES,
+        resolved_at__isnull=True,
+    ).exclude(pk=job_pk)
+
+
+def _jobs_waiting_on(platform: Any, entity: Any, object_id: Any) -> QuerySet:
+    """The jobs in the error queue because a job of the record could not be synced first."""
+    return SyncJob.objects.filter(
+        blocked_by__platform=platform,
+        blocked_by__entity=entity,
+        blocked_by__object_id=object_id,
+        status=JobStatus.FAILED,
+        resolved_at__isnull=True,
+    )
 
 
 def _earlier_failures(job: SyncJob) -> tuple[list[int], list[SyncJob]]:
     """The record's other jobs in the error queue, and the jobs failed waiting on it
-    (one query; the waiting jobs are read whole only when there are some).
+    (one query; the waiting jobs are read whole only when there are some). None of either
+    when the claim found none (``job_claim``): nothing to read.
 
     Read before the job's end is saved: while the job is in flight no other job of its
-    record can fail, and a job can only be blocked by one that already failed.
+    record can fail, and a job found failed waiting on the record after its claim is
+    requeued by its own end (``_requeue_if_unblocked``).
     """
+    if not getattr(job, "has_followers", True):
+        return [], []
     earlier = (
-        SyncJob.objects.filter(
-            platform=job.platform,
-            entity=job.entity,
-            object_id=job.object_id,
-            status__in=ERROR_STATUSES,
-            resolved_at__isnull=True,
-        )
-        .exclude(pk=job.pk)
+        _record_failures(job.platform, job.entity, job.object_id, job.pk)
         .annotate(waiting=Value(False))
         .values_list("pk", "waiting")
         .order_by()
     )
     waiting = (
-        SyncJob.objects.filter(
-            blocked_by__platform=job.platform,
-            blocked_by__entity=job.entity,
-            blocked_by__object_id=job.object_id,
-            status=JobStatus.FAILED,
-            resolved_at__isnull=True,
-        )
+        _jobs_waiting_on(job.platform, job.entity, job.object_id)
         .annotate(waiting=Value(True))
         .values_list("pk", "waiting")
         .order_by()
@@ -583,6 +661,24 @@ def _earlier_failures(job: SyncJob) -> tuple[list[int], list[SyncJob]]:
     blocked_ids = [pk for pk, is_waiting in rows if is_waiting]
     blocked = list(SyncJob.objects.filter(pk__in=blocked_ids)) if blocked_ids else []
     return [pk for pk, is_waiting in rows if not is_waiting], blocked
+
+
+def _requeue_if_unblocked(job: SyncJob) -> SyncJob:
+    """Requeue a job just failed waiting on another record if that record has moved on
+    since (a job of its in flight, or one that succeeded after the blocking one ended):
+    that job's end, having read the record's waiting jobs at its claim, would miss it."""
+    moved_on = SyncJob.objects.filter(
+        platform=OuterRef("platform"), entity=OuterRef("entity"), object_id=OuterRef("object_id")
+    ).filter(
+        Q(status=JobStatus.IN_FLIGHT)
+        | Q(
+            status__in=(JobStatus.SUCCEEDED, JobStatus.NO_CHANGE),
+            finished_at__gt=OuterRef("finished_at"),
+        )
+    )
+    if SyncJob.objects.filter(pk=job.blocked_by_id).filter(Exists(moved_on)).exists():
+        return job_retry(job, reason=f"its dependency (job #{job.blocked_by_id}) moved on")
+    return job
 
 
 def _return_to_pending(
@@ -598,6 +694,7 @@ def _return_to_pending(
     If the record got a new pending job meanwhile (a change while this one was
     in flight), this one merges into it: the newer job carries the retry.
     """
+    attempts_written()
     next_at = timezone.now() + timedelta(seconds=delay)
     job.next_attempt_at = next_at
     job.last_error = redact(note)
@@ -697,6 +794,7 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
         raise Deferred(f"Waiting for {label} to sync first.", delay=wait)
     finished = job_run(dependency_job, depth=context.depth + 1)
     if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
+        _synced_inline.get().add((entity, record.pk))
         binding = binding_for(context.platform, role, entity, record.pk)
         if binding is not None and binding.external_id:
             return binding

@@ -37,7 +37,7 @@ from customers.models import CompanySettings
 from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding
-from ..selectors import binding_for, platform_exports
+from ..selectors import binding_for, platform_exports, record_bindings
 from ..services import SyncContext, changes_enqueue, payload_hash
 from . import mappers
 from .client import AbillityClient
@@ -118,18 +118,27 @@ def _released() -> Exists:
     )
 
 
+def _released_line(line_id: int | None) -> bool:
+    """Whether the Billing Export sent the sales order line on the Abillity route."""
+    sent = BillingTransferItem.objects.filter(line=line_id, transfer__route__code=PLATFORM)
+    return line_id is not None and sent.exists()
+
+
 def assets_taken() -> QuerySet[Asset]:
     """Assets routed to Abillity that the Billing Export sent, or that Abillity has."""
     return Asset.objects.filter(_on_abillity()).filter(_released() | _bound())
 
 
 def asset_skip_reason(asset: Asset) -> str:
-    if (
-        not (asset.upfront_route_id or asset.recurring_route_id)
-        or not Asset.objects.filter(_on_abillity(), pk=asset.pk).exists()
-    ):
+    """Why Abillity does not take the asset ("" when it does): ``assets_taken`` for one
+    asset, reading its routes and bindings as its job has them (joined in, read once)."""
+    routes = (asset.upfront_route, asset.recurring_route)
+    if not any(route is not None and route.code == PLATFORM for route in routes):
         return f"Asset {asset} is not routed to Abillity."
-    if not assets_taken().filter(pk=asset.pk).exists():
+    roles = (ROLE_BILLING_ID, *ROLE_CHARGES.values())
+    bindings = record_bindings(PLATFORM, Entity.ASSET, asset.pk)
+    bound = any(bindings[role].external_id for role in roles if role in bindings)
+    if not bound and not _released_line(asset.sales_order_line_id):
         return (
             f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
             "route sends it."
@@ -245,20 +254,25 @@ def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[st
 # --- the push ----------------------------------------------------------------------------------
 
 
+# What an asset's push reads of its related records, joined in when its job loads it.
+ASSET_JOINS = (
+    "inventory_item__base_category",
+    "upfront_route",
+    "recurring_route",
+    "site__parent",
+    "sales_order_line__target_asset",
+    "customer",
+)
+
+
 def asset_push(context: SyncContext, asset: Asset) -> Operation:
     """Send an asset's billing ID and charges (a New & Cease target first), then mark what
     Abillity accepted In Billing. Fails, after sending the rest, when a charge type id is
     missing."""
     from .sync import _bind, _combined
 
-    asset = Asset.objects.select_related(
-        "inventory_item__base_category",
-        "upfront_route",
-        "recurring_route",
-        "site__parent",
-        "sales_order_line__target_asset",
-        "customer",
-    ).get(pk=asset.pk)
+    if asset is not context.record:  # a New & Cease target: read with what is read of it
+        asset = Asset.objects.select_related(*ASSET_JOINS).get(pk=asset.pk)
     operations: list[str] = []
     line = asset.sales_order_line
     if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:

@@ -39,7 +39,7 @@ from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding, ValueMapping
 from ..selectors import binding_for
-from ..services import SyncContext, changes_enqueue, payload_hash, push_single
+from ..services import SyncContext, changes_enqueue, payload_hash, push_single, synced_inline
 from . import charges, mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM, SANDBOX_CREDENTIALS
@@ -181,7 +181,7 @@ class AbillityConnector(Connector):
         joined = {
             Entity.SITE: ("customer",),
             Entity.CONTACT: ("customer", "site"),
-            Entity.ASSET: ("customer", "site__parent"),
+            Entity.ASSET: charges.ASSET_JOINS,
         }.get(entity, ())
         return super().record_queryset(entity).select_related(*joined)
 
@@ -423,12 +423,21 @@ class AbillityConnector(Connector):
             context.ensure(Entity.SITE, default)
             if had_site is None or not had_site.external_id:
                 operations.append(Operation.INSERTED)
-        # Every customer sync reaches its sites (the Sage number, say) and contacts.
+        # Every customer sync reaches its sites (the Sage number, say) and contacts; those
+        # synced just now, after the customer (its billing site and contact), need not go
+        # again.
         reason = f"customer {customer} synced"
-        site_ids = list(
-            self.queryset(Entity.SITE).filter(customer=customer).values_list("pk", flat=True)
-        )
-        contact_ids = list(customer.contacts.values_list("pk", flat=True))
+        sites_done, contacts_done = synced_inline(Entity.SITE), synced_inline(Entity.CONTACT)
+        site_ids = [
+            pk
+            for pk in self.queryset(Entity.SITE)
+            .filter(customer=customer)
+            .values_list("pk", flat=True)
+            if pk not in sites_done
+        ]
+        contact_ids = [
+            pk for pk in customer.contacts.values_list("pk", flat=True) if pk not in contacts_done
+        ]
         changes_enqueue(
             entity=Entity.SITE, object_ids=site_ids, reason=reason, platforms=[PLATFORM]
         )

@@ -1,8 +1,11 @@
 """Seed 000's rules for customers, sites and contacts, against the emulator over real HTTP."""
 
+from collections import Counter
+
 import pytest
 
 from connectors.choices import ErrorKind, JobStatus
+from connectors.models import SyncJob
 from customers import services
 from customers.choices import CustomerStatus
 from tests.factories import (
@@ -394,6 +397,26 @@ def test_contacts_are_synced_on_every_customer_sync(abillity, customer):
     abillity.state["site_contacts"].clear()  # lost on the platform's side
     sync(customer)
     assert last_job("contact", contact).status in (JobStatus.NO_CHANGE, JobStatus.SUCCEEDED)
+
+
+def test_the_initial_sync_queues_no_second_job_for_the_billing_site_and_contact(abillity, customer):
+    """They are synced inside the customer's job, after its company: the customer sync's
+    fan-out to its sites and contacts leaves them out; the other site gets its job."""
+    integration(False)
+    billing = ContactFactory(customer=customer, first_name="Bill", email="bill@example.com")
+    other = ContactFactory(customer=customer, first_name="Ann", email="ann@example.com")
+    integration(True)
+    sync(customer)
+    jobs = {
+        (job.entity, job.object_id): job.status
+        for job in SyncJob.objects.filter(platform="abillity").exclude(entity="customer")
+    }
+    counts = Counter(SyncJob.objects.filter(platform="abillity").values_list("entity", "object_id"))
+    head_office, depot = sites(customer)["Head Office"], sites(customer)["Depot"]
+    assert counts[("site", head_office.pk)] == 1
+    assert counts[("site", depot.pk)] == 1 and jobs[("site", depot.pk)] == JobStatus.SUCCEEDED
+    assert {counts[("contact", billing.pk)], counts[("contact", other.pk)]} == {1}
+    assert all(status == JobStatus.SUCCEEDED for status in jobs.values()), jobs
 
 
 # --- resync --------------------------------------------------------------------------------
