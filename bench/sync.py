@@ -22,9 +22,8 @@ each loop ``jobs_process_due()`` until no job is pending or in flight.
 - **calls**: API calls the emulator logged; **limit** = calls * latency / N, the time
   the calls take if every worker waits on the platform all the time and does nothing else;
   **fraction** = limit / elapsed (DESIGN: at least 0.8);
-- **queries per record**: the workers' queries (polling and the attempt writer's rows
-  included) ÷ records synced (customers + sites + contacts + assets), and per job of each
-  entity (the attempt rows apart: written beside the calls, not in a job's turn);
+- **queries per record**: the workers' queries (polling included) ÷ records synced
+  (customers + sites + contacts + assets), and per job of each entity;
 - **resync**: ``sync_prepare(full=True)`` then ``sync_process`` in this process (what
   ``manage.py sync --platform abillity --full --process`` does): platform writes (POST,
   PUT, PATCH, DELETE calls; DESIGN: 0), calls and time;
@@ -475,14 +474,11 @@ def _process_here(counter: QueryCounter) -> Counter:
     """Run the due jobs in this process until none is pending (deferred ones included)."""
     from django.db import connection
 
-    from connectors.attempt_writer import attempt_writer_stop
     from connectors.choices import JobStatus
     from connectors.models import SyncJob
     from connectors.services import jobs_process_due
 
     statuses: Counter = Counter()
-    attempt_writer_stop()  # the writer's next connection is made, and counted, under counter
-    counter.every_connection()
     with connection.execute_wrapper(counter):
         while True:
             counter.label = "jobs"
@@ -552,7 +548,6 @@ def shapes(platform: Platform, per_shape: int) -> list[dict]:
         before = platform.calls()
         statuses = _process_here(counter)
         calls = sum(_delta(platform.calls(), before).values())
-        job_queries = counter.counts["jobs"] + counter.counts["attempt rows"]
         records = len(ids) + len(site_ids) + len(contact_ids)
         failed = SyncJob.objects.filter(status__in=ERROR_STATUSES, object_id__in=ids + site_ids)
         first_error = failed.values_list("entity", "last_error").first()
@@ -562,8 +557,8 @@ def shapes(platform: Platform, per_shape: int) -> list[dict]:
                 "contacts": contacts,
                 "customers": len(ids),
                 "records": records,
-                "queries_per_record": round(job_queries / records, 2),
-                "queries_per_customer": round(job_queries / len(ids), 1),
+                "queries_per_record": round(counter.counts["jobs"] / records, 2),
+                "queries_per_customer": round(counter.counts["jobs"] / len(ids), 1),
                 "calls_per_record": round(calls / records, 2),
                 "statuses": dict(statuses),
                 "first_error": list(first_error) if first_error else None,

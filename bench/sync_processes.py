@@ -59,33 +59,15 @@ def outbox_only_publishing() -> Counter:
 
 
 class QueryCounter:
-    """``connection.execute_wrapper``: counts every query, by the label in force.
-
-    ``every_connection()`` also counts on connections made later, such as the one the
-    attempt writer's thread opens (``connectors.attempt_writer``): its rows are queries
-    of the jobs too (labelled "attempt rows": they are written beside the calls).
-    """
+    """``connection.execute_wrapper``: counts every query, by the label in force."""
 
     def __init__(self) -> None:
         self.label = "polling"
         self.counts: Counter = Counter()
-        self._lock = threading.Lock()
-        self._main = threading.get_ident()
 
     def __call__(self, execute, sql, params, many, context):
-        label = self.label if threading.get_ident() == self._main else "attempt rows"
-        with self._lock:
-            self.counts[label] += 1
+        self.counts[self.label] += 1
         return execute(sql, params, many, context)
-
-    def every_connection(self) -> None:
-        from django.db.backends.signals import connection_created
-
-        def count_on(sender, connection, **kwargs) -> None:
-            if self not in connection.execute_wrappers:
-                connection.execute_wrappers.append(self)
-
-        connection_created.connect(count_on, weak=False)
 
     @property
     def total(self) -> int:
@@ -159,7 +141,6 @@ def work(profile: str = "") -> None:
 
     published = outbox_only_publishing()
     queries = QueryCounter()
-    queries.every_connection()
     jobs: Counter = Counter()
     statuses: Counter = Counter()
     process = services.job_process

@@ -28,7 +28,7 @@ import os
 import random
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,7 +40,6 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
-from .attempt_writer import attempt_save, attempts_written
 from .base import Connector, UnknownPlatform, connector_for, entity_model
 from .choices import (
     DEPENDENCY_ORDER,
@@ -394,6 +393,21 @@ class SyncContext:
 _synced_inline: ContextVar[set[tuple[str, int]] | None] = ContextVar("synced_inline", default=None)
 
 
+# What a running job has read once for all its steps (``job_memo``).
+_job_memo: ContextVar[dict[str, Any] | None] = ContextVar("job_memo", default=None)
+
+
+def job_memo(key: str, read: Callable[[], Any]) -> Any:
+    """``read()``, once per running job (its dependencies' jobs included): for settings a
+    connector reads at several steps. Outside a job, read every time."""
+    memo = _job_memo.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 def synced_inline(entity: str) -> set[int]:
     """Ids of the ``entity`` records synced inside the running job, after its own push
     began: a connector need not queue them again for a change of the job's record."""
@@ -411,14 +425,16 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
     included (``selectors.bindings_read_once``); the record's own are read afresh, now
     that its job is claimed.
     """
-    token = _synced_inline.set(set()) if _synced_inline.get() is None else None
+    outermost = _synced_inline.get() is None
+    tokens = (_synced_inline.set(set()), _job_memo.set({})) if outermost else None
     try:
         with bindings_read_once():
             binding_forget(job.platform, job.entity, job.object_id)
             return _job_run(job, depth=depth)
     finally:
-        if token is not None:
-            _synced_inline.reset(token)
+        if tokens is not None:
+            _synced_inline.reset(tokens[0])
+            _job_memo.reset(tokens[1])
 
 
 def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
@@ -535,18 +551,16 @@ def _attempt_recorder(job: SyncJob):
     lease = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 
     def record(attempt: AttemptRecord) -> None:
-        attempt_save(
-            SyncAttempt(
-                job=job,
-                started_at=attempt.started_at,
-                method=attempt.method,
-                path=attempt.path,
-                status_code=attempt.status_code,
-                duration_ms=attempt.duration_ms,
-                request_excerpt=attempt.request_excerpt,
-                response_excerpt=attempt.response_excerpt,
-                error=attempt.error,
-            )
+        SyncAttempt.objects.create(
+            job=job,
+            started_at=attempt.started_at,
+            method=attempt.method,
+            path=attempt.path,
+            status_code=attempt.status_code,
+            duration_ms=attempt.duration_ms,
+            request_excerpt=attempt.request_excerpt,
+            response_excerpt=attempt.response_excerpt,
+            error=attempt.error,
         )
         now = timezone.now()
         if job.locked_until and job.locked_until - now < lease / 2:
@@ -583,7 +597,6 @@ def _finish(
     blocked_by_id: int | None = None,
     external_id: str = "",
 ) -> SyncJob:
-    attempts_written()  # the job's calls are all on record before its end is
     now = timezone.now()
     job.status = status
     job.operation = operation
@@ -694,7 +707,6 @@ def _return_to_pending(
     If the record got a new pending job meanwhile (a change while this one was
     in flight), this one merges into it: the newer job carries the retry.
     """
-    attempts_written()
     next_at = timezone.now() + timedelta(seconds=delay)
     job.next_attempt_at = next_at
     job.last_error = redact(note)

@@ -238,9 +238,6 @@ SYNC_BACKOFF_CAP = env.float("SYNC_BACKOFF_CAP", default=60.0 * 60)
 SYNC_MAX_COUNTDOWN = env.float("SYNC_MAX_COUNTDOWN", default=5.0 * 60)
 # An in-flight job's lease, renewed at each HTTP call; the sweeper releases it after.
 SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=120.0)
-# On PostgreSQL a thread of each worker writes the attempt rows while the next call is on
-# the wire (connectors.attempt_writer): one more database connection per worker process.
-SYNC_ATTEMPT_WRITER = env.bool("SYNC_ATTEMPT_WRITER", default=True)
 # How long a job waits when its record is in flight in another worker.
 SYNC_BUSY_DELAY = env.float("SYNC_BUSY_DELAY", default=2.0)
 # The sweeper: how often it runs, how old a due job must be before it is republished,

@@ -21,14 +21,11 @@ def transactional_db(_django_db_helper, django_db_serialized_rollback):
 @pytest.fixture(autouse=True)
 def _worker_sessions_closed():
     """The sync engine keeps a kept-alive HTTP session per platform for the thread's
-    life, and on PostgreSQL a thread writing attempt rows on a database connection of its
-    own; in tests, no connection may outlive the test (its live server, its database)."""
+    life; in tests, no connection may outlive the test (and its live server's state)."""
     yield
-    from connectors.attempt_writer import attempt_writer_stop
     from connectors.http import worker_sessions_close
 
     worker_sessions_close()
-    attempt_writer_stop()
 
 
 @pytest.fixture

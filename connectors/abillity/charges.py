@@ -38,7 +38,7 @@ from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding
 from ..selectors import binding_for, platform_exports, record_bindings
-from ..services import SyncContext, changes_enqueue, payload_hash
+from ..services import SyncContext, changes_enqueue, job_memo, payload_hash
 from . import mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM
@@ -197,8 +197,9 @@ def charged_components(asset: Asset) -> list[str]:
 
 def charge_type_field(component: str) -> str:
     """The inventory item field holding a component's charge type id: the company settings'
-    (Data Description for up-front and Pricing Tier for recurring, by default)."""
-    company = CompanySettings.load()
+    (Data Description for up-front and Pricing Tier for recurring, by default); read once
+    per job (``job_memo``)."""
+    company = job_memo("company settings", CompanySettings.load)
     name = (
         company.upfront_charge_type_field
         if component == BillComponent.UPFRONT

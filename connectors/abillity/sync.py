@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from billing.models import BillingPlatform
 from customers.choices import CustomerStage, CustomerStatus
@@ -341,13 +342,18 @@ class AbillityConnector(Connector):
 
     def _billing_values(self, customer: Customer) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        bill_run = _mapped(MAPPING_BILL_RUN, customer.bill_run, "bill run")
+        mappings = _mappings(
+            {MAPPING_BILL_RUN: customer.bill_run, MAPPING_PAYMENT_METHOD: customer.payment_method}
+        )
+        bill_run = _mapped(mappings, MAPPING_BILL_RUN, customer.bill_run, "bill run")
         if bill_run is not None:
             values["BillRunID"] = bill_run
         days = mappers.payment_terms_days(customer.payment_terms)
         if days is not None:
             values["PaymentTerms"] = days
-        method = _mapped(MAPPING_PAYMENT_METHOD, customer.payment_method, "payment method")
+        method = _mapped(
+            mappings, MAPPING_PAYMENT_METHOD, customer.payment_method, "payment method"
+        )
         if method is not None:
             values["PaymentConditionsId"] = method
         return values
@@ -549,12 +555,12 @@ class AbillityConnector(Connector):
 
     def _check_sites_agree(self, customer: Customer, values: dict[str, Any]) -> None:
         """Bill run, payment terms and method are the customer's: every site shares them."""
-        site_ids = customer.sites.values_list("pk", flat=True)
+        site_ids = customer.sites.values("pk")  # a subquery: one round trip
         for other in Binding.objects.filter(
             platform=PLATFORM,
             role=ROLE_BILLING_INFORMATION,
             entity=Entity.SITE,
-            object_id__in=list(site_ids),
+            object_id__in=site_ids,
         ).exclude(external_id=""):
             for field in ("BillRunID", "PaymentTerms", "PaymentConditionsId"):
                 if other.payload.get(field) != values.get(field):
@@ -592,13 +598,29 @@ _FIELD_LABELS = {
 }
 
 
-def _mapped(kind: str, value: str, label: str) -> int | None:
+def _mappings(values: dict[str, str]) -> dict[tuple[str, str], ValueMapping]:
+    """The value mappings of these (kind: Layer value) pairs, in one query, by (kind, the
+    value in lower case); a value with none is missing."""
+    wanted = Q()
+    for kind, value in values.items():
+        if (value or "").strip():
+            wanted |= Q(kind=kind, layer_value__iexact=value.strip())
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], ValueMapping] = {}
+    for mapping in ValueMapping.objects.filter(wanted, platform=PLATFORM):
+        # Two spellings of one value (differing in case): the first in order, as before.
+        found.setdefault((mapping.kind, mapping.layer_value.lower()), mapping)
+    return found
+
+
+def _mapped(
+    mappings: dict[tuple[str, str], ValueMapping], kind: str, value: str, label: str
+) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    mapping = ValueMapping.objects.filter(
-        platform=PLATFORM, kind=kind, layer_value__iexact=value
-    ).first()
+    mapping = mappings.get((kind, value.lower()))
     if mapping is None:
         raise PermanentError(
             f'No Abillity {label} id is set for "{value}". Add it under Billing platform sync → '

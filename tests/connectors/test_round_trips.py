@@ -1,80 +1,25 @@
 """What a sync job spends between its calls, kept small without giving up a guarantee: the
-attempt rows written beside the calls, the claim that says whether the job's end has
-anything to clean up, the export checks in one read, and no job queued again for a record
-the job has just synced."""
+claim that says whether the job's end has anything to clean up, and the export checks in
+one read."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import BillingPlatform
-from connectors import attempt_writer
 from connectors.choices import Direction, Entity, ErrorKind, JobStatus
-from connectors.models import EntitySetting, ExportFilter, SyncAttempt, SyncJob
+from connectors.models import EntitySetting, ExportFilter, SyncJob
 from connectors.selectors import export_rules
 from connectors.services import _finish, _requeue_if_unblocked, job_claim
-from tests.connectors.engine_helpers import job_of
 from tests.connectors.fake import PLATFORM
-from tests.factories import CustomerFactory
-
-needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: the attempt writer's thread has a connection of its own",
-)
 
 
 def queued(entity: str = Entity.CUSTOMER, object_id: int = 1, **fields) -> SyncJob:
     fields.setdefault("next_attempt_at", timezone.now() - timedelta(seconds=1))
     return SyncJob.objects.create(platform=PLATFORM, entity=entity, object_id=object_id, **fields)
-
-
-# --- attempt rows ------------------------------------------------------------------------
-@needs_postgresql
-def test_a_jobs_attempt_rows_are_written_by_the_writer_thread_and_all_there_at_its_end(
-    fake_platform, monkeypatch
-):
-    writers = []
-    write = attempt_writer.AttemptWriter._write
-
-    def spied(batch):
-        import threading
-
-        writers.append(threading.current_thread().name)
-        return write(batch)
-
-    monkeypatch.setattr(attempt_writer.AttemptWriter, "_write", staticmethod(spied))
-
-    job = job_of(CustomerFactory(name="Acme Ltd"))
-
-    assert job.status == JobStatus.SUCCEEDED, job.last_error
-    assert [a.method for a in job.attempt_log.order_by("started_at")] == ["GET", "POST"]
-    assert writers and set(writers) == {"sync-attempt-writer"}
-
-
-@needs_postgresql
-def test_rows_the_writer_thread_could_not_write_are_written_at_the_jobs_end(
-    fake_platform, monkeypatch
-):
-    monkeypatch.setattr(attempt_writer.AttemptWriter, "_write", staticmethod(lambda batch: False))
-
-    job = job_of(CustomerFactory(name="Acme Ltd"))
-
-    assert job.status == JobStatus.SUCCEEDED, job.last_error
-    assert job.attempt_log.count() == 2
-
-
-@pytest.mark.django_db
-def test_inside_a_transaction_an_attempt_row_is_written_at_once_in_it():
-    job = queued()
-    with transaction.atomic():
-        attempt_writer.attempt_save(
-            SyncAttempt(job=job, started_at=timezone.now(), method="GET", path="x")
-        )
-        assert SyncAttempt.objects.filter(job=job).count() == 1
-    assert attempt_writer._current is None  # no thread was started for it
 
 
 # --- the claim --------------------------------------------------------------------------------
