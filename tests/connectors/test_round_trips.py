@@ -22,6 +22,18 @@ def queued(entity: str = Entity.CUSTOMER, object_id: int = 1, **fields) -> SyncJ
     return SyncJob.objects.create(platform=PLATFORM, entity=entity, object_id=object_id, **fields)
 
 
+def failed_waiting_on(blocking: SyncJob) -> SyncJob:
+    """A site's job failed because ``blocking`` (its customer's) could not be synced first."""
+    return queued(
+        Entity.SITE,
+        7,
+        status=JobStatus.FAILED,
+        error_kind=ErrorKind.DEPENDENCY,
+        blocked_by=blocking,
+        finished_at=timezone.now(),
+    )
+
+
 # --- the claim --------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_a_claim_is_one_statement_returning_the_job_in_flight():
@@ -69,14 +81,7 @@ def test_the_claim_sees_the_records_failures_and_its_success_clears_them():
 @pytest.mark.django_db
 def test_the_claim_sees_a_job_waiting_on_the_record_and_its_success_requeues_it():
     blocking = queued(status=JobStatus.SKIPPED, finished_at=timezone.now())
-    waiting = queued(
-        Entity.SITE,
-        7,
-        status=JobStatus.FAILED,
-        error_kind=ErrorKind.DEPENDENCY,
-        blocked_by=blocking,
-        finished_at=timezone.now(),
-    )
+    waiting = failed_waiting_on(blocking)
     queued()
     claimed = job_claim(platform=PLATFORM, entity=Entity.CUSTOMER, object_id=1)
     assert claimed.has_followers is True
@@ -100,14 +105,7 @@ def test_a_job_failed_waiting_on_a_record_that_moved_on_since_is_requeued(then, 
     elif then is not None:
         at = ended + timedelta(seconds=5 if then == "succeeded after" else -5)
         queued(status=JobStatus.SUCCEEDED, finished_at=at)
-    waiting = queued(
-        Entity.SITE,
-        7,
-        status=JobStatus.FAILED,
-        error_kind=ErrorKind.DEPENDENCY,
-        blocked_by=blocking,
-        finished_at=timezone.now(),
-    )
+    waiting = failed_waiting_on(blocking)
     after = _requeue_if_unblocked(waiting)
     after.refresh_from_db()
     assert (after.status == JobStatus.PENDING) is requeued
