@@ -781,20 +781,20 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
         return binding
     if context.depth >= MAX_DEPENDENCY_DEPTH:
         raise PermanentError(f"Dependencies nest deeper than {MAX_DEPENDENCY_DEPTH} levels.")
-    with transaction.atomic():
-        if _pending_job(context.platform, entity, record.pk) is None:
-            try:
-                with transaction.atomic():
-                    SyncJob.objects.create(
-                        platform=context.platform,
-                        entity=entity,
-                        object_id=record.pk,
-                        object_repr=connector.describe(entity, record),
-                        reason=f"needed first by job #{context.job.pk}",
-                        next_attempt_at=timezone.now(),
-                    )
-            except IntegrityError:
-                pass
+    # Its pending job, unless it has one (a conflict on the one-pending-job index: kept).
+    SyncJob.objects.bulk_create(
+        [
+            SyncJob(
+                platform=context.platform,
+                entity=entity,
+                object_id=record.pk,
+                object_repr=connector.describe(entity, record),
+                reason=f"needed first by job #{context.job.pk}",
+                next_attempt_at=timezone.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
     label = f"{entity} {connector.describe(entity, record)}"
     dependency_job = job_claim(platform=context.platform, entity=entity, object_id=record.pk)
     if dependency_job is None:
