@@ -28,14 +28,17 @@ def exporting_platforms(entity: str) -> list[str]:
     known = list(registered())
     if not known:
         return []
-    enabled = BillingPlatform.objects.filter(integration_enabled=True, code__in=known)
-    return list(
-        EntitySetting.objects.filter(
-            entity=entity,
-            active=True,
-            direction__in=(Direction.EXPORT, Direction.BOTH),
-            platform__in=enabled.values("code"),
-        ).values_list("platform", flat=True)
+    return list(_exporting_settings(entity, known).values_list("platform", flat=True))
+
+
+def _exporting_settings(entity: str, platforms: list[str]) -> models.QuerySet[EntitySetting]:
+    """The entity's settings that export it now: active, exported, integration on."""
+    enabled = BillingPlatform.objects.filter(integration_enabled=True, code__in=platforms)
+    return EntitySetting.objects.filter(
+        entity=entity,
+        active=True,
+        direction__in=(Direction.EXPORT, Direction.BOTH),
+        platform__in=enabled.values("code"),
     )
 
 
@@ -58,17 +61,11 @@ FILTER_FIELDS = ("id", "field", "condition", "value")
 def export_rules(platform: str, entity: str) -> list[ExportFilter] | None:
     """What a sync job checks first, in one query: None when ``platform`` does not export
     ``entity`` now (``platform_exports``), else its active export filters
-    (``export_filters``)."""
+    (``export_filters``, which the preview reads even for an entity not exported)."""
     if platform not in registered():
         return None
     rows = (
-        EntitySetting.objects.filter(
-            platform=platform,
-            entity=entity,
-            active=True,
-            direction__in=(Direction.EXPORT, Direction.BOTH),
-            platform__in=BillingPlatform.objects.filter(integration_enabled=True).values("code"),
-        )
+        _exporting_settings(entity, [platform])
         .annotate(rule=FilteredRelation("filters", condition=Q(filters__active=True)))
         .values_list("pk", *(f"rule__{name}" for name in FILTER_FIELDS))
         .order_by("rule__id")

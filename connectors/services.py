@@ -320,7 +320,8 @@ def _claim(
                 SELECT 1 FROM {table} failed
                 WHERE failed.platform = {table}.platform AND failed.entity = {table}.entity
                     AND failed.object_id = {table}.object_id AND failed.id <> {table}.id
-                    AND failed.status IN (%s, %s) AND failed.resolved_at IS NULL
+                    AND failed.status IN ({", ".join(["%s"] * len(ERROR_STATUSES))})
+                    AND failed.resolved_at IS NULL
             ) OR EXISTS (
                 SELECT 1 FROM {table} waiting
                 JOIN {table} blocking ON waiting.blocked_by_id = blocking.id
@@ -388,30 +389,34 @@ class SyncContext:
         return dependency_ensure(self, entity, record)
 
 
-# The records whose jobs ran and succeeded inside the job running now (its dependencies,
-# synced first): (entity, id).
-_synced_inline: ContextVar[set[tuple[str, int]] | None] = ContextVar("synced_inline", default=None)
+@dataclass
+class _JobScope:
+    """What the job running now (its dependencies' jobs included) keeps for all its steps."""
+
+    # The records whose jobs ran and succeeded inside it (its dependencies, synced first).
+    synced: set[tuple[str, int]] = field(default_factory=set)
+    memo: dict[str, Any] = field(default_factory=dict)  # job_memo's reads
 
 
-# What a running job has read once for all its steps (``job_memo``).
-_job_memo: ContextVar[dict[str, Any] | None] = ContextVar("job_memo", default=None)
+_job_scope: ContextVar[_JobScope | None] = ContextVar("job_scope", default=None)
 
 
 def job_memo(key: str, read: Callable[[], Any]) -> Any:
     """``read()``, once per running job (its dependencies' jobs included): for settings a
     connector reads at several steps. Outside a job, read every time."""
-    memo = _job_memo.get()
-    if memo is None:
+    scope = _job_scope.get()
+    if scope is None:
         return read()
-    if key not in memo:
-        memo[key] = read()
-    return memo[key]
+    if key not in scope.memo:
+        scope.memo[key] = read()
+    return scope.memo[key]
 
 
 def synced_inline(entity: str) -> set[int]:
     """Ids of the ``entity`` records synced inside the running job, after its own push
     began: a connector need not queue them again for a change of the job's record."""
-    return {pk for synced_entity, pk in _synced_inline.get() or () if synced_entity == entity}
+    scope = _job_scope.get()
+    return {pk for synced, pk in (scope.synced if scope else ()) if synced == entity}
 
 
 def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
@@ -425,16 +430,14 @@ def job_run(job: SyncJob, *, depth: int = 0) -> SyncJob:
     included (``selectors.bindings_read_once``); the record's own are read afresh, now
     that its job is claimed.
     """
-    outermost = _synced_inline.get() is None
-    tokens = (_synced_inline.set(set()), _job_memo.set({})) if outermost else None
+    token = _job_scope.set(_JobScope()) if _job_scope.get() is None else None
     try:
         with bindings_read_once():
             binding_forget(job.platform, job.entity, job.object_id)
             return _job_run(job, depth=depth)
     finally:
-        if tokens is not None:
-            _synced_inline.reset(tokens[0])
-            _job_memo.reset(tokens[1])
+        if token is not None:
+            _job_scope.reset(token)
 
 
 def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
@@ -806,7 +809,7 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
         raise Deferred(f"Waiting for {label} to sync first.", delay=wait)
     finished = job_run(dependency_job, depth=context.depth + 1)
     if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
-        _synced_inline.get().add((entity, record.pk))
+        _job_scope.get().synced.add((entity, record.pk))
         binding = binding_for(context.platform, role, entity, record.pk)
         if binding is not None and binding.external_id:
             return binding

@@ -48,6 +48,8 @@ ROLE_CHARGES = {
     BillComponent.UPFRONT: "upfront_charge",
     BillComponent.RECURRING: "recurring_charge",
 }
+# An asset with one of these bound is on Abillity (``assets_taken``).
+TAKEN_ROLES = (ROLE_BILLING_ID, *ROLE_CHARGES.values())
 
 ONE_OFF, REPEATED = FieldRule.ONE_OFF, FieldRule.REPEATED
 
@@ -105,23 +107,18 @@ def _bound() -> Exists:
             platform=PLATFORM,
             entity=Entity.ASSET,
             object_id=OuterRef("pk"),
-            role__in=[ROLE_BILLING_ID, *ROLE_CHARGES.values()],
+            role__in=TAKEN_ROLES,
         ).exclude(external_id="")
     )
 
 
+def _sent(line: Any) -> QuerySet[BillingTransferItem]:
+    """The Billing Export's transfers of a sales order line (or ``OuterRef``) to Abillity."""
+    return BillingTransferItem.objects.filter(line=line, transfer__route__code=PLATFORM)
+
+
 def _released() -> Exists:
-    return Exists(
-        BillingTransferItem.objects.filter(
-            line=OuterRef("sales_order_line"), transfer__route__code=PLATFORM
-        )
-    )
-
-
-def _released_line(line_id: int | None) -> bool:
-    """Whether the Billing Export sent the sales order line on the Abillity route."""
-    sent = BillingTransferItem.objects.filter(line=line_id, transfer__route__code=PLATFORM)
-    return line_id is not None and sent.exists()
+    return Exists(_sent(OuterRef("sales_order_line")))
 
 
 def assets_taken() -> QuerySet[Asset]:
@@ -135,10 +132,10 @@ def asset_skip_reason(asset: Asset) -> str:
     routes = (asset.upfront_route, asset.recurring_route)
     if not any(route is not None and route.code == PLATFORM for route in routes):
         return f"Asset {asset} is not routed to Abillity."
-    roles = (ROLE_BILLING_ID, *ROLE_CHARGES.values())
     bindings = record_bindings(PLATFORM, Entity.ASSET, asset.pk)
-    bound = any(bindings[role].external_id for role in roles if role in bindings)
-    if not bound and not _released_line(asset.sales_order_line_id):
+    bound = any(bindings[role].external_id for role in TAKEN_ROLES if role in bindings)
+    line = asset.sales_order_line_id
+    if not bound and not (line is not None and _sent(line).exists()):
         return (
             f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
             "route sends it."
