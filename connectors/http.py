@@ -9,6 +9,7 @@ excerpts, whether it succeeded, failed or never got an answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -64,6 +65,24 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 _worker_sessions = threading.local()
+_call_slots: dict[tuple[int, str, int], threading.BoundedSemaphore] = {}
+
+
+def call_slot(platform: str, limit: int) -> contextlib.AbstractContextManager:
+    """A slot of this process's ``limit`` calls in flight to ``platform`` (held for the
+    call, from the request sent to its answer read); no limit when ``limit`` is 0.
+
+    The threads of one process share the slots, so however many jobs a worker runs at
+    once, the platform sees no more than ``limit`` of its calls at a time. (Keyed by the
+    process too: a child made by fork starts with slots of its own, none held.)
+    """
+    if limit <= 0:
+        return contextlib.nullcontext()
+    key = (os.getpid(), platform, limit)
+    slots = _call_slots.get(key)
+    if slots is None:
+        slots = _call_slots.setdefault(key, threading.BoundedSemaphore(limit))
+    return slots
 
 
 def worker_session(platform: str) -> requests.Session:
@@ -122,10 +141,13 @@ class PlatformClient:
     Subclasses set ``platform_name`` and override ``auth_headers`` (and
     ``error_message`` where the platform words its errors its own way).
     ``timeout`` is (connect, read) in seconds; redirects are never followed,
-    so credentials cannot be sent to another host.
+    so credentials cannot be sent to another host. ``calls_in_flight``, when set,
+    bounds the calls this process has on the wire to the platform at once, whichever
+    of its threads makes them (``call_slot``).
     """
 
     platform_name = "platform"
+    calls_in_flight = 0
 
     def __init__(
         self,
@@ -214,15 +236,13 @@ class PlatformClient:
         response = None
         error = ""
         try:
-            response = self.session.request(
-                method,
-                url,
-                json=json_body,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            # Made before the call takes its slot, so the slot is held for the call alone.
+            prepared, send_options = self._prepare(method, url, json_body, params, headers)
+            with call_slot(self.platform_name, self.calls_in_flight):
+                # The call's time starts once it has a slot: waiting for one is not the
+                # platform's.
+                started_at, clock = datetime.now(UTC), time.monotonic()
+                response = self.session.send(prepared, **send_options)
         except requests.ConnectTimeout as exc:
             error = (
                 f"Could not connect to {self.platform_name} within {self.timeout[0]:g} s ({exc})"
@@ -242,6 +262,22 @@ class PlatformClient:
         finally:
             self._observe(started_at, clock, method, path, params, json_body, response, error)
         return self._result(response)
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        params: Mapping[str, Any] | None,
+        headers: dict[str, str],
+    ) -> tuple[requests.PreparedRequest, dict[str, Any]]:
+        """The request and the options to send it with, as ``Session.request`` makes
+        them (the session's headers and proxies, the environment's where it reads it)."""
+        prepared = self.session.prepare_request(
+            requests.Request(method.upper(), url, headers=headers, json=json_body, params=params)
+        )
+        options = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        return prepared, {**options, "timeout": self.timeout, "allow_redirects": False}
 
     def _observe(
         self,

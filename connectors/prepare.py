@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -327,13 +327,17 @@ def sync_process(
     entity: str | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
+    threads: int = 1,
 ) -> dict[str, int]:
     """Run the platform's due pending jobs in this process; counts per final status.
 
     Jobs whose record another worker holds are counted as "taken elsewhere";
-    jobs a recoverable error sends back to wait count as pending.
+    jobs a recoverable error sends back to wait count as pending. ``threads`` jobs run
+    at once (PostgreSQL only: SQLite lets one connection write at a time); ValueError
+    naming the problem otherwise, before anything runs.
     """
     connector_for(platform)
+    threads_check(threads)
     if progress is not None:
         due = SyncJob.objects.filter(
             platform=platform, status=JobStatus.PENDING, next_attempt_at__lte=timezone.now()
@@ -347,7 +351,19 @@ def sync_process(
         entity=entity,
         limit=limit,
         progress=progress.advance if progress is not None else None,
+        threads=threads,
     )
+
+
+def threads_check(threads: int) -> None:
+    """ValueError unless ``threads`` jobs can run at once on this database."""
+    if threads < 1:
+        raise ValueError(f"Jobs run on at least 1 thread, not {threads}.")
+    if threads > 1 and connection.vendor == "sqlite":
+        raise ValueError(
+            f"{threads} threads need PostgreSQL: SQLite lets one connection write at a time, "
+            "so the jobs would wait on each other's locks. Run with 1 thread here."
+        )
 
 
 def sync_statuses_since(

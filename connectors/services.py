@@ -28,6 +28,7 @@ import os
 import random
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from contextvars import ContextVar
@@ -36,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -448,6 +449,7 @@ def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
         client = connector.client(
             observer=_attempt_recorder(job), session=worker_session(job.platform)
         )
+        client.calls_in_flight = settings.SYNC_CALLS_PER_PROCESS
         record = connector.record_queryset(job.entity).filter(pk=job.object_id).first()
         if record is None:
             return _finish(job, JobStatus.SKIPPED, error="The record no longer exists.")
@@ -1166,8 +1168,15 @@ def jobs_process_due(
     entity: str | None = None,
     limit: int | None = None,
     progress: Any = None,
+    threads: int = 1,
 ) -> dict[str, int]:
-    """Run due pending jobs in this process (``sync --process``, the embedded sweeper)."""
+    """Run due pending jobs in this process (``sync --process``, the embedded sweeper).
+
+    With ``threads`` above 1, that many jobs run at once, each thread on its own
+    database connection (closed when it is done), as that many workers would: a job's
+    database work and mapping then overlap another's platform call, and
+    ``SYNC_CALLS_PER_PROCESS`` can hold the calls on the wire to fewer.
+    """
     jobs = SyncJob.objects.filter(status=JobStatus.PENDING, next_attempt_at__lte=timezone.now())
     if platform:
         jobs = jobs.filter(platform=platform)
@@ -1178,13 +1187,52 @@ def jobs_process_due(
         keys = keys[:limit]
     keys.sort(key=lambda key: DEPENDENCY_ORDER.get(key[1], 99))
     counts: dict[str, int] = {}
-    for key in keys:
+    counted = threading.Lock()
+
+    def run(key: tuple[str, str, int]) -> None:
         finished = job_process(*key)
         status = finished.status if finished is not None else "taken elsewhere"
-        counts[status] = counts.get(status, 0) + 1
-        if progress is not None:
-            progress(1)
+        with counted:
+            counts[status] = counts.get(status, 0) + 1
+            if progress is not None:
+                progress(1)
+
+    if threads <= 1:
+        for key in keys:
+            run(key)
+    else:
+        _on_threads(run, keys, threads)
     return counts
+
+
+def _on_threads(run: Callable[[Any], None], items: list, threads: int) -> None:
+    """``run`` each of ``items`` on ``threads`` threads, in order of taking; the first
+    error raised in a thread is raised here once all have stopped (no thread takes a
+    new item after one)."""
+    queue = iter(items)
+    taking = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not errors:
+                with taking:
+                    item = next(queue, None)
+                if item is None:
+                    return
+                run(item)
+        except BaseException as error:  # raised again in the caller, once all stop
+            errors.append(error)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    workers = [threading.Thread(target=work, name=f"sync-job-{n}") for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
 
 
 def entity_settings_ensure(*, using: str = "default") -> int:

@@ -245,6 +245,11 @@ SYNC_BUSY_DELAY = env.float("SYNC_BUSY_DELAY", default=2.0)
 SYNC_SWEEP_INTERVAL = env.float("SYNC_SWEEP_INTERVAL", default=30.0)
 SYNC_PUBLISH_GRACE = env.float("SYNC_PUBLISH_GRACE", default=60.0)
 SYNC_SWEEP_BATCH = env.int("SYNC_SWEEP_BATCH", default=5000)
+# Platform calls in flight at once from one process, per platform (0: no limit). With
+# jobs run on several threads of a process (``sync --process --threads 2``, or Celery's
+# threads pool), 1 keeps a worker to one call on the wire while its other jobs do their
+# database work and mapping: the platform sees no more calls at once than workers.
+SYNC_CALLS_PER_PROCESS = env.int("SYNC_CALLS_PER_PROCESS", default=0)
 # Platform calls: seconds to connect, and to wait for an answer.
 SYNC_CONNECT_TIMEOUT = env.float("SYNC_CONNECT_TIMEOUT", default=5.0)
 SYNC_READ_TIMEOUT = env.float("SYNC_READ_TIMEOUT", default=30.0)

@@ -177,7 +177,8 @@ def shared_database_url() -> str:
 
 
 class CeleryWorker:
-    """A ``celery worker`` process (solo pool) on one queue, with the test settings.
+    """A ``celery worker`` process on one queue, with the test settings: the solo pool,
+    or ``pool=("threads", N)`` for N jobs at once in the one process.
 
     Always call ``stop`` (a fixture finalizer): it ends the process it started,
     by its id, politely first.
@@ -192,8 +193,10 @@ class CeleryWorker:
         log_path: Path,
         environment: dict[str, str] | None = None,
         name: str = "",
+        pool: tuple[str, int] = ("solo", 1),
     ) -> None:
         self.queue = queue
+        self.pool = pool
         self.broker_url = broker_url
         self.sandbox_url = sandbox_url
         self.log_path = log_path
@@ -220,7 +223,9 @@ class CeleryWorker:
             "layer_sync",
             "worker",
             "-P",
-            "solo",
+            self.pool[0],
+            "-c",
+            str(self.pool[1]),
             "-Q",
             self.queue,
             "-n",

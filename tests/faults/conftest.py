@@ -62,12 +62,17 @@ def queue() -> str:
 def start_workers(abillity, live_server, private_redis, queue, tmp_path):
     """Start ``count`` workers on the private Redis and the test's queue; all stopped after.
 
-    ``environment`` adds settings for the workers (the test settings otherwise).
+    ``environment`` adds settings for the workers (the test settings otherwise); ``pool``
+    is Celery's pool and concurrency (solo, 1 otherwise).
     Returns them once each says it is ready.
     """
     started: list[CeleryWorker] = []
 
-    def start(count: int, environment: dict[str, str] | None = None) -> list[CeleryWorker]:
+    def start(
+        count: int,
+        environment: dict[str, str] | None = None,
+        pool: tuple[str, int] = ("solo", 1),
+    ) -> list[CeleryWorker]:
         workers = [
             CeleryWorker(
                 queue=queue,
@@ -76,6 +81,7 @@ def start_workers(abillity, live_server, private_redis, queue, tmp_path):
                 log_path=tmp_path / f"worker-{len(started) + n + 1}.log",
                 environment=environment,
                 name=f"{queue}-{len(started) + n + 1}",
+                pool=pool,
             )
             for n in range(count)
         ]

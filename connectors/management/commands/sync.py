@@ -28,6 +28,7 @@ from connectors.prepare import (
     sync_prepare,
     sync_process,
     sync_statuses_since,
+    threads_check,
 )
 from layer_sync.console import ProgressBar
 
@@ -76,6 +77,14 @@ class Command(BaseCommand):
             help="Also run the due jobs in this process instead of leaving them to the workers.",
         )
         parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="With --process: run this many jobs at once, each on its own database "
+            "connection (PostgreSQL only). SYNC_CALLS_PER_PROCESS=1 keeps them to one "
+            "platform call at a time.",
+        )
+        parser.add_argument(
             "--json", action="store_true", dest="as_json", help="Print the summary as JSON."
         )
 
@@ -86,6 +95,7 @@ class Command(BaseCommand):
         dry_run: bool = options.get("dry_run", False)
         process: bool = options.get("process", False)
         as_json: bool = options.get("as_json", False)
+        threads: int = options.get("threads", 1)
         since = since_date(options.get("since"))
         # call_command() keywords skip the parser's mutually exclusive group: check again.
         if full and since is not None:
@@ -94,8 +104,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "--dry-run and --process cannot be combined: a dry run changes nothing."
             )
+        if threads != 1 and not process:
+            raise CommandError("--threads is for --process: the jobs run here only with it.")
         try:
             connector = connector_for(platform)
+            threads_check(threads)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
 
@@ -115,7 +128,9 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             if process:
-                processed = sync_process(platform=platform, entity=entity, progress=progress)
+                processed = sync_process(
+                    platform=platform, entity=entity, progress=progress, threads=threads
+                )
         ran_here = not dry_run and (process or settings.CELERY_TASK_ALWAYS_EAGER)
         statuses = (
             sync_statuses_since(platform=platform, since=result.started_at, entity=entity)
