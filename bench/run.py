@@ -87,12 +87,15 @@ def _sync_rows(sync: dict) -> list[tuple[str, str, str, str]]:
         found.append(
             (
                 f"Initial sync, {d['customers']:,} customers ({d['records']:,} records),"
-                f" {sync['latency_ms']:g} ms latency, {r['workers']} worker(s)",
+                f" {sync['latency_ms']:g} ms latency, {r['workers']} worker(s)"
+                f" of {r.get('threads', 1)} job(s) at once",
                 f"{r['fraction_of_limit']:.0%} of the limit ({r['calls']:,} calls,"
-                f" {r['elapsed_seconds']:.0f} s vs {r['limit_seconds']:.0f} s);"
+                f" {r['elapsed_seconds']:.0f} s vs {r['limit_seconds']:.0f} s; at most"
+                f" {r.get('calls_at_once_most', '?')} at once);"
                 f" {r['queries_per_record']:.1f} queries/record; a call takes"
                 f" {r.get('worker_ms_per_call', 0):.1f} ms per worker, of which the platform"
-                f" answering {r.get('server_ms_per_call', 0):.1f} ms",
+                f" answering {r.get('server_ms_per_call', 0):.1f} ms and the whole HTTP call"
+                f" {r.get('http_ms_per_call', 0):.1f} ms",
                 ">= 80%",
                 _verdict(r["fraction_of_limit"] >= 0.8 and not r["failed"]),
             )
@@ -156,6 +159,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument(
+        "--threads", default="2", help="jobs each sync worker runs at once (one call on the wire)"
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--only",
@@ -177,7 +183,11 @@ def main() -> None:
         return previous.get(key) or {"failed": "not run (and no earlier result)"}
 
     sync = (
-        _run("sync.py", "--customers", str(customers), "--workers", options.workers)
+        _run(
+            "sync.py",
+            *("--customers", str(customers), "--workers", options.workers),
+            *("--threads", options.threads),
+        )
         if "sync" in chosen
         else earlier("sync")
     )

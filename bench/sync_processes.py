@@ -7,8 +7,9 @@
 threaded WSGI server on 127.0.0.1, one thread per connection, so N workers' calls overlap
 as they would on the platform. Besides the app it answers ``GET /_bench/calls`` (bench
 only): how many API calls the emulator logged, by method; and ``GET /_bench/server``, the
-requests it served, the CPU time they took and their time from start to answer (the
-injected latency included: the platform's share of a call). The
+requests it served, the CPU time they took, their time from start to answer (the
+injected latency included: the platform's share of a call) and the most of them in
+progress at once since the last read. The
 emulator's own request log
 keeps the last 5,000 calls only; this count wraps its ``_log``, so it sees every call the
 log records.
@@ -35,6 +36,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,15 +61,32 @@ def outbox_only_publishing() -> Counter:
 
 
 class QueryCounter:
-    """``connection.execute_wrapper``: counts every query, by the label in force."""
+    """``connection.execute_wrapper``: counts every query, by the label in force in the
+    thread that makes it, and their time from sending to the answer read (all labels)."""
 
     def __init__(self) -> None:
-        self.label = "polling"
+        self._thread = threading.local()
+        self._lock = threading.Lock()
         self.counts: Counter = Counter()
+        self.seconds = 0.0
+
+    @property
+    def label(self) -> str:
+        return getattr(self._thread, "label", "polling")
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._thread.label = value
 
     def __call__(self, execute, sql, params, many, context):
-        self.counts[self.label] += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            with self._lock:
+                self.counts[self.label] += 1
+                self.seconds += took
 
     @property
     def total(self) -> int:
@@ -96,22 +115,29 @@ def serve(port: int) -> None:
     # A warning per 404 (the API's answer to an empty list) would cost more than the call.
     logging.getLogger("django.request").setLevel(logging.ERROR)
 
-    served = {"requests": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0}
+    served = {"requests": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "most_at_once": 0}
+    in_flight = [0]
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO")
         if path in ("/_bench/calls", "/_bench/server"):
             with lock:
                 body = json.dumps(dict(calls) if path == "/_bench/calls" else served).encode()
+                if path == "/_bench/server":  # the most at once since the last read
+                    served["most_at_once"] = in_flight[0]
             start_response("200 OK", [("Content-Type", "application/json")])
             return [body]
         # The server's own CPU time per request (this thread's: the latency it sleeps
         # costs none), so a run shows how much of a call is the platform's, not ours.
+        with lock:
+            in_flight[0] += 1
+            served["most_at_once"] = max(served["most_at_once"], in_flight[0])
         cpu, wall = time.thread_time(), time.perf_counter()
         try:
             return django_app(environ, start_response)
         finally:
             with lock:
+                in_flight[0] -= 1
                 served["requests"] += 1
                 served["cpu_seconds"] += time.thread_time() - cpu
                 served["wall_seconds"] += time.perf_counter() - wall
@@ -132,7 +158,27 @@ def serve(port: int) -> None:
 
 
 # --- a worker ------------------------------------------------------------------------------
-def work(profile: str = "") -> None:
+def http_timer() -> dict:
+    """Time every HTTP call the worker makes, from the request sent to the answer read."""
+    import requests
+
+    timed = {"seconds": 0.0}
+    send = requests.Session.send
+    lock = threading.Lock()
+
+    def timed_send(self, request, **kwargs):
+        started = time.perf_counter()
+        try:
+            return send(self, request, **kwargs)
+        finally:
+            with lock:
+                timed["seconds"] += time.perf_counter() - started
+
+    requests.Session.send = timed_send
+    return timed
+
+
+def work(profile: str = "", threads: int = 1) -> None:
     from django.db import connection
 
     from connectors import services
@@ -144,19 +190,26 @@ def work(profile: str = "") -> None:
     jobs: Counter = Counter()
     statuses: Counter = Counter()
     process = services.job_process
+    counted = threading.Lock()
 
     def job_process(platform: str, entity: str, object_id: int):
         queries.label = entity
+        # A job thread's connection is its own: count its queries too.
+        counted_here = queries in connection.execute_wrappers
+        counting = nullcontext() if counted_here else connection.execute_wrapper(queries)
         try:
-            finished = process(platform, entity, object_id)
+            with counting:
+                finished = process(platform, entity, object_id)
         finally:
             queries.label = "polling"
         if finished is not None:
-            jobs[entity] += 1
-            statuses[finished.status] += 1
+            with counted:
+                jobs[entity] += 1
+                statuses[finished.status] += 1
         return finished
 
     services.job_process = job_process  # jobs_process_due calls it by this name
+    http = http_timer()
     unfinished = SyncJob.objects.filter(
         platform=PLATFORM, status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)
     )
@@ -172,7 +225,7 @@ def work(profile: str = "") -> None:
         profiler.enable()
     with connection.execute_wrapper(queries):
         while True:
-            done = services.jobs_process_due(platform=PLATFORM)
+            done = services.jobs_process_due(platform=PLATFORM, threads=threads)
             if sum(n for status, n in done.items() if status != "taken elsewhere"):
                 continue
             if not unfinished.exists():
@@ -190,6 +243,8 @@ def work(profile: str = "") -> None:
                 "finished_at": finished_at,
                 "cpu_seconds": round(time.process_time() - cpu, 3),
                 "queries": dict(queries.counts),
+                "query_seconds": round(queries.seconds, 3),
+                "http_seconds": round(http["seconds"], 3),
                 "jobs": dict(jobs),
                 "statuses": dict(statuses),
                 "idle_polls": idle,
@@ -208,13 +263,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", default="", help="(work) write cProfile stats to PROFILE.<pid>"
     )
+    parser.add_argument("--threads", type=int, default=1, help="(work) jobs run at once")
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_DEBUG", "false")
     django_setup(options.database, migrate=False)
     if options.role == "serve":
         serve(options.port)
     else:
-        work(options.profile)
+        work(options.profile, options.threads)
 
 
 if __name__ == "__main__":
