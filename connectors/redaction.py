@@ -9,6 +9,7 @@ record; it is installed on the root handlers by the settings.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -43,18 +44,25 @@ def register_secret(value: str) -> None:
         _extra_secrets.add(value)
 
 
-def secret_values() -> list[str]:
+def secret_values() -> tuple[str, ...]:
     """Every secret as it may appear in text: as set, URL-encoded and JSON-escaped."""
     from .base import registered
 
     names = {*SECRET_SETTINGS, *(n for c in registered().values() for n in c.secrets)}
     values = {str(getattr(settings, name, "") or "") for name in names} | _extra_secrets
+    return _secret_forms(frozenset(values))
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_forms(values: frozenset[str]) -> tuple[str, ...]:
+    """The forms of ``values`` (settings are read on every call, so a change to one is
+    seen at once; only the quoting of the same values is remembered)."""
     forms: set[str] = set()
     for value in values:
         if len(value) >= MIN_SECRET_LENGTH:
             forms.update((value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]))
     # Longest first, so a secret that contains another is masked whole.
-    return sorted(forms, key=len, reverse=True)
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 # "password": "..." in JSON, 'password': '...' in a Python dict written into a message.
