@@ -18,8 +18,9 @@ run the sync state goes (jobs, attempts, bindings; the lines back to Ready to Bi
 emulator is reset; ``connectors.prepare.sync_prepare`` queues the initial sync (what
 ``manage.py sync --platform abillity`` does), then N workers (``sync_processes.py work``)
 each loop ``jobs_process_due(threads=T)`` until no job is pending or in flight: T jobs at
-once (``--threads``, 2 by default), with ``SYNC_CALLS_PER_PROCESS=1``, so a worker has one
-call on the wire at a time and its other job does its database work and mapping meanwhile.
+once (``--threads``, 2 by default; ``--threads 1,2`` measures both, side by side), with
+``SYNC_CALLS_PER_PROCESS=1``, so a worker has one call on the wire at a time and its
+other job does its database work and mapping meanwhile.
 
 - **calls**: API calls the emulator logged; **limit** = calls * latency / N, the time
   the calls take if every worker waits on the platform all the time and does nothing else;
@@ -615,7 +616,7 @@ def run(
     workers: tuple[int, ...] = (1, 2, 4),
     latency_ms: float = 20.0,
     shape_customers: int = 20,
-    threads: int = 2,
+    threads: tuple[int, ...] = (2,),
 ) -> dict:
     """Build the data if need be, then measure; the dict ``bench/run.py`` tabulates."""
     os.environ["DJANGO_DEBUG"] = "false"  # as deployed: no query log, here or in the children
@@ -629,8 +630,9 @@ def run(
     try:
         runs = []
         for count in workers:
-            print(f"  initial sync, {count} worker(s)", file=sys.stderr)
-            runs.append(initial_sync(platform, count, latency_ms, records, threads))
+            for at_once in threads:
+                print(f"  initial sync, {count} worker(s) of {at_once} job(s)", file=sys.stderr)
+                runs.append(initial_sync(platform, count, latency_ms, records, at_once))
         print("  unchanged full resync", file=sys.stderr)
         again = resync(platform, records)
         print("  queries per record by shape", file=sys.stderr)
@@ -653,7 +655,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--shape-customers", type=int, default=20)
     parser.add_argument(
-        "--threads", type=int, default=2, help="jobs each worker runs at once (one call at a time)"
+        "--threads",
+        default="2",
+        help="jobs each worker runs at once (one call at a time); comma-separated to compare",
     )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
@@ -662,7 +666,7 @@ def main() -> None:
         tuple(int(n) for n in options.workers.split(",")),
         options.latency_ms,
         options.shape_customers,
-        options.threads,
+        tuple(int(n) for n in options.threads.split(",")),
     )
     if options.json:
         print(json.dumps(result, indent=2))
@@ -675,7 +679,9 @@ def main() -> None:
     )
     for r in result["initial"]:
         print(
-            f"  {r['workers']} worker(s): {r['calls']:,} calls in {r['elapsed_seconds']:.1f} s,"
+            f"  {r['workers']} worker(s) of {r['threads']} job(s) at once:"
+            f" {r['calls']:,} calls in {r['elapsed_seconds']:.1f} s (at most"
+            f" {r['calls_at_once_most']} at once),"
             f" limit {r['limit_seconds']:.1f} s = {r['fraction_of_limit']:.0%} of the"
             f" latency-bound limit (target >= 80%); {r['queries_per_record']:.1f} queries"
             f"/record; per job {r['queries_per_job']}; failed {r['failed']}"

@@ -1197,11 +1197,11 @@ def jobs_process_due(
             if progress is not None:
                 progress(1)
 
-    if threads <= 1:
+    if threads <= 1 or len(keys) <= 1:
         for key in keys:
             run(key)
     else:
-        _on_threads(run, keys, threads)
+        _on_threads(run, keys, min(threads, len(keys)))
     return counts
 
 

@@ -1,6 +1,8 @@
 """The one HTTP client of every platform: status codes mapped to error classes, no redirects,
 timeouts, and a record of every call."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -14,10 +16,11 @@ from connectors.errors import (
     PermanentError,
     RecoverableError,
 )
-from connectors.http import AttemptRecord, PlatformClient, retry_after_seconds
+from connectors.http import AttemptRecord, PlatformClient, call_slot, retry_after_seconds
 from connectors.redaction import MASK
 from tests.connectors.engine_helpers import platform_connections_open, wait_for
 from tests.connectors.fake import FakeConnector
+from tests.helpers import run_concurrently
 
 BASE = "http://platform.test/api/"
 
@@ -317,3 +320,56 @@ def test_a_write_whose_connection_dropped_is_uncertain(client):
     with pytest.raises(RecoverableError) as failed:
         client.request("POST", "accounts", json_body={})
     assert failed.value.uncertain_write is True
+
+
+# --- calls in flight ---------------------------------------------------------------------
+def _overlapping_calls(clients: list[KeyClient], wait: float = 0.05) -> int:
+    """Each client makes one call from a thread of its own at the same moment; the most
+    the platform (a ``responses`` callback taking ``wait`` s) was answering at once."""
+    lock = threading.Lock()
+    seen = {"now": 0, "most": 0}
+
+    def answer(request):
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        time.sleep(wait)
+        with lock:
+            seen["now"] -= 1
+        return 200, {}, "{}"
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, f"{BASE}accounts", callback=answer)
+        _, errors = run_concurrently(*(lambda c=c: c.request("GET", "accounts") for c in clients))
+    assert errors == [None] * len(clients)
+    return seen["most"]
+
+
+@pytest.mark.parametrize(("limit", "most"), [(1, 1), (2, 2), (0, 3)])
+def test_a_process_has_at_most_its_call_slots_on_the_wire_whichever_thread_calls(limit, most):
+    clients = [KeyClient(BASE, timeout=(1.0, 2.0)) for _ in range(3)]
+    for client in clients:
+        client.calls_in_flight = limit
+    assert _overlapping_calls(clients) == most
+
+
+def test_waiting_for_a_call_slot_is_not_counted_in_the_calls_duration():
+    observed: list[AttemptRecord] = []
+    clients = [KeyClient(BASE, timeout=(1.0, 2.0), observer=observed.append) for _ in range(3)]
+    for client in clients:
+        client.calls_in_flight = 1
+    _overlapping_calls(clients, wait=0.1)
+    # One after another: the last waited ~0.2 s for its slot, yet each call took ~0.1 s.
+    assert len(observed) == 3
+    assert all(90 <= attempt.duration_ms < 190 for attempt in observed), observed
+
+
+def test_call_slots_are_per_platform_and_per_limit():
+    first, second = call_slot("one", 1), call_slot("two", 1)
+    assert first is call_slot("one", 1)
+    assert first is not second
+    assert call_slot("one", 2) is not first
+    with first:  # the slot of "one" taken: "two" still has its own
+        assert second.acquire(blocking=False)
+        second.release()
+        assert not first.acquire(blocking=False)
