@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,6 +62,31 @@ def capture_publishes(monkeypatch: Any) -> list[tuple[str, str, int]]:
 
     monkeypatch.setattr(services, "job_publish", record)
     return published
+
+
+@contextmanager
+def calls_at_once(emulator: Any) -> Iterator[dict[str, int]]:
+    """Count the API calls ``emulator`` is answering at one time (its latency included):
+    ``["most"]`` is the most at once while the block ran."""
+    lock = threading.Lock()
+    seen = {"now": 0, "most": 0}
+    handle = emulator.handle
+
+    def counted(request: Any) -> Any:
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        try:
+            return handle(request)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    emulator.handle = counted
+    try:
+        yield seen
+    finally:
+        del emulator.handle
 
 
 # --- waiting ---------------------------------------------------------------------------

@@ -5,9 +5,9 @@ out"): the worker's threads run three jobs at once, each on its own database
 connection, and share one call slot, so the platform sees one call at a time.
 """
 
-import threading
-
 import pytest
+
+from tests.connectors.worker_helpers import calls_at_once as counting_calls_at_once
 
 from .helpers import (
     assert_all_done,
@@ -25,23 +25,8 @@ CUSTOMERS = 6
 @pytest.fixture
 def calls_at_once(abillity):
     """The most API calls the emulator was answering at one time (its latency included)."""
-    lock = threading.Lock()
-    seen = {"now": 0, "most": 0}
-    handle = abillity.handle
-
-    def counted(request):
-        with lock:
-            seen["now"] += 1
-            seen["most"] = max(seen["most"], seen["now"])
-        try:
-            return handle(request)
-        finally:
-            with lock:
-                seen["now"] -= 1
-
-    abillity.handle = counted
-    yield seen
-    del abillity.handle
+    with counting_calls_at_once(abillity) as seen:
+        yield seen
 
 
 @pytest.mark.parametrize(("slots", "most"), [("1", 1), ("0", None)])

@@ -17,6 +17,7 @@ from connectors.choices import ERROR_STATUSES, JobStatus
 from connectors.models import SyncJob
 from connectors.prepare import sync_prepare, sync_process
 from connectors.services import jobs_process_due
+from tests.connectors.worker_helpers import calls_at_once as counting_calls_at_once
 from tests.connectors.worker_helpers import capture_publishes
 from tests.factories import ContactFactory, CustomerFactory, SiteFactory
 from tests.helpers import on_postgresql
@@ -47,24 +48,9 @@ def customers(abillity, settings, monkeypatch):
 @pytest.fixture
 def calls_at_once(abillity):
     """The most API calls the emulator was answering at one time (its latency included)."""
-    lock = threading.Lock()
-    seen = {"now": 0, "most": 0}
-    handle = abillity.handle
-
-    def counted(request):
-        with lock:
-            seen["now"] += 1
-            seen["most"] = max(seen["most"], seen["now"])
-        try:
-            return handle(request)
-        finally:
-            with lock:
-                seen["now"] -= 1
-
-    abillity.handle = counted
     abillity.faults_set(latency_ms=40)  # long enough for calls of two threads to overlap
-    yield seen
-    del abillity.handle
+    with counting_calls_at_once(abillity) as seen:
+        yield seen
 
 
 def queue_all() -> int:
@@ -92,10 +78,11 @@ def names_on_the_platform(emulator) -> list[str]:
 
 
 @on_postgresql
-def test_jobs_on_three_threads_sync_everything_once_with_one_call_on_the_wire(
-    abillity, customers, calls_at_once, settings
+@pytest.mark.parametrize(("slots", "most"), [(1, 1), (0, None)])
+def test_jobs_on_three_threads_sync_everything_once_within_the_call_slots(
+    abillity, customers, calls_at_once, settings, slots, most
 ):
-    settings.SYNC_CALLS_PER_PROCESS = 1
+    settings.SYNC_CALLS_PER_PROCESS = slots
     queue_all()
 
     run_dry(threads=3)
@@ -103,21 +90,10 @@ def test_jobs_on_three_threads_sync_everything_once_with_one_call_on_the_wire(
     assert not SyncJob.objects.filter(status__in=ERROR_STATUSES).exists()
     assert names_on_the_platform(abillity) == [c.name for c in customers]
     assert len(abillity.state["sites"]) == 2 * CUSTOMERS
-    assert calls_at_once["most"] == 1
-
-
-@on_postgresql
-def test_with_no_limit_on_calls_the_threads_calls_overlap(
-    abillity, customers, calls_at_once, settings
-):
-    """The same run with SYNC_CALLS_PER_PROCESS unset: the slot is what held them to one."""
-    settings.SYNC_CALLS_PER_PROCESS = 0
-    queue_all()
-
-    run_dry(threads=3)
-
-    assert names_on_the_platform(abillity) == [c.name for c in customers]
-    assert calls_at_once["most"] > 1
+    if most is not None:
+        assert calls_at_once["most"] == most
+    else:  # no limit: the threads' calls did overlap, so the slot is what held them to one
+        assert calls_at_once["most"] > 1
 
 
 @on_postgresql
