@@ -556,17 +556,7 @@ def _attempt_recorder(job: SyncJob):
     lease = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 
     def record(attempt: AttemptRecord) -> None:
-        SyncAttempt.objects.create(
-            job=job,
-            started_at=attempt.started_at,
-            method=attempt.method,
-            path=attempt.path,
-            status_code=attempt.status_code,
-            duration_ms=attempt.duration_ms,
-            request_excerpt=attempt.request_excerpt,
-            response_excerpt=attempt.response_excerpt,
-            error=attempt.error,
-        )
+        SyncAttempt.objects.create(job=job, **vars(attempt))  # the record is the row's fields
         now = timezone.now()
         if job.locked_until and job.locked_until - now < lease / 2:
             job.locked_until = now + lease
