@@ -21,7 +21,10 @@ Every emulator, whatever the platform:
 
 Handlers run one at a time (under the emulator's lock); latency and hangs
 happen outside it, so concurrent callers still overlap as they would on a
-real server.
+real server. A handler that finds records by a field (a company's sites, a
+site's contacts) asks ``where``, which answers from an index rather than a
+scan of every record: the emulator's time per call stays flat as its state
+grows over an initial sync of thousands of records, as a platform's would.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -128,6 +131,26 @@ class EmulatorResponse:
 
 
 Handler = Callable[..., EmulatorResponse]
+# What ``where`` finds records by: a field's name, or a function of the record.
+RecordKey = str | Callable[[dict[str, Any]], Hashable]
+
+
+@dataclass(eq=False)
+class _Index:
+    """Record ids of one kind by the value of one key, in the order the records were made,
+    and the state of the table it was made from (to notice a change made behind it)."""
+
+    table: dict[str, Any]
+    size: int
+    last: str | None
+    ids: dict[Hashable, list[str]]
+
+    def current(self, table: dict[str, Any]) -> bool:
+        return (
+            table is self.table
+            and len(table) == self.size
+            and next(reversed(table), None) == self.last
+        )
 
 
 class Emulator:
@@ -162,10 +185,46 @@ class Emulator:
             self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
             self.faults = Faults()
             self._ids: dict[str, int] = {}
+            self._indexes: dict[tuple[str, RecordKey], _Index] = {}
 
     def next_id(self, kind: str) -> int:
         self._ids[kind] = self._ids.get(kind, 0) + 1
         return self._ids[kind]
+
+    def add(self, kind: str, pk: int | str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store a new record of ``kind`` under ``pk`` and file it in the indexes made so far."""
+        table = self.state[kind]
+        kept = [(key, i) for (k, key), i in self._indexes.items() if k == kind and i.current(table)]
+        table[str(pk)] = record
+        for key, index in kept:
+            index.ids.setdefault(_key_of(key, record), []).append(str(pk))
+            index.size, index.last = len(table), str(pk)
+        return record
+
+    def where(self, kind: str, key: RecordKey, value: Hashable) -> list[dict[str, Any]]:
+        """The records of ``kind`` whose ``key`` (a field's name, or a function of the
+        record) is ``value``, in the order they were made.
+
+        Answered from an index made on first use and kept up by ``add``; made again when
+        the table changed behind it (a test storing a record itself, a reset), or after
+        ``reindex`` (a handler changing a field that an index is keyed on). Each record
+        found is checked against ``value``, so a stale index never returns a wrong one.
+        """
+        table = self.state[kind]
+        index = self._indexes.get((kind, key))
+        if index is None or not index.current(table):
+            ids: dict[Hashable, list[str]] = {}
+            for pk, record in table.items():
+                ids.setdefault(_key_of(key, record), []).append(pk)
+            index = _Index(table, len(table), next(reversed(table), None), ids)
+            self._indexes[(kind, key)] = index
+        found = (table.get(pk) for pk in index.ids.get(value, ()))
+        return [r for r in found if r is not None and _key_of(key, r) == value]
+
+    def reindex(self, kind: str) -> None:
+        """Forget the indexes of ``kind``: a field they may be keyed on has changed."""
+        for indexed in [k for k in self._indexes if k[0] == kind]:
+            del self._indexes[indexed]
 
     def faults_set(self, **values: Any) -> None:
         with self._lock:
@@ -268,6 +327,10 @@ class Emulator:
                     "response": response.body,
                 }
             )
+
+
+def _key_of(key: RecordKey, record: dict[str, Any]) -> Hashable:
+    return record.get(key) if isinstance(key, str) else key(record)
 
 
 _emulators: dict[str, Emulator] = {}

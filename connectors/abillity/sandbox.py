@@ -195,6 +195,11 @@ def _clean(body: Any, model: dict[str, tuple[type, int | None]]) -> dict[str, An
     return cleaned
 
 
+def _name_key(company: dict[str, Any]) -> str:
+    """A company's name as ``GET company?Name=`` matches it: case and surrounding spaces aside."""
+    return str(company.get("Name") or "").strip().casefold()
+
+
 def _stamp() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
@@ -317,11 +322,15 @@ class AbillityEmulator(Emulator):
     # --- companies -------------------------------------------------------------------
     def company_list(self, request):
         # ?Name= narrows the list to that name (case and surrounding spaces aside).
-        wanted = str(request.query.get("Name") or "").strip().casefold()
+        wanted = _name_key({"Name": request.query.get("Name") or ""})
+        found = (
+            self.where("companies", _name_key, wanted)
+            if wanted
+            else self.state["companies"].values()
+        )
         companies = [
             {"Id": c["Id"], "Name": c["Name"], "IsCustomer": c.get("IsCustomer", False)}
-            for c in self.state["companies"].values()
-            if not wanted or str(c["Name"]).strip().casefold() == wanted
+            for c in found
         ]
         if not companies:
             raise Invalid(404, "No companies found")
@@ -339,7 +348,7 @@ class AbillityEmulator(Emulator):
             "Id": pk,
             "LastUpdated": _stamp(),
         }
-        self.state["companies"][str(pk)] = company
+        self.add("companies", pk, company)
         return self._ok({"Id": pk}, 201)
 
     def _company_rules(self, company: dict[str, Any]) -> None:
@@ -361,18 +370,20 @@ class AbillityEmulator(Emulator):
         merged = {**company, **fields}
         self._company_rules(merged)
         company.update(fields, LastUpdated=_stamp())
+        if "Name" in fields:
+            self.reindex("companies")  # found by name
         return self._ok(company)
 
     def company_sites(self, request, pk):
         self._get("companies", pk, f"Company with id = {pk} not found")
-        sites = [s for s in self.state["sites"].values() if s["CompanyId"] == int(pk)]
+        sites = self.where("sites", "CompanyId", int(pk))
         if not sites:
             raise Invalid(404, "No sites found")
         return self._ok(sites)
 
     def company_contacts(self, request, pk):
         self._get("companies", pk, f"Company with id = {pk} not found")
-        site_ids = {s["Id"] for s in self.state["sites"].values() if s["CompanyId"] == int(pk)}
+        site_ids = {s["Id"] for s in self.where("sites", "CompanyId", int(pk))}
         contacts = [c for c in self.state["site_contacts"].values() if c["SiteID"] in site_ids]
         if not contacts:
             raise Invalid(404, "No Site contacts found on the specified company")
@@ -387,8 +398,8 @@ class AbillityEmulator(Emulator):
 
     def _short_name_taken(self, company_id: int, short_name: str, exclude: int | None) -> bool:
         return any(
-            s["CompanyId"] == company_id and s["ShortName"] == short_name and s["Id"] != exclude
-            for s in self.state["sites"].values()
+            s["ShortName"] == short_name and s["Id"] != exclude
+            for s in self.where("sites", "CompanyId", company_id)
         )
 
     def site_create(self, request):
@@ -405,11 +416,9 @@ class AbillityEmulator(Emulator):
         pk = self._new("site")
         billing = pk
         if fields.get("SetToEarliestCompanyBillingAddress"):
-            earlier = sorted(
-                s["Id"] for s in self.state["sites"].values() if s["CompanyId"] == company_id
-            )
+            earlier = sorted(s["Id"] for s in self.where("sites", "CompanyId", company_id))
             billing = earlier[0] if earlier else pk
-        self.state["sites"][str(pk)] = {
+        site = {
             "Id": pk,
             "CompanyId": company_id,
             "BillingAddress": billing,
@@ -430,6 +439,7 @@ class AbillityEmulator(Emulator):
             "MainSite": False,
             "AccountRef": fields.get("AccountRef"),
         }
+        self.add("sites", pk, site)
         return self._ok({"Id": pk}, 201)
 
     def site_get(self, request, pk):
@@ -470,8 +480,8 @@ class AbillityEmulator(Emulator):
             if str(site["Id"]) not in self.state["billing_information"]:
                 raise Invalid(403, f"BillingInformation not found for site ID {site['Id']}")
         if fields.get("MainSite"):
-            for other in self.state["sites"].values():
-                if other["CompanyId"] == site["CompanyId"] and other["Id"] != site["Id"]:
+            for other in self.where("sites", "CompanyId", site["CompanyId"]):
+                if other["Id"] != site["Id"]:
                     other["MainSite"] = False
         if "BillRunID" in fields:
             bill_run = self.state["bill_runs"].get(str(fields["BillRunID"])) or {}
@@ -551,7 +561,7 @@ class AbillityEmulator(Emulator):
     # --- site contacts -------------------------------------------------------------------
     def site_contacts(self, request, pk):
         self._get("sites", pk, f"Site with id = {pk} not found")
-        contacts = [c for c in self.state["site_contacts"].values() if c["SiteID"] == int(pk)]
+        contacts = self.where("site_contacts", "SiteID", int(pk))
         if not contacts:
             raise Invalid(404, f"No contacts found for site Id = {pk}")
         return self._ok(contacts)
@@ -567,8 +577,8 @@ class AbillityEmulator(Emulator):
 
     def _one_main_contact(self, contact: dict[str, Any]) -> None:
         if contact.get("MainContact"):
-            for other in self.state["site_contacts"].values():
-                if other["SiteID"] == contact["SiteID"] and other["Id"] != contact["Id"]:
+            for other in self.where("site_contacts", "SiteID", contact["SiteID"]):
+                if other["Id"] != contact["Id"]:
                     other["MainContact"] = False
 
     def site_contact_create(self, request):
@@ -582,7 +592,7 @@ class AbillityEmulator(Emulator):
         contact = {name: None for name in SITE_CONTACT_FIELDS}
         contact.update(fields, Id=pk, LastUpdated=_stamp())
         contact["MainContact"] = bool(contact.get("MainContact"))
-        self.state["site_contacts"][str(pk)] = contact
+        self.add("site_contacts", pk, contact)
         self._one_main_contact(contact)
         return self._ok({"Id": pk}, 201)
 
@@ -619,15 +629,15 @@ class AbillityEmulator(Emulator):
             raise Invalid(400, "CLI - The CLI field is required.")
         # A number is on a site once at a time: an ended CLI (New & Cease) may be reissued.
         if any(
-            c["SiteId"] == site_id and c["CLI"] == number and not c.get("EndDate")
-            for c in self.state["clis"].values()
+            c["SiteId"] == site_id and not c.get("EndDate")
+            for c in self.where("clis", "CLI", number)
         ):
             raise Invalid(409, f"CLI {number} already exists on site {site_id}")
         self._date_order(fields, "StartDate", "EndDate")
         pk = self._new("cli")
         cli = {name: None for name in CLI_POST_FIELDS}
         cli.update(fields, Id=pk, LastUpdated=_stamp())
-        self.state["clis"][str(pk)] = cli
+        self.add("clis", pk, cli)
         return self._ok({"Id": pk}, 201)
 
     def _date_order(self, record: dict[str, Any], start: str, end: str) -> None:
@@ -640,7 +650,7 @@ class AbillityEmulator(Emulator):
         return self._ok(self._get("clis", pk, f"CLI with id = {pk} not found"))
 
     def cli_by_number(self, request, cli):
-        found = [c for c in self.state["clis"].values() if c["CLI"] == cli]
+        found = self.where("clis", "CLI", cli)
         if not found:
             raise Invalid(404, f"CLI {cli} not found")
         return self._ok(found)
@@ -655,12 +665,10 @@ class AbillityEmulator(Emulator):
     # --- service charges ----------------------------------------------------------------
     def site_charges_for_cli(self, request, pk, cli):
         self._get("sites", pk, f"Site with id = {pk} not found")
-        if not any(c["CLI"] == cli for c in self.state["clis"].values()):
+        if not self.where("clis", "CLI", cli):
             raise Invalid(404, f"CLI = {cli} not found")
         charges = [
-            c
-            for c in self.state["service_charges"].values()
-            if c["SiteId"] == int(pk) and c.get("CLI") == cli
+            c for c in self.where("service_charges", "SiteId", int(pk)) if c.get("CLI") == cli
         ]
         if not charges:
             raise Invalid(404, "No Service Charges found for the given site Id and cli")
@@ -710,15 +718,13 @@ class AbillityEmulator(Emulator):
             if not company.get("IsCustomer"):
                 raise Invalid(400, "Only customers can have a Bill Run assigned to them")
         number = fields.get("CLI")
-        if number and not any(
-            c["SiteId"] == site["Id"] and c["CLI"] == number for c in self.state["clis"].values()
-        ):
+        if number and not any(c["SiteId"] == site["Id"] for c in self.where("clis", "CLI", number)):
             raise Invalid(404, "The CLI not found for the site provided")
         pk = self._new("service_charge")
         charge = {name: None for name in SERVICE_CHARGE_FIELDS}
         charge.update(fields, Id=pk, LastUpdated=_stamp())
         charge.setdefault("Quantity", None)
-        self.state["service_charges"][str(pk)] = charge
+        self.add("service_charges", pk, charge)
         return self._ok({"Id": pk}, 201)
 
     def service_charge_get(self, request, pk):
@@ -732,8 +738,7 @@ class AbillityEmulator(Emulator):
         self._charge_rules(merged, creating=False)
         number = fields.get("CLI")
         if number and not any(
-            c["SiteId"] == charge["SiteId"] and c["CLI"] == number
-            for c in self.state["clis"].values()
+            c["SiteId"] == charge["SiteId"] for c in self.where("clis", "CLI", number)
         ):
             raise Invalid(404, "The CLI not found for the Service Charge ID provided")
         charge.update(fields, LastUpdated=_stamp())

@@ -8,7 +8,7 @@ import requests
 from django.conf import settings as django_settings
 
 from connectors.redaction import MASK
-from connectors.sandbox import Faults
+from connectors.sandbox import Emulator, Faults
 from tests.connectors.fake import PLATFORM
 
 ROOT = f"/sandbox/{PLATFORM}/"
@@ -270,3 +270,56 @@ def test_a_hang_holds_the_answer_back_and_the_work_is_done_after_it(live_api, fa
         time.sleep(0.05)
     assert [a["name"] for a in fake_emulator.state["accounts"].values()] == ["Late"]
     assert live_api("GET", "accounts").status_code == 200  # only the next call hangs
+
+
+# --- finding records by a field ---------------------------------------------------------------
+class _Shelf(Emulator):
+    """A bare emulator: ``where`` and ``add`` over a table of books."""
+
+    def initial_state(self):
+        return {"books": {}}
+
+
+def _shelf(*books: tuple[int, str]) -> _Shelf:
+    shelf = _Shelf()
+    for pk, author in books:
+        shelf.add("books", pk, {"Id": pk, "Author": author})
+    return shelf
+
+
+def test_where_finds_the_records_of_a_value_in_the_order_they_were_made():
+    shelf = _shelf((1, "Austen"), (2, "Brontë"), (3, "Austen"))
+
+    assert [b["Id"] for b in shelf.where("books", "Author", "Austen")] == [1, 3]
+    shelf.add("books", 4, {"Id": 4, "Author": "Austen"})  # filed in the index made above
+    assert [b["Id"] for b in shelf.where("books", "Author", "Austen")] == [1, 3, 4]
+    assert shelf.where("books", "Author", "Eliot") == []
+
+
+def test_where_takes_a_function_of_the_record_as_its_key():
+    shelf = _shelf((1, "Austen"), (2, " austen "))
+
+    def folded(book):
+        return book["Author"].strip().casefold()
+
+    assert [b["Id"] for b in shelf.where("books", folded, "austen")] == [1, 2]
+
+
+def test_where_sees_a_record_stored_behind_its_back_and_a_reset():
+    shelf = _shelf((1, "Austen"))
+    assert len(shelf.where("books", "Author", "Austen")) == 1
+
+    shelf.state["books"]["9"] = {"Id": 9, "Author": "Austen"}  # as a test sets a case up
+    assert [b["Id"] for b in shelf.where("books", "Author", "Austen")] == [1, 9]
+    shelf.reset()
+    assert shelf.where("books", "Author", "Austen") == []
+
+
+def test_where_never_returns_a_record_whose_key_changed_and_reindex_finds_it_again():
+    shelf = _shelf((1, "Austen"), (2, "Brontë"))
+    shelf.where("books", "Author", "Austen")
+
+    shelf.state["books"]["1"]["Author"] = "Brontë"
+    assert shelf.where("books", "Author", "Austen") == []
+    shelf.reindex("books")
+    assert [b["Id"] for b in shelf.where("books", "Author", "Brontë")] == [1, 2]

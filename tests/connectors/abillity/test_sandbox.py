@@ -149,3 +149,27 @@ def test_a_main_site_clears_the_flag_on_the_companys_other_sites(
     sites = abillity_emulator.state["sites"]
     assert sites[str(first)]["MainSite"] is False
     assert sites[str(second)]["MainSite"] is True
+
+
+def test_a_renamed_company_is_found_by_its_new_name_only(abillity_client):
+    pk = company(abillity_client, "Acme Ltd")
+    assert [c["Id"] for c in abillity_client.company_list(name=" acme ltd")] == [pk]
+
+    abillity_client.company_update(pk, {"Name": "Acme Group"})
+
+    assert abillity_client.company_list(name="Acme Ltd") == []
+    assert [c["Id"] for c in abillity_client.company_list(name="ACME GROUP")] == [pk]
+
+
+def test_a_site_contact_stored_on_the_emulator_directly_is_listed_with_its_site(
+    abillity_client, abillity_emulator
+):
+    site = abillity_client.site_create(company_id=company(abillity_client), short_name="S1")
+    made = abillity_client.site_contact_create(
+        {"SiteID": site, "Christian": "Ann", "Email": "ann@example.com"}
+    )
+    assert [c["Id"] for c in abillity_client.site_contacts(site)] == [made]
+
+    abillity_emulator.state["site_contacts"]["99"] = {"Id": 99, "SiteID": site, "Christian": "Bo"}
+
+    assert [c["Id"] for c in abillity_client.site_contacts(site)] == [made, 99]
