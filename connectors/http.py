@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
 from .errors import ConfigurationError, NotFoundError, PermanentError, RecoverableError
@@ -64,6 +66,97 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class _OneWriteHTTPConnection(HTTPConnection):
+    """Sends a request whose body is one piece of bytes (what requests makes of ``json=``),
+    framed by its Content-Length, in one write: the header block and the body together.
+
+    urllib3 writes the header block (``endheaders()``), then the body: two syscalls, two
+    TCP segments or TLS records, and the platform's read of the body waits for the second
+    packet. Here the block ``endheaders()`` writes is held and sent joined to the body:
+    one syscall, one segment or record, the body found in the same packet as the headers.
+    Requests with no body, a chunked one or one read from a file or an iterator go out
+    as before.
+    """
+
+    _body_is_one_piece = False
+    _holding_header_block = False
+    _held_header_block: bytes | None = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        chunked = options.get("chunked") or any(
+            str(name).lower() == "transfer-encoding" for name in headers or ()
+        )
+        self._body_is_one_piece = isinstance(body, bytes | str) and bool(body) and not chunked
+        try:
+            super().request(method, url, body, headers, **options)
+            if self._held_header_block is not None:  # no body was sent after all
+                self._send_held_with(b"")
+        finally:
+            # Whatever failed, nothing held goes out with the connection's next request.
+            self._body_is_one_piece = self._holding_header_block = False
+            self._held_header_block = None
+
+    def endheaders(self, *args: Any, **kwargs: Any) -> None:
+        self._holding_header_block = self._body_is_one_piece
+        try:
+            super().endheaders(*args, **kwargs)
+        finally:
+            self._holding_header_block = False
+
+    def send(self, data: Any) -> None:
+        if self._holding_header_block:
+            self._holding_header_block = False
+            self._held_header_block = data
+        elif self._held_header_block is not None:
+            self._send_held_with(data)
+        else:
+            super().send(data)
+
+    def _send_held_with(self, body: bytes) -> None:
+        data, self._held_header_block = self._held_header_block + body, None
+        super().send(data)
+
+
+class _OneWriteHTTPSConnection(_OneWriteHTTPConnection, HTTPSConnection):
+    pass
+
+
+class _OneWriteHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _OneWriteHTTPConnection
+
+
+class _OneWriteHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _OneWriteHTTPSConnection
+
+
+class OneWriteAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, its connections sending a one-piece body in the same write as
+    the headers (``_OneWriteHTTPConnection``). Calls through a proxy use requests' own proxy
+    managers: two writes, as before."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _OneWriteHTTPConnectionPool,
+            "https": _OneWriteHTTPSConnectionPool,
+        }
+
+
+def _session_new() -> requests.Session:
+    """A requests session whose calls go through ``OneWriteAdapter``."""
+    session = requests.Session()
+    session.mount("https://", OneWriteAdapter())
+    session.mount("http://", OneWriteAdapter())
+    return session
+
+
 _worker_sessions = threading.local()
 _call_slots: dict[tuple[int, str, int], threading.BoundedSemaphore] = {}
 
@@ -100,7 +193,7 @@ def worker_session(platform: str) -> requests.Session:
         _worker_sessions.pid = os.getpid()
     session = sessions.get(platform)
     if session is None:
-        session = sessions[platform] = requests.Session()
+        session = sessions[platform] = _session_new()
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         if not requests.utils.getproxies():
             # With no proxy in the environment, reading it on every call (as requests
@@ -163,7 +256,7 @@ class PlatformClient:
         self.timeout = timeout
         self.observer = observer
         self._owns_session = session is None
-        self.session = session or requests.Session()
+        self.session = session or _session_new()
 
     def close(self) -> None:
         """Close the connections this client opened. A session given to the client (a
