@@ -78,8 +78,7 @@ class _OneWriteHTTPConnection(HTTPConnection):
     as before.
     """
 
-    _body_is_one_piece = False
-    _holding_header_block = False
+    _hold_header_block = False
     _held_header_block: bytes | None = None
 
     def request(
@@ -93,34 +92,25 @@ class _OneWriteHTTPConnection(HTTPConnection):
         chunked = options.get("chunked") or any(
             str(name).lower() == "transfer-encoding" for name in headers or ()
         )
-        self._body_is_one_piece = isinstance(body, bytes | str) and bool(body) and not chunked
+        # The first write of a request is its header block (``endheaders()``); the lines
+        # before it are only buffered.
+        self._hold_header_block = isinstance(body, bytes | str) and bool(body) and not chunked
         try:
             super().request(method, url, body, headers, **options)
             if self._held_header_block is not None:  # no body was sent after all
-                self._send_held_with(b"")
+                self.send(b"")
         finally:
             # Whatever failed, nothing held goes out with the connection's next request.
-            self._body_is_one_piece = self._holding_header_block = False
+            self._hold_header_block = False
             self._held_header_block = None
 
-    def endheaders(self, *args: Any, **kwargs: Any) -> None:
-        self._holding_header_block = self._body_is_one_piece
-        try:
-            super().endheaders(*args, **kwargs)
-        finally:
-            self._holding_header_block = False
-
     def send(self, data: Any) -> None:
-        if self._holding_header_block:
-            self._holding_header_block = False
+        if self._hold_header_block:
+            self._hold_header_block = False
             self._held_header_block = data
-        elif self._held_header_block is not None:
-            self._send_held_with(data)
-        else:
-            super().send(data)
-
-    def _send_held_with(self, body: bytes) -> None:
-        data, self._held_header_block = self._held_header_block + body, None
+            return
+        if self._held_header_block is not None:
+            data, self._held_header_block = self._held_header_block + data, None
         super().send(data)
 
 
