@@ -195,9 +195,13 @@ def _clean(body: Any, model: dict[str, tuple[type, int | None]]) -> dict[str, An
     return cleaned
 
 
+def _folded(name: Any) -> str:
+    """A name as ``GET company?Name=`` matches it: case and surrounding spaces aside."""
+    return str(name or "").strip().casefold()
+
+
 def _name_key(company: dict[str, Any]) -> str:
-    """A company's name as ``GET company?Name=`` matches it: case and surrounding spaces aside."""
-    return str(company.get("Name") or "").strip().casefold()
+    return _folded(company.get("Name"))
 
 
 def _stamp() -> str:
@@ -322,7 +326,7 @@ class AbillityEmulator(Emulator):
     # --- companies -------------------------------------------------------------------
     def company_list(self, request):
         # ?Name= narrows the list to that name (case and surrounding spaces aside).
-        wanted = _name_key({"Name": request.query.get("Name") or ""})
+        wanted = _folded(request.query.get("Name"))
         found = (
             self.where("companies", _name_key, wanted)
             if wanted
