@@ -2,6 +2,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from importlib import import_module
 
 from django.apps import AppConfig
@@ -53,15 +54,21 @@ def _serving_embedded() -> bool:
 
 
 def _start_embedded_sweeper() -> None:
+    from .retention import sync_history_prune
     from .services import jobs_process_due, sync_sweep
 
     stop = threading.Event()
+    pruned_at = time.monotonic()
 
     def loop() -> None:
+        nonlocal pruned_at
         while not stop.wait(settings.SYNC_SWEEP_INTERVAL):
             try:
                 sync_sweep()
                 jobs_process_due()
+                if time.monotonic() - pruned_at >= settings.SYNC_HISTORY_PRUNE_INTERVAL:
+                    pruned_at = time.monotonic()
+                    sync_history_prune()
             except Exception:
                 logger.exception("The embedded sync sweeper failed; it will try again")
 

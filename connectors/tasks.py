@@ -19,3 +19,11 @@ def job_process_task(platform: str, entity: str, object_id: int) -> None:
 def sync_sweep_task() -> None:
     """Release jobs of dead workers and republish due jobs nobody took (Celery beat)."""
     services.sync_sweep()
+
+
+@shared_task(name="connectors.sync_history_prune", ignore_result=True)
+def sync_history_prune_task() -> None:
+    """Prune Sync History older than the retention age (Celery beat)."""
+    from .retention import sync_history_prune
+
+    sync_history_prune()

@@ -256,9 +256,19 @@ SYNC_READ_TIMEOUT = env.float("SYNC_READ_TIMEOUT", default=30.0)
 # A write whose answer never came (a read timeout) may still be done by the platform:
 # its retry waits at least this long, so the look-up before a create finds it.
 SYNC_UNCERTAIN_WRITE_DELAY = env.float("SYNC_UNCERTAIN_WRITE_DELAY", default=120.0)
+# Sync History retention (connectors.retention): finished jobs and HTTP attempt rows older
+# than this many days are pruned, keeping each record's latest job and the error queue;
+# 0 keeps everything. How often beat prunes (seconds), and rows removed per transaction.
+SYNC_HISTORY_RETENTION_DAYS = env.float("SYNC_HISTORY_RETENTION_DAYS", default=90.0)
+SYNC_HISTORY_PRUNE_INTERVAL = env.float("SYNC_HISTORY_PRUNE_INTERVAL", default=24.0 * 60 * 60)
+SYNC_HISTORY_PRUNE_BATCH = env.int("SYNC_HISTORY_PRUNE_BATCH", default=5000)
 
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "connectors.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL},
+    "sync-history-prune": {
+        "task": "connectors.sync_history_prune",
+        "schedule": SYNC_HISTORY_PRUNE_INTERVAL,
+    },
 }
 _visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 if max(SYNC_MAX_COUNTDOWN, SYNC_BACKOFF_CAP) >= _visibility_timeout:
