@@ -45,6 +45,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from layer_sync.input_checks import JSONTooDeep, json_loads_bounded
+
 from .redaction import redact_mapping
 
 REQUEST_LOG_SIZE = 5000
@@ -372,7 +374,9 @@ def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpRes
     body = None
     if raw:
         try:
-            body = json.loads(raw)
+            body = json_loads_bounded(raw)
+        except JSONTooDeep as exc:
+            return JsonResponse({"message": str(exc)}, status=400)
         except ValueError:
             return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
     headers = {k: v for k, v in request.headers.items()}
@@ -409,7 +413,7 @@ def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
         return JsonResponse({"message": "GET the fault settings, or POST changes."}, status=405)
     if request.method == "POST":
         try:
-            values = json.loads(request.body or b"{}")
+            values = json_loads_bounded(request.body or b"{}")
             if not isinstance(values, dict):
                 raise ValueError("Send a JSON object of fault settings.")
             emulator.faults_set(**values)
