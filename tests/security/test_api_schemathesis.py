@@ -21,10 +21,10 @@ from django.core import signals
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from layer_sync.wsgi import application
+from tests.api.conftest import token_key_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ EXAMPLES = 15
 @pytest.fixture
 def token(records) -> str:
     user = UserFactory(username="schemathesis", is_staff=True, is_superuser=True)
-    return Token.objects.create(user=user).key
+    return token_key_for(user)
 
 
 @pytest.fixture
