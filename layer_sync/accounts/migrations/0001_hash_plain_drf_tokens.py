@@ -32,12 +32,12 @@ def hash_plain_drf_tokens(apps, schema_editor):
     expiry = timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS)
     for key, user_id, created in rows:
         digest = hash_token(key)
-        AuthToken.objects.create(
+        AuthToken(
             digest=digest,
             token_key=key[: CONSTANTS.TOKEN_KEY_LENGTH],
             user_id=user_id,
             expiry=expiry,
-        )
+        ).save(force_insert=True)
         if created is not None:  # auto_now_add set it to now; keep when it was issued
             if timezone.is_naive(created):
                 created = created.replace(tzinfo=UTC)
