@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from layer_sync.input_checks import JSONTooDeep, json_loads_bounded
@@ -370,7 +370,10 @@ def _as_http(response: EmulatorResponse) -> HttpResponse:
 def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpResponse:
     """An API call to an emulator (as a platform would receive it: no session, no CSRF)."""
     emulator = emulator_for(platform)
-    raw = request.body
+    try:
+        raw = request.body
+    except RawPostDataException:  # a form body, already read: not the JSON a platform takes
+        return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
     body = None
     if raw:
         try:

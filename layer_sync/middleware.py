@@ -1,16 +1,18 @@
 """Request middleware of the whole product.
 
 ``BadInputMiddleware`` refuses, with a 400 that says what is wrong, a request whose path,
-query string, URL-encoded form fields or cookies hold a control character
+query string, POSTed form fields or cookies hold a control character
 (``layer_sync.input_checks``). It runs before any view, so every page answers the same way
 (the admin's filters and autocomplete, the Billing Export page, the API, the emulators)
 instead of each view finding out from the database: PostgreSQL refuses a NUL in text with
 a ``DataError``, which was a 500.
 
-Multipart bodies (file uploads) are not read here: parsing them early would consume the
-stream some views read themselves. Their fields reach a Django form or a DRF serializer,
-whose text fields refuse a NUL (``ProhibitNullCharactersValidator``), and the API's JSON
-bodies are checked by its parser (``layer_sync.api.parsers``).
+Form bodies, URL-encoded and multipart (uploads), are read here as Django's CSRF check
+would read them anyway: every field name and value is checked (Django itself strips
+control characters from uploaded files' names). A view that reads ``request.body``
+itself, such as an emulator's JSON API, refuses a form body as not JSON. The API's bodies
+(JSON, and forms sent with PUT or PATCH) are its parsers' to check
+(``layer_sync.api.parsers``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from django.http import (
 
 from .input_checks import pairs_problem, text_problem
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Where an answer in JSON suits the caller (scripts, platforms' clients) better than text.
 JSON_PREFIXES = ("/api/", "/sandbox/")
 
@@ -40,7 +42,7 @@ def request_input_problem(request: HttpRequest) -> str:
     problem = pairs_problem(_pairs(request.GET), kind="query string parameter")
     if problem:
         return problem
-    if request.method == "POST" and request.content_type == FORM_CONTENT_TYPE:
+    if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
         problem = pairs_problem(_pairs(request.POST), kind="form field")
         if problem:
             return problem

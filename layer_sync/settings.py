@@ -213,11 +213,11 @@ REST_FRAMEWORK = {
         "layer_sync.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # JSON refused with a 400 when nested too deep or holding control characters.
+    # Bodies refused with a 400 when holding control characters or (JSON) nested too deep.
     "DEFAULT_PARSER_CLASSES": [
         "layer_sync.api.parsers.CheckedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "layer_sync.api.parsers.CheckedFormParser",
+        "layer_sync.api.parsers.CheckedMultiPartParser",
     ],
     # Rate limits per signed-in user and per anonymous address (refused authentications
     # count against the anonymous rate: layer_sync.api.throttling). 429 past them.
