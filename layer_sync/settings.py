@@ -36,8 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "knox",
-    "axes",
+    "layer_sync.accounts.apps.ApiTokensConfig",  # django-rest-knox
+    "layer_sync.accounts.apps.LoginLockoutConfig",  # django-axes
     "csp",
     "django_filters",
     "drf_spectacular",

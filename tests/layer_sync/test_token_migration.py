@@ -70,7 +70,7 @@ def migrate() -> None:
     call_command("migrate", "accounts", verbosity=0)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_plain_drf_keys_become_hashed_tokens_that_keep_working_until_they_expire(settings):
     settings.API_TOKEN_TTL_DAYS = 90
     user = user_with_perms("customers.view_customer")
@@ -91,7 +91,7 @@ def test_plain_drf_keys_become_hashed_tokens_that_keep_working_until_they_expire
     assert client.get("/api/v1/customers/").status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_plain_keys_their_permissions_and_migration_records_are_gone():
     user = user_with_perms()
     unmigrate()
@@ -109,7 +109,7 @@ def test_the_plain_keys_their_permissions_and_migration_records_are_gone():
     assert PLAIN_KEY not in stored
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_database_that_never_had_drf_tokens_is_left_alone():
     unmigrate()
     migrate()
