@@ -254,6 +254,15 @@ def test_an_emulator_answers_deep_json_with_a_400(client):
     assert "nested deeper than" in body.json()["message"]
 
 
+def test_an_emulator_answers_a_form_body_with_a_400(client):
+    """The middleware reads a POSTed form before any view; an emulator, which reads the raw
+    body as JSON, then refuses it as not JSON (never a 500 for the body already read)."""
+    response = client.post("/sandbox/fake/customers", {"name": "Acme"})  # multipart
+
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["message"]
+
+
 def test_the_emulator_fault_settings_refuse_deep_json(superuser_client):
     response = superuser_client.post(
         "/sandbox/abillity/_emulator/faults", DEEP, content_type="application/json"

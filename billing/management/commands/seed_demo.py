@@ -6,8 +6,9 @@ default site per customer, generated site refs, conversion events).
 
 Running it again is safe: a demo customer that already exists (matched by
 name) is left as it is, inventory items are matched by name, and nothing is
-duplicated. Only the admin password is reset on each run, to a new random one
-(or DEMO_ADMIN_PASSWORD), so the login printed at the end always works.
+duplicated. Only the admin login is renewed on each run: a new random password
+(or DEMO_ADMIN_PASSWORD) and a new API token (stored hashed, so it is printed this once;
+the earlier ones are revoked), so the login printed at the end always works.
 """
 
 import os
