@@ -42,8 +42,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
+
+from layer_sync.input_checks import JSONTooDeep, json_loads_bounded
 
 from .redaction import redact_mapping
 
@@ -368,11 +370,16 @@ def _as_http(response: EmulatorResponse) -> HttpResponse:
 def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpResponse:
     """An API call to an emulator (as a platform would receive it: no session, no CSRF)."""
     emulator = emulator_for(platform)
-    raw = request.body
+    try:
+        raw = request.body
+    except RawPostDataException:  # a form body, already read: not the JSON a platform takes
+        return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
     body = None
     if raw:
         try:
-            body = json.loads(raw)
+            body = json_loads_bounded(raw)
+        except JSONTooDeep as exc:
+            return JsonResponse({"message": str(exc)}, status=400)
         except ValueError:
             return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
     headers = {k: v for k, v in request.headers.items()}
@@ -409,7 +416,7 @@ def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
         return JsonResponse({"message": "GET the fault settings, or POST changes."}, status=405)
     if request.method == "POST":
         try:
-            values = json.loads(request.body or b"{}")
+            values = json_loads_bounded(request.body or b"{}")
             if not isinstance(values, dict):
                 raise ValueError("Send a JSON object of fault settings.")
             emulator.faults_set(**values)

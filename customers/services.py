@@ -516,9 +516,24 @@ def site_address_delete(*, link: SiteAddress) -> None:
 def contact_validate(*, contact: Contact) -> None:
     """Check a contact against the rules `contact_save` keeps, writing nothing.
 
-    Its site, if any, must be one of its customer's (a customer being added
-    in the same form owns no site yet).
+    - A contact never moves to another customer, as sites, addresses and quotes
+      never do: the billing platforms hold it under its customer's company and
+      site, and none of them moves a contact between companies.
+    - Its site, if any, must be one of its customer's (a customer being added
+      in the same form owns no site yet).
     """
+    if not contact._state.adding and contact.pk is not None:
+        stored_customer = (
+            Contact.objects.filter(pk=contact.pk).values_list("customer_id", flat=True).first()
+        )
+        if stored_customer is not None and stored_customer != contact.customer_id:
+            raise ValidationError(
+                {
+                    "customer": "A contact cannot move to another customer: the billing "
+                    "platforms hold it under its customer. Add a contact to the other customer "
+                    "instead."
+                }
+            )
     if contact.site_id and contact.site.customer_id != contact.customer_id:
         raise ValidationError({"site": "The site belongs to another customer."})
 

@@ -1,19 +1,92 @@
-"""Progress on a terminal for long management commands: a rich progress bar on stderr.
+"""What management commands show on a terminal: text made safe to print, and a rich
+progress bar on stderr.
 
-Shared by every app's commands (``connectors.management.console`` re-exports it beside its
-tables). The bar goes to stderr, and only when stderr is a terminal: a log, a pipe or a
-command's ``--json`` output never holds one, and a command whose stdout is a file (the
-Billing Export) keeps it clean.
+Shared by every app's commands (``connectors.management.console`` builds its tables on
+``printable``).
+
+**Safe text.** Names come from staff, imported files and the platforms' answers; one
+holding an escape sequence (``\x1b[2J`` clears the screen, others retitle the window or
+rewrite what was printed) or a carriage return would act on the operator's terminal when
+printed. ``printable`` shows every control character as an escape (``\x1b``) and every
+bidirectional-override character as ``\u202e`` (which would reorder the line), keeping
+line breaks. A command that prints names mixes in ``TerminalSafeOutput``: everything it
+writes to stdout and stderr goes through ``printable``. Commands whose stdout is data
+(the Billing Export's CSV, ``--json``) keep their output as it is: JSON escapes control
+characters itself, and a CSV file is data, not terminal text.
+
+**Progress.** The bar goes to stderr, and only when stderr is a terminal: a log, a pipe
+or a command's ``--json`` output never holds one, and a command whose stdout is a file
+(the Billing Export) keeps it clean.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
+from django.core.management.base import OutputWrapper
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+# C0 controls but line feed, DEL and the C1 controls; the bidirectional formatting
+# characters (embeddings, overrides, isolates and the marks), which reorder a line.
+_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(value: object, *, keep_newlines: bool = True) -> str:
+    """``str(value)`` safe to print on a terminal: each control and bidirectional-override
+    character shown as its escape (``\\x1b``), line feeds kept (or escaped too when
+    ``keep_newlines`` is False, for a table cell or a one-line field)."""
+    text = str(value)
+    escaped = _UNPRINTABLE.sub(_escaped, text)
+    if not keep_newlines:
+        escaped = escaped.replace("\n", "\\x0a")
+    return escaped
+
+
+class _PrintableOutput(OutputWrapper):
+    """A command's stdout or stderr that prints every message through ``printable``."""
+
+    def write(self, msg: str = "", style_func: Any = None, ending: str | None = None) -> None:
+        super().write(printable(msg), style_func, ending)
+
+
+class TerminalSafeOutput:
+    """Mix into a ``BaseCommand`` whose output shows names: everything it writes to
+    ``self.stdout`` and ``self.stderr`` is passed through ``printable``, whichever stream
+    it was given (``call_command(..., stdout=...)`` included)."""
+
+    @property
+    def stdout(self) -> OutputWrapper:
+        return self._safe_stdout
+
+    @stdout.setter
+    def stdout(self, wrapper: OutputWrapper) -> None:
+        self._safe_stdout = _safe(wrapper)
+
+    @property
+    def stderr(self) -> OutputWrapper:
+        return self._safe_stderr
+
+    @stderr.setter
+    def stderr(self, wrapper: OutputWrapper) -> None:
+        self._safe_stderr = _safe(wrapper)
+
+
+def _safe(wrapper: OutputWrapper) -> OutputWrapper:
+    if isinstance(wrapper, _PrintableOutput):
+        return wrapper
+    safe = _PrintableOutput(wrapper._out, ending=wrapper.ending)
+    safe.style_func = wrapper.style_func
+    return safe
 
 
 class ProgressBar:

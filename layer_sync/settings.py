@@ -7,9 +7,11 @@ Production deployments use `layer_sync.settings_production`, which refuses to
 start with DEBUG on, a weak secret or a platform URL left unset.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,10 +36,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "layer_sync.accounts.apps.ApiTokensConfig",  # django-rest-knox
+    "layer_sync.accounts.apps.LoginLockoutConfig",  # django-axes
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # After knox and django.contrib.auth: its admin replaces theirs for tokens and users.
+    "layer_sync.accounts",
     "customers",
     "billing",
     "connectors",
@@ -45,13 +51,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Control characters in a path, query string, form or cookie: 400 before any view.
+    "layer_sync.middleware.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "layer_sync.urls"
@@ -87,6 +98,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -109,12 +126,109 @@ MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 
 LOGIN_URL = "admin:login"
 
+# Shared state of the API's rate limits (django-axes keeps its lockouts in the database).
+# Unset: memory of each process, so with several web processes each counts on its own;
+# set a shared cache (redis://host:6379/1) to count across them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# How many proxies in front of the app set X-Forwarded-For (the TLS proxy: 1). The client
+# address of the login lockout and the API's rate limits is read past them
+# (layer_sync.client_address); 0 trusts no X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+
+# --- Sign-in protection: the admin login lockout (django-axes) ----------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one user name from one address, that pair
+# is locked out (429, the lockout page) for AXES_COOLOFF_MINUTES (0: until reset with
+# `manage.py axes_reset_username USER` or `axes_reset`), even with the right password.
+# A successful login before the limit starts the count again. docs/security.md.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+_axes_cooloff_minutes = env.int("AXES_COOLOFF_MINUTES", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes) if _axes_cooloff_minutes else None
+# What a lockout is counted by: alternatives separated by commas, each one or more of
+# username, ip_address, user_agent joined by "+" ("username+ip_address": the pair).
+AXES_LOCKOUT_PARAMETERS = [
+    alternative.split("+")
+    for alternative in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "layer_sync.client_address.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/accounts/locked_out.html"
+if AXES_FAILURE_LIMIT < 1 or _axes_cooloff_minutes < 0:
+    raise ImproperlyConfigured(
+        "AXES_FAILURE_LIMIT must be at least 1 and AXES_COOLOFF_MINUTES 0 or more."
+    )
+_lockout_fields = {"username", "ip_address", "user_agent"}
+if not AXES_LOCKOUT_PARAMETERS or any(
+    not set(alternative) <= _lockout_fields for alternative in AXES_LOCKOUT_PARAMETERS
+):
+    raise ImproperlyConfigured(
+        "AXES_LOCKOUT_PARAMETERS lists alternatives separated by commas, each of username, "
+        'ip_address and user_agent joined by "+" (e.g. username+ip_address).'
+    )
+
+# --- API tokens (django-rest-knox: stored hashed, shown once, expiring) --------------
+# A new token's lifetime unless one is chosen, and the longest one may have (days).
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=366)
+if not 1 <= API_TOKEN_TTL_DAYS <= API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "API_TOKEN_TTL_DAYS must be from 1 to API_TOKEN_MAX_DAYS "
+        f"({API_TOKEN_TTL_DAYS} and {API_TOKEN_MAX_DAYS} given)."
+    )
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",  # DRF's scheme, which outside clients use
+    "AUTO_REFRESH": False,
+}
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Scripts only from this site (Swagger UI's included: drf-spectacular-sidecar serves it)
+# or inline with the request's nonce; no plugins, no framing, forms post here only.
+# Inline styles are allowed: the admin's own templates and Swagger UI use them, and
+# they cannot run code. Enforced with DEBUG off (production, tests); with DEBUG on only
+# reported in the browser console, so Django's debug pages (inline scripts) still work.
+CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF, "'unsafe-inline'"],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF, "data:"],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if DEBUG:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
+
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
+    # "Authorization: Token <key>" against hashed, expiring keys; or the admin's session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "layer_sync.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Bodies refused with a 400 when holding control characters or (JSON) nested too deep.
+    "DEFAULT_PARSER_CLASSES": [
+        "layer_sync.api.parsers.CheckedJSONParser",
+        "layer_sync.api.parsers.CheckedFormParser",
+        "layer_sync.api.parsers.CheckedMultiPartParser",
+    ],
+    # Rate limits per signed-in user and per anonymous address (refused authentications
+    # count against the anonymous rate: layer_sync.api.throttling). 429 past them.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "layer_sync.api.throttling.AnonymousRateThrottle",
+        "layer_sync.api.throttling.SignedInUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON_RATE", default="30/minute"),
+        "user": env.str("API_THROTTLE_USER_RATE", default="600/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": [
         "layer_sync.api.permissions.StrictModelPermissions",
     ],
@@ -143,6 +257,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI served from our own static files: users may be offline, and a CDN
     # script would also need a looser content security policy.
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No badge fetched from swagger.io's validator (offline users, and the CSP's img-src).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Tags and operation ids from the resource ("customers_list"), not the version.

@@ -4,7 +4,7 @@ Tests use PostgreSQL when DATABASE_URL points at it, SQLite otherwise.
 """
 
 from .settings import *  # noqa: F403
-from .settings import DATABASES, SYNC_CONNECTOR_MODULES
+from .settings import CSP_DIRECTIVES, DATABASES, REST_FRAMEWORK, SYNC_CONNECTOR_MODULES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -12,6 +12,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {}
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# The production Content-Security-Policy, enforced (not only reported): every page the
+# tests open, the browser tests' included, runs under it.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = None
+
+# Sign-in protection, deliberately out of the way of the suite: tests log in thousands
+# of times (Django's client.login() passes no request, which django-axes refuses), and
+# one test's wrong password must not lock out another's user. The lockout is switched
+# on by the tests that prove it (tests/layer_sync/test_login_lockout.py), and production
+# settings keep it on (tests/security/test_production_headers.py proves it there).
+AXES_ENABLED = False
+# The API's rate limits stay installed (every request passes through them) with rates no
+# test reaches; tests/api/test_throttling.py sets low ones to prove them. The schemathesis
+# run and the URL walk make hundreds of requests a minute as one user.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute"},
+}
 
 # Tests never run collectstatic: serve static files from the apps' own folders,
 # as the development server does.

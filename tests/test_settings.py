@@ -110,6 +110,11 @@ def test_production_settings_refuse_debug_on():
         pytest.param("django-insecure-" + secrets.token_urlsafe(50), id="django-insecure"),
         pytest.param(secrets.token_urlsafe(20), id="short"),
         pytest.param("ab" * 40, id="low-entropy"),
+        # The probe: a five-character pattern repeated passed the old check.
+        pytest.param("Xy7#q" * 11, id="five-character-pattern-repeated"),
+        pytest.param("AbCdEfGhIjKlMnOpQrStUv" * 3, id="22-character-pattern-repeated"),
+        pytest.param(("0123456789abcdefghijklmnopq" * 3)[:60], id="pattern-cut-short"),
+        pytest.param(secrets.token_hex(4) * 8, id="random-pattern-repeated"),
     ],
 )
 def test_production_settings_refuse_a_weak_secret_key(secret_key):
@@ -117,6 +122,28 @@ def test_production_settings_refuse_a_weak_secret_key(secret_key):
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is missing or weak" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "reason"),
+    [
+        ("Xy7#q" * 11, "fewer than 16 distinct characters"),
+        ("AbCdEfGhIjKlMnOpQrStUv" * 3, "repeats a pattern of 22 characters"),
+        (("0123456789abcdefghijklmnopq" * 3)[:60], "repeats a pattern of 27 characters"),
+    ],
+)
+def test_the_weak_secret_refusal_says_why(secret_key, reason):
+    result = load_settings({**good_production_env(), "DJANGO_SECRET_KEY": secret_key}, "DEBUG")
+
+    assert reason in result.stderr
+
+
+def test_a_random_key_of_either_usual_kind_is_accepted():
+    from django.core.management.utils import get_random_secret_key
+
+    for key in (get_random_secret_key(), secrets.token_urlsafe(50)):
+        result = load_settings({**good_production_env(), "DJANGO_SECRET_KEY": key}, "DEBUG")
+        assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("variable", PLATFORM_URLS)

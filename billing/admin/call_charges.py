@@ -395,19 +395,26 @@ class BatchSheetAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        sheet = get_object_or_404(BatchSheet, pk=object_id)
-        extra_context = {
-            **(extra_context or {}),
-            "sheet": sheet,
-            "totals": call_charges.batch_sheet_totals(sheet=sheet),
-            "may_change": request.user.has_perm("billing.change_batchsheet"),
-            "may_approve": request.user.has_perm(APPROVE),
-            "approve_form": ApproveForm(),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Here, not in change_view: the admin has checked the permission and found the
+        # sheet (or answered for a missing one or a malformed id) before this runs.
+        if obj is not None:
+            context.update(
+                {
+                    "sheet": obj,
+                    "totals": call_charges.batch_sheet_totals(sheet=obj),
+                    "may_change": request.user.has_perm("billing.change_batchsheet"),
+                    "may_approve": request.user.has_perm(APPROVE),
+                    "approve_form": ApproveForm(),
+                }
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def transition_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        # The permission first: a user who may not act learns nothing of which sheets exist.
+        needed = APPROVE if action == "approve" else "billing.change_batchsheet"
+        if not request.user.has_perm(needed):
+            raise PermissionDenied(f"This needs the permission {needed}.")
         back = HttpResponseRedirect(reverse("admin:billing_batchsheet_change", args=[pk]))
         if request.method != "POST" or action not in ("complete", "reopen", "approve"):
             return back
@@ -427,10 +434,6 @@ class BatchSheetAdmin(admin.ModelAdmin):
                 )
                 messages.success(request, f"Batch sheet #{pk} approved: it can no longer change.")
             else:
-                if not request.user.has_perm("billing.change_batchsheet"):
-                    raise PermissionDenied(
-                        "Completing a batch sheet needs billing.change_batchsheet."
-                    )
                 service = (
                     call_charges.batch_sheet_complete
                     if action == "complete"

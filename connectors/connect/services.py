@@ -37,6 +37,7 @@ from billing.choices import PlatformCode
 from billing.models import AccountCode
 from customers.choices import CustomerStage, CustomerStatus
 from customers.models import Customer
+from layer_sync.links import link_url
 
 from ..base import connector_for, registered
 from ..choices import Entity
@@ -69,6 +70,12 @@ class ConnectClientState:
     billing_reference: str
     sent_at: datetime | None
     sent_by: str
+
+    @property
+    def link_url(self) -> str:
+        """The client's URL when it is a web address a page may link to ("" otherwise:
+        Connect's answer is not trusted to be one)."""
+        return link_url(self.url)
 
 
 @dataclass(frozen=True)

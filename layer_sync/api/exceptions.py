@@ -3,7 +3,9 @@
 DRF already answers validation errors as `{"field": ["message", ...]}`. This
 handler adds the same shape for Django's own ValidationError raised by
 services (so a rule enforced in a service reads the same as one enforced in a
-serializer) and for database integrity errors (a clash, never a 500).
+serializer) and for database integrity errors (a clash, never a 500). It also
+counts refused authentications against the anonymous rate limit
+(`layer_sync.api.throttling.failed_authentication_throttle`).
 """
 
 from collections.abc import Iterator
@@ -12,8 +14,11 @@ from contextlib import contextmanager
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from .throttling import failed_authentication_throttle
 
 
 def django_validation_error_detail(error: DjangoValidationError) -> dict[str, list[str]]:
@@ -44,7 +49,10 @@ def service_errors(*, rename: dict[str, str] | None = None) -> Iterator[None]:
 
 
 def json_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, extended to Django validation and integrity errors."""
+    """DRF's handler, extended to Django validation and integrity errors, and to refused
+    authentications past the anonymous rate limit (429 instead of 401)."""
+    if isinstance(exc, NotAuthenticated | AuthenticationFailed) and context.get("request"):
+        exc = failed_authentication_throttle(context["request"], context.get("view")) or exc
     if isinstance(exc, DjangoValidationError):
         return Response(django_validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):

@@ -3,12 +3,15 @@
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseBase
 from django.urls import reverse
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 
-class ApiDocsView(SpectacularSwaggerView):
+class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI for signed-in users.
+
+    Its start-up script is served from this same URL (``?script``) rather than inline,
+    so the page runs under the Content-Security-Policy's ``script-src 'self'``.
 
     A person who opens the docs in a browser before signing in is sent to the
     admin login and back, rather than shown a bare 401; scripts still get 401.

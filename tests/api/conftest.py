@@ -7,9 +7,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from layer_sync.accounts.services import api_token_issue
 from tests.factories import UserFactory
 
 User = get_user_model()
+
+
+def token_key_for(user: User) -> str:
+    """A new API token's key for ``user`` (as a client gets it: shown once, stored hashed)."""
+    return api_token_issue(user=user).key
 
 
 def user_with_perms(*perms: str) -> User:

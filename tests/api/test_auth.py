@@ -7,14 +7,13 @@ change-customer permission. Token and session authentication both work.
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from connectors.choices import Entity, JobStatus
 from connectors.models import SyncJob
 from customers.choices import CustomerStage
 from customers.models import Address, Contact, Customer, Site
-from tests.api.conftest import user_with_perms
+from tests.api.conftest import token_key_for, user_with_perms
 from tests.connectors.fake import PLATFORM
 from tests.factories import AssetFactory, ContactFactory, LeadFactory, SiteAddressFactory
 
@@ -193,9 +192,8 @@ def test_convert_is_allowed_with_the_change_customer_permission(api_as, records)
 
 def test_token_authentication_works(records):
     user = user_with_perms("customers.view_address")
-    token = Token.objects.create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_key_for(user)}")
 
     response = client.get("/api/v1/addresses/")
 

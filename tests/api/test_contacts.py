@@ -68,6 +68,39 @@ def test_patching_to_a_site_of_another_customer_is_a_400_and_changes_nothing(sta
     assert contact.first_name == "Ada"
 
 
+@pytest.mark.parametrize("with_site", [False, True], ids=["customer only", "customer and site"])
+def test_a_contact_cannot_move_to_another_customer(staff_api, with_site):
+    """Refused like a site, an address and a quote (docs/domain.md): the platforms hold the
+    contact under its customer's company and site, and would keep it there."""
+    site = SiteFactory()
+    contact = ContactFactory(customer=site.customer, site=site, first_name="Ada")
+    other_site = SiteFactory()
+    body = {"customer": other_site.customer_id, "first_name": "Bob"}
+    if with_site:
+        body["site"] = other_site.pk
+
+    response = staff_api.patch(detail(contact.pk), body)
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"customer"}
+    assert "cannot move to another customer" in response.json()["customer"][0]
+    contact.refresh_from_db()
+    assert (contact.customer_id, contact.site_id) == (site.customer_id, site.pk)
+    assert contact.first_name == "Ada"
+
+
+def test_patching_a_contact_with_its_own_customer_is_still_allowed(staff_api):
+    contact = ContactFactory(first_name="Ada")
+
+    response = staff_api.patch(
+        detail(contact.pk), {"customer": contact.customer_id, "first_name": "Bob"}
+    )
+
+    assert response.status_code == 200, response.json()
+    contact.refresh_from_db()
+    assert contact.first_name == "Bob"
+
+
 def test_patch_changes_the_contact(staff_api):
     contact = ContactFactory(first_name="Ada", is_primary=False)
 

@@ -99,16 +99,37 @@ def _artifact_name(nodeid: str) -> str:
     return re.sub(r"[^\w.-]+", "_", nodeid.split("::")[-1])
 
 
+def is_csp_violation(text: str) -> bool:
+    """A console message in which chromium reports the Content-Security-Policy refusing
+    something (an inline script or handler, a style, a resource, eval)."""
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
+
+
 @pytest.fixture
 def page(request, browser, live_server) -> Iterator:
     """A fresh browser page (own cookies, downloads accepted) on the live server; its
-    screenshot is taken when the test ends."""
+    screenshot is taken when the test ends.
+
+    The pages run under the production Content-Security-Policy (the test settings enforce
+    it): a test whose pages made chromium refuse anything under it fails, naming what.
+    """
     context = browser.new_context(
         base_url=live_server.url, accept_downloads=True, viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            violations.append(f"{tab.url}: {message.text}")
+            if is_csp_violation(message.text)
+            else None
+        ),
+    )
+    tab.csp_violations = violations  # a test proving the check may look (and clear it)
     yield tab
+    tab.wait_for_timeout(100)  # let the last page's console messages arrive
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / f"{_artifact_name(request.node.nodeid)}.png"
     try:
@@ -119,6 +140,7 @@ def page(request, browser, live_server) -> Iterator:
     passed = report is not None and report.passed
     if passed and os.environ.get("LAYER_SYNC_KEEP_SCREENSHOTS") != "1":
         shot.unlink(missing_ok=True)
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

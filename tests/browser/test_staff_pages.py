@@ -229,3 +229,33 @@ def test_the_record_panel_follows_a_background_job_until_it_ends(
     page.wait_for_selector('#sync-state .sync-progress[data-job-state="done"]')
     assert indicator.get_attribute("data-job-status") == JobStatus.SUCCEEDED
     assert f"Job #{job.pk} ended: succeeded" in indicator.inner_text()
+
+
+# --- the Content-Security-Policy ----------------------------------------------------------
+def test_swagger_ui_runs_under_the_content_security_policy(staff_page):
+    """Served from the sidecar's static files, its start-up script from /api/docs/?script."""
+    page = staff_page
+
+    page.goto("/api/docs/")
+
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "layer_sync API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.wait_for_selector(".swagger-ui .opblock-tag")
+    assert page.locator(".swagger-ui .opblock").count() > 20
+
+
+def test_the_policy_refuses_an_injected_inline_script_and_the_harness_sees_it(staff_page):
+    """The control for every browser test: an inline script without the nonce (as an
+    injected one would be) does not run, and the page fixture catches the refusal."""
+    page = staff_page
+    page.goto(reverse("billing-export"))
+
+    page.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.injected = true'; document.body.appendChild(s); }"
+    )
+    page.wait_for_timeout(200)
+
+    assert page.evaluate("() => window.injected === undefined")
+    assert any("inline script" in text for text in page.csp_violations), page.csp_violations
+    page.csp_violations.clear()

@@ -992,6 +992,20 @@ def test_a_contact_at_one_of_its_customers_sites_is_saved():
     assert contact.full_name == "Ada Lovelace"
 
 
+def test_a_contact_cannot_move_to_another_customer():
+    """As a site, an address and a quote never move (docs/domain.md): the platforms hold a
+    contact under its customer's company."""
+    contact = ContactFactory(first_name="Ada")
+    other_customer = CustomerFactory()
+
+    contact.customer = other_customer
+    with pytest.raises(ValidationError) as raised:
+        services.contact_save(contact=contact)
+
+    assert "cannot move to another customer" in message_of(raised.value, "customer")
+    assert Contact.objects.get(pk=contact.pk).customer_id != other_customer.pk
+
+
 # --- validators: the read-only checks the admin runs at form validation ---------------------
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import socket
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from billing.models import BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
 from connectors.models import Binding, SyncJob, ValueMapping
 from connectors.services import entity_settings_ensure
+from layer_sync.accounts.services import api_token_issue
 from tests.api.conftest import user_with_perms
 from tests.billing.call_charge_helpers import import_file
 from tests.connectors.fake import PLATFORM
@@ -76,7 +77,13 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     ChangeQueueEntry.objects.create(asset=asset, platform=platform, source="asset_edit")
     BillingTransfer.objects.create(route=platform, transferred_by=owner)
     Group.objects.create(name="Billing staff")
-    Token.objects.create(user=owner)
+    api_token_issue(user=owner)
+    # The login lockout's records (django-axes), as a failed login leaves them.
+    seen = {"user_agent": "walk", "ip_address": "127.0.0.1", "username": "records-owner"}
+    seen |= {"http_accept": "*/*", "path_info": "/admin/login/"}
+    AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1)
+    AccessLog.objects.create(**seen)
+    AccessFailureLog.objects.create(**seen)
     AccountTypeFactory()
     AccountCodeFactory()
     QuoteFactory(customer=customer)

@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from connectors.abillity.sandbox import SANDBOX_CREDENTIALS
-from tests.api.conftest import user_with_perms
+from tests.api.conftest import token_key_for, user_with_perms
 from tests.security.conftest import staff_with
 
 pytestmark = pytest.mark.django_db
@@ -211,7 +211,7 @@ ROUTES: dict[str, list[Check]] = {
     "admin/r/<path:content_type_id>/<path:object_id>/": [staff("get", "/admin/r/0/0/", ok=(404,))],
     # The admin's catch-all: the login wall first, then "no such page".
     "admin/(?P<url>.*)$": [staff("get", "/admin/no-such-page/", ok=(404,))],
-    "admin/^(?P<app_label>auth|authtoken|customers|billing|connectors)/$": [
+    "admin/^(?P<app_label>auth|axes|knox|customers|billing|connectors)/$": [
         # An app's index is "not found" (404) for staff holding nothing in the app.
         staff("get", "/admin/customers/", "customers.view_customer", refused=(404,)),
         staff("get", "/admin/connectors/", VIEW_JOBS, refused=(404,)),
@@ -453,11 +453,9 @@ def test_a_user_with_exactly_the_permission_is_let_through(check, records):
 
 
 def test_api_requests_by_token_are_checked_the_same_way(records):
-    from rest_framework.authtoken.models import Token
-
-    token = Token.objects.create(user=user_with_perms(VIEW_JOBS))
+    key = token_key_for(user_with_perms(VIEW_JOBS))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     assert client.get("/api/v1/sync-jobs/").status_code == 200
     assert client.get("/api/v1/customers/").status_code == 403

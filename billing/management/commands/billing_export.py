@@ -21,12 +21,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from billing import export
 from billing.choices import PlatformCode
 from billing.models import BillingPlatform
-from layer_sync.console import ProgressBar
+from layer_sync.console import ProgressBar, TerminalSafeOutput
 
 ROUTES = [code for code, _ in PlatformCode.choices if code != PlatformCode.THE_LAYER]
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Write the Billing Export's CLI or product file for a billing route to stdout."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -29,7 +29,7 @@ from billing.models import (
     Location,
     ProductGroup,
 )
-from layer_sync.console import progress_step
+from layer_sync.console import TerminalSafeOutput, progress_step
 
 EXIT_REFUSED = 1
 EXIT_BAD_OPTIONS = 2
@@ -76,7 +76,7 @@ def import_summary(charge_import: ChargeImport) -> dict[str, Any]:
     }
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Import a Connect call logger file into batch sheets (all or nothing)."
 
     def add_arguments(self, parser: CommandParser) -> None:

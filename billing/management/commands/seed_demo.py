@@ -6,8 +6,9 @@ default site per customer, generated site refs, conversion events).
 
 Running it again is safe: a demo customer that already exists (matched by
 name) is left as it is, inventory items are matched by name, and nothing is
-duplicated. Only the admin password is reset on each run, to a new random one
-(or DEMO_ADMIN_PASSWORD), so the login printed at the end always works.
+duplicated. Only the admin login is renewed on each run: a new random password
+(or DEMO_ADMIN_PASSWORD) and a new API token (stored hashed, so it is printed this once;
+the earlier ones are revoked), so the login printed at the end always works.
 """
 
 import os
@@ -20,7 +21,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from billing import services as billing_services
 from billing.choices import (
@@ -60,6 +60,7 @@ from customers.models import (
     SiteAddress,
 )
 from customers.selectors import customer_with_name
+from layer_sync.accounts.services import IssuedToken, api_token_issue
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_ENV = "DEMO_ADMIN_PASSWORD"  # noqa: S105 (the variable's name, not a password)
@@ -155,8 +156,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Log in at {BASE_URL}/admin/ as {ADMIN_USERNAME} / {password}")
         )
         self.stdout.write(
-            f"API token for {ADMIN_USERNAME}: {token} "
-            f'(curl -H "Authorization: Token {token}" {BASE_URL}/api/v1/customers/)'
+            f"API token for {ADMIN_USERNAME}: {token.key} "
+            f'(curl -H "Authorization: Token {token.key}" {BASE_URL}/api/v1/customers/); '
+            f"it expires {token.expiry:%Y-%m-%d} and is shown only now (each run issues a new "
+            "one and revokes the earlier ones)"
         )
         self.stdout.write(
             f"API docs: {BASE_URL}/api/docs/ (log in to the admin first); "
@@ -164,11 +167,13 @@ class Command(BaseCommand):
         )
 
 
-def _admin_login_reset() -> tuple[str, str]:
-    """Make sure the `admin` superuser exists; give it a fresh password; return it and a token.
+def _admin_login_reset() -> tuple[str, IssuedToken]:
+    """Make sure the `admin` superuser exists; give it a fresh password and a new API token
+    (its earlier tokens revoked); return both.
 
-    The password is reset on every run so that the login printed is always
-    usable, even when an earlier run's output is lost.
+    Both are renewed on every run so that the login printed is always usable, even
+    when an earlier run's output is lost: tokens are stored hashed, so the last one's
+    key cannot be printed again.
     """
     password = os.environ.get(ADMIN_PASSWORD_ENV) or secrets.token_urlsafe(12)
     user_model = get_user_model()
@@ -178,8 +183,7 @@ def _admin_login_reset() -> tuple[str, str]:
     admin.is_active = admin.is_staff = admin.is_superuser = True
     admin.set_password(password)
     admin.save()
-    token, _ = Token.objects.get_or_create(user=admin)
-    return password, token.key
+    return password, api_token_issue(user=admin, replace_existing=True)
 
 
 class DemoData:

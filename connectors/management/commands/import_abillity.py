@@ -28,7 +28,7 @@ from connectors.base import connector_for
 from connectors.errors import SyncError
 from connectors.management.console import render_table
 from customers.models import CustomerClass
-from layer_sync.console import ProgressBar
+from layer_sync.console import ProgressBar, TerminalSafeOutput
 
 CLASS_SETTING = "ABILLITY_IMPORT_CUSTOMER_CLASS"
 MESSAGE_EXCERPT = 100
@@ -56,7 +56,7 @@ def customer_class_for(code: str | None) -> CustomerClass | None:
     return found
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = (
         "Import existing Abillity companies, their sites and contacts as customers bound to "
         "them (rerunning creates no duplicates), with a summary per company."

@@ -21,12 +21,12 @@ from connectors.affinity.imports import (
     assets_cease_due,
     results_lines,
 )
-from layer_sync.console import progress_step
+from layer_sync.console import TerminalSafeOutput, progress_step
 
 from .import_affinity_links import _read
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Import Affinity cease requests (OBJECTUID, Completed On)."
 
     def add_arguments(self, parser: CommandParser) -> None:

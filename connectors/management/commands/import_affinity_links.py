@@ -17,10 +17,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.affinity.imports import ImportRefused, affinity_links_import, results_lines
 from connectors.base import connector_for
 from connectors.errors import SyncError
-from layer_sync.console import progress_step
+from layer_sync.console import TerminalSafeOutput, progress_step
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Import Affinity application links (Application Name, Entity Id, Entity Type, "
     "Integration Id)."
 

@@ -19,10 +19,10 @@ from connectors.base import UnknownPlatform, registered
 from connectors.errors import SyncError
 from connectors.management.console import render_table
 from connectors.reconciliation import reconciliation_report
-from layer_sync.console import progress_step
+from layer_sync.console import TerminalSafeOutput, progress_step
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Report the records that differ between The Layer and a billing platform."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -22,11 +22,12 @@ from connectors.choices import Entity, ErrorKind
 from connectors.management.console import render_table, status_label
 from connectors.models import SyncJob
 from connectors.prepare import error_queue_retry
+from layer_sync.console import TerminalSafeOutput
 
 ERROR_EXCERPT = 80
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = "Retry failed and aborted sync jobs (the error queue), filtered; prints each one."
 
     def add_arguments(self, parser: CommandParser) -> None:

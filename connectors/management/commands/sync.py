@@ -30,7 +30,7 @@ from connectors.prepare import (
     sync_statuses_since,
     threads_check,
 )
-from layer_sync.console import ProgressBar
+from layer_sync.console import ProgressBar, TerminalSafeOutput
 
 
 def since_date(value: str | date | None) -> date | None:
@@ -43,7 +43,7 @@ def since_date(value: str | date | None) -> date | None:
         raise CommandError(f'--since takes a date as YYYY-MM-DD, not "{value}".') from None
 
 
-class Command(BaseCommand):
+class Command(TerminalSafeOutput, BaseCommand):
     help = (
         "Queue a job for each out-of-date record of a platform (prepare), optionally "
         "running them here (--process), with a summary per entity."

@@ -1,11 +1,14 @@
 """The customer page's Send to Connect panel: the button, the note on what is not sent, the
 link once sent (and no button), and the button's post back to the page."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from billing.models import BillingPlatform
+from connectors.models import Binding
 from tests.admin_helpers import page_messages
 from tests.factories import CustomerFactory, LeadFactory
 
@@ -58,6 +61,50 @@ def test_once_sent_the_button_is_gone_and_the_page_links_to_the_client(connect, 
     assert 'id="connect-client-link"' in page
     assert f"/sandbox/connect/portal/clients/{client['id']}" in page
     assert "Contacts, services and rooms are not sent" in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "//evil.example/clients/1",
+        "https:///no-host",
+        "https://connect.example/clients/1\njavascript:alert(1)",
+    ],
+)
+def test_a_client_url_that_is_not_a_web_address_is_never_put_in_a_link(connect, staff, url):
+    """Connect's answer is shown, not trusted: only an absolute http(s) URL becomes a link
+    (a javascript: URL in an href runs when clicked, escaping or not)."""
+    customer = CustomerFactory()
+    staff.post(reverse("customer-send-to-connect", args=[customer.pk]), {"next": "/admin/"})
+    binding = Binding.objects.get(platform="connect", object_id=customer.pk)
+    binding.payload = {**binding.payload, "url": url}
+    binding.save(update_fields=["payload"])
+
+    page = staff.get(customer_page(customer)).content.decode()
+
+    assert 'id="connect-client-link"' not in page
+    assert 'id="connect-client-url-refused"' in page
+    assert not re.search(r'href="\s*(javascript|data|vbscript):', page, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("url", ["https://connect.example/clients/7", "http://10.0.0.5/c/7"])
+def test_an_http_or_https_client_url_is_linked(connect, staff, url):
+    customer = CustomerFactory()
+    staff.post(reverse("customer-send-to-connect", args=[customer.pk]), {"next": "/admin/"})
+    binding = Binding.objects.get(platform="connect", object_id=customer.pk)
+    binding.payload = {**binding.payload, "url": url}
+    binding.save(update_fields=["payload"])
+
+    page = staff.get(customer_page(customer)).content.decode()
+
+    assert (
+        f'<a href="{url}" target="_blank" rel="noopener noreferrer" id="connect-client-link">'
+        in (page)
+    )
 
 
 def test_a_lead_gets_the_reason_instead_of_the_button(connect, staff):
