@@ -139,6 +139,17 @@ class InventoryItem(BillingRoutes, TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The billing platforms' rules on the item (``billing.item_rules``), per field."""
+        from django.core.exceptions import ValidationError
+
+        from .item_rules import item_platform_errors
+
+        super().clean()
+        errors = item_platform_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def identifier_label(self) -> str:
         return self.base_category.identifier_field

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from billing.choices import BillingFrequency
+
 from .choices import (
     ERROR_STATUSES,
     Direction,
@@ -256,6 +258,35 @@ class ValueMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.kind}: {self.layer_value} → {self.external_value}"
+
+
+class ChargeType(models.Model):
+    """A billing platform's service charge type and the billing frequency it suits.
+
+    aBILLity refuses a service charge whose ``ChargeId`` does not suit its
+    ``FrequencyTypeId`` ("servicecharge.ChargeId, Invalid ChargeId", abillity-api.md §10)
+    and has no list of types to read (§11): staff keep this catalogue, and the inventory
+    item admin and the sync check the ids the items hold against it.
+    """
+
+    platform = models.CharField(max_length=20)
+    type_id = models.PositiveIntegerField("type id", help_text="The id the platform gives it.")
+    name = models.CharField(max_length=50, blank=True, help_text="Its name on the platform.")
+    frequency = models.CharField(
+        max_length=10,
+        choices=BillingFrequency.choices,
+        help_text="The billing frequency the platform allows with it.",
+    )
+
+    class Meta:
+        ordering = ["platform", "type_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "type_id"], name="one_charge_type_per_id")
+        ]
+
+    def __str__(self) -> str:
+        label = f" {self.name}" if self.name else ""
+        return f"{self.platform} charge type {self.type_id}{label} ({self.get_frequency_display()})"
 
 
 class ReconciliationRun(models.Model):

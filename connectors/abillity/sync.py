@@ -38,12 +38,12 @@ from customers.selectors import (
 from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
-from ..models import Binding, ValueMapping
+from ..models import Binding, ChargeType, ValueMapping
 from ..selectors import binding_for
 from ..services import SyncContext, changes_enqueue, payload_hash, push_single, synced_inline
 from . import charges, mappers
 from .client import AbillityClient
-from .sandbox import PLATFORM, SANDBOX_CREDENTIALS
+from .sandbox import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
 
 ROLE_COMPANY = "company"
 ROLE_BILLING_SITE = "billing_site"  # on the customer: the Abillity site invoiced for all others
@@ -96,6 +96,20 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
         "Email": ONE_OFF,  # not in the table: required by the API to create a person
     },
 }
+
+
+# aBILLity's FrequencyTypeId → Billing Frequency.
+FREQUENCIES = {number: frequency for frequency, number in mappers.FREQUENCY_TYPE_IDS.items()}
+
+
+def sandbox_charge_types_ensure() -> None:
+    """The emulator's service charge types in the charge types list (the demo, the tests)."""
+    for type_id, (name, frequency, _rental) in SANDBOX_CHARGE_TYPES.items():
+        ChargeType.objects.update_or_create(
+            platform=PLATFORM,
+            type_id=type_id,
+            defaults={"name": name, "frequency": FREQUENCIES[frequency]},
+        )
 
 
 def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +176,7 @@ class AbillityConnector(Connector):
                 layer_value=value,
                 defaults={"external_value": external},
             )
+        sandbox_charge_types_ensure()
         return (
             "Abillity integration on, against the sandbox emulator (/sandbox/abillity/). "
             "Sync a customer from its admin page (Sync Abillity Customer), or all of them "
@@ -396,7 +411,21 @@ class AbillityConnector(Connector):
         if entity == Entity.CUSTOMER:
             client.company_update(int(external_id), payload)
         else:
-            client.site_contact_update(int(external_id), payload)
+            client.site_contact_update(int(external_id), self._contact_modify(record, payload))
+
+    @staticmethod
+    def _contact_modify(contact: Contact, payload: dict[str, Any]) -> dict[str, Any]:
+        """``SiteContactModify`` marks ``Christian`` and ``Email`` Required (abillity-api.md
+        §8), on PATCH too: both go with every update. Email is one-off (sent when the
+        person is made), so the one sent then goes again, not a later change."""
+        binding = binding_for(PLATFORM, ROLE_CONTACT, Entity.CONTACT, contact.pk)
+        sent = binding.payload if binding is not None else {}
+        email = sent.get("Email") or contact.email.strip()
+        return {
+            **payload,
+            "Christian": payload.get("Christian", contact.first_name.strip()),
+            "Email": email,
+        }
 
     def push(self, context: SyncContext) -> Operation:
         if context.entity == Entity.ASSET:
@@ -486,8 +515,12 @@ class AbillityConnector(Connector):
             context.external_id = binding.external_id
         repeated = _repeated(ROLE_SITE, payload)
         digest = payload_hash(repeated)
+        details = Operation.NONE
         if not binding.payload:
-            # Never completed: every field, the billing site, then the billing details.
+            # Never completed: the billing details first (aBILLity refuses a site update
+            # needing them before they exist: abillity-api.md §6, §16.10), then every
+            # field, then the billing site.
+            details = self._push_billing_information(context, site, site_id, is_billing_site)
             client.site_update(site_id, payload)
             if not is_billing_site:
                 client.site_set_billing_address(site_id, int(billing.external_id))
@@ -502,7 +535,8 @@ class AbillityConnector(Connector):
                 binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest
             )
             operation = operation or Operation.UPDATED
-        details = self._push_billing_information(context, site, site_id, is_billing_site)
+        if details == Operation.NONE:
+            details = self._push_billing_information(context, site, site_id, is_billing_site)
         return _combined([operation, details])
 
     @staticmethod
@@ -535,10 +569,17 @@ class AbillityConnector(Connector):
             person = context.ensure(Entity.CONTACT, contact)
             information["BillingContactId"] = int(person.external_id)
         client: AbillityClient = context.client
-        if information or "BillRunID" in values:
-            # Also with nothing but a bill run: aBILLity refuses one on a site that has no
-            # billing information record.
+        existing = client.billing_information_get(site_id)
+        if existing is None:
+            # None yet: PUT adds it (§7), also with nothing but a bill run to set, since
+            # aBILLity refuses a bill run on a site without one (§6).
             client.billing_information_put(site_id, information)
+        else:
+            # A site found in aBILLity (adopted): PUT would replace the record and wipe what
+            # was typed there (billing e-mails); PATCH only what differs (§3, §7).
+            changed = {k: v for k, v in information.items() if existing.get(k) != v}
+            if changed:
+                client.billing_information_patch(site_id, changed)
         if "BillRunID" in values:
             # After the billing information: aBILLity refuses a bill run on a site without it.
             client.site_update(

@@ -3,7 +3,7 @@
 - ``jobs``: the Sync History and the error queue (retry, skip, map to an existing
   platform record), each job with its HTTP attempts;
 - ``setup``: bindings (read-only), entity settings with their export filters, value
-  mappings;
+  mappings, platforms' charge types;
 - ``customer_sync``: the manual customer sync (the summary of a customer, its sites and
   contacts on a platform, mapping to an existing company) and the tick at the top of the
   customer and sales order pages;
@@ -22,10 +22,17 @@ from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .record_badge import asset_sync_badge
 from .records import sync_state_panel
-from .setup import BindingAdmin, EntitySettingAdmin, ExportFilterInline, ValueMappingAdmin
+from .setup import (
+    BindingAdmin,
+    ChargeTypeAdmin,
+    EntitySettingAdmin,
+    ExportFilterInline,
+    ValueMappingAdmin,
+)
 
 __all__ = [
     "BindingAdmin",
+    "ChargeTypeAdmin",
     "EntitySettingAdmin",
     "ExportFilterInline",
     "SyncAttemptInline",
