@@ -389,6 +389,12 @@ class SyncContext:
         """Make sure a record this one needs exists on the platform (syncing it now if not)."""
         return dependency_ensure(self, entity, record)
 
+    def sync_first(self, entity: str, record: models.Model) -> Binding | None:
+        """Bring a record this one needs in step with the platform now, bound or not,
+        through its own job (claimed here, or waited for when another worker has it): the
+        one-record-in-flight promise holds for records pushed inline as dependencies."""
+        return dependency_ensure(self, entity, record, resync=True)
+
 
 @dataclass
 class _JobScope:
@@ -762,17 +768,23 @@ def _move_to_pending(job: SyncJob, *, reset_attempts: bool = False) -> SyncJob |
 
 
 # --- dependencies ------------------------------------------------------------------
-def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -> Binding:
+def dependency_ensure(
+    context: SyncContext, entity: str, record: models.Model, *, resync: bool = False
+) -> Binding | None:
     """Sync a dependency in this worker before the record that needs it.
 
-    Satisfied when the dependency already has an external id. Otherwise its
+    Satisfied when the dependency already has an external id (unless ``resync``: then
+    it is synced again, once per running job, whether bound or not). Otherwise its
     pending job (made if missing) is claimed and run here; if another worker
     has it in flight, the dependent job is deferred.
     """
     connector = context.connector
     role = connector.role(entity, record)
     binding = binding_for(context.platform, role, entity, record.pk)
-    if binding is not None and binding.external_id:
+    scope = _job_scope.get()
+    if resync and scope is not None and (entity, record.pk) in scope.synced:
+        return binding
+    if not resync and binding is not None and binding.external_id:
         return binding
     if context.depth >= MAX_DEPENDENCY_DEPTH:
         raise PermanentError(f"Dependencies nest deeper than {MAX_DEPENDENCY_DEPTH} levels.")
@@ -803,7 +815,7 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
     if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
         _job_scope.get().synced.add((entity, record.pk))
         binding = binding_for(context.platform, role, entity, record.pk)
-        if binding is not None and binding.external_id:
+        if resync or (binding is not None and binding.external_id):
             return binding
         raise PermanentError(f"{label} synced but has no {role} id on {connector.name}.")
     if finished.status == JobStatus.PENDING:

@@ -358,15 +358,15 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
     missing."""
     from .sync import _bind, _combined
 
-    if asset is not context.record:  # a New & Cease target: read with what is read of it
-        asset = Asset.objects.select_related(*ASSET_JOINS).get(pk=asset.pk)
     operations: list[str] = []
     line = asset.sales_order_line
     if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:
         target = line.target_asset
         if assets_taken().filter(pk=target.pk).exists():
-            # The old billing ID must end before a new one of the same number is made.
-            operations.append(asset_push(context, target))
+            # The old billing ID must end before a new one of the same number is made:
+            # through the target's own job (claimed here, or waited for while another
+            # worker has it), so two workers never push the target at once.
+            context.sync_first(Entity.ASSET, target)
     client: AbillityClient = context.client
     site_id = _site_id(asset)
     if asset.identifier.strip():
