@@ -260,6 +260,29 @@ class ValueMapping(models.Model):
         return f"{self.platform} {self.kind}: {self.layer_value} → {self.external_value}"
 
 
+class InitialSyncEvent(models.Model):
+    """That one of seed 000's initial sync events happened for a customer, and which: a
+    quote won, a lead converted by hand, a sales order created, a manual sync. A customer
+    created directly ("skipping the lead stage") has none until staff sync it by hand, and
+    until then its saves send nothing to a platform that waits for one (Abillity). Kept
+    so that later saves of a customer once synced keep syncing."""
+
+    class Event(models.TextChoices):
+        QUOTE_WIN = "quote_win", "Lead converted by a won quote"
+        LEAD_CONVERSION = "lead_conversion", "Lead converted by hand"
+        SALES_ORDER = "sales_order", "Sales order created"
+        MANUAL_SYNC = "manual_sync", "Manual sync"
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="initial_sync_event"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    happened_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.get_event_display()}"
+
+
 class ChargeType(models.Model):
     """A billing platform's service charge type and the billing frequency it suits.
 

@@ -59,7 +59,7 @@ from .errors import (
     RecoverableError,
 )
 from .http import AttemptRecord, PlatformClient, worker_session
-from .models import Binding, ExportFilter, SyncAttempt, SyncJob
+from .models import Binding, ExportFilter, InitialSyncEvent, SyncAttempt, SyncJob
 from .redaction import redact
 from .selectors import (
     FilterUnusable,
@@ -116,6 +116,24 @@ def changes_enqueue(
     return len(jobs)
 
 
+def initial_sync_events_record(*, customer_ids: Iterable[int], event: str) -> None:
+    """Remember that one of seed 000's initial sync events happened for these customers
+    (the first one is kept): from then on their saves sync (``initial_sync_happened``)."""
+    now = timezone.now()
+    InitialSyncEvent.objects.bulk_create(
+        [InitialSyncEvent(customer_id=pk, event=event, happened_at=now) for pk in customer_ids],
+        ignore_conflicts=True,
+    )
+
+
+def initial_sync_happened(customer_id: int) -> bool:
+    """Whether a customer had one of seed 000's initial sync events (read once per job)."""
+    return job_memo(
+        f"initial sync event {customer_id}",
+        lambda: InitialSyncEvent.objects.filter(customer_id=customer_id).exists(),
+    )
+
+
 def job_request(
     *,
     platform: str,
@@ -139,6 +157,11 @@ def job_request(
             "or not exported (see Billing platforms and Entity settings)."
         )
     with transaction.atomic():
+        if entity == Entity.CUSTOMER:
+            # Seed 000: a manual sync is an initial sync event.
+            initial_sync_events_record(
+                customer_ids=[object_id], event=InitialSyncEvent.Event.MANUAL_SYNC
+            )
         job = _pending_job(platform, entity, object_id)
         if job is None:
             try:

@@ -40,7 +40,14 @@ from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding, ChargeType, ValueMapping
 from ..selectors import binding_for
-from ..services import SyncContext, changes_enqueue, payload_hash, push_single, synced_inline
+from ..services import (
+    SyncContext,
+    changes_enqueue,
+    initial_sync_happened,
+    payload_hash,
+    push_single,
+    synced_inline,
+)
 from . import charges, mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
@@ -215,13 +222,29 @@ class AbillityConnector(Connector):
 
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
-        if entity == Entity.ASSET and customer.stage == CustomerStage.CUSTOMER:
-            return charges.asset_skip_reason(record)
         if customer.stage != CustomerStage.CUSTOMER:
             return f"{customer} is a lead; leads are synced to Abillity once converted."
+        if not self._initial_sync_happened(customer):
+            return (
+                f"{customer} has not been synced to Abillity: a customer created directly "
+                "waits for a manual sync (Sync Abillity Customer on its page, which can map "
+                "it to an existing Abillity company first)."
+            )
+        if entity == Entity.ASSET:
+            return charges.asset_skip_reason(record)
         if entity == Entity.SITE and record.parent_id:
             return f"Site {record} is a Layer subsite; Layer subsites are not synced to Abillity."
         return ""
+
+    @staticmethod
+    def _initial_sync_happened(customer: Customer) -> bool:
+        """Seed 000: a customer is synced from one of its initial sync events on (a quote
+        won, a lead converted by hand, a sales order created, a manual sync); one with a
+        company already (synced or imported before) is too."""
+        company = binding_for(PLATFORM, ROLE_COMPANY, Entity.CUSTOMER, customer.pk)
+        if company is not None and company.external_id:
+            return True
+        return initial_sync_happened(customer.pk)
 
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
         if entity == Entity.ASSET:
