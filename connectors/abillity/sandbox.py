@@ -1,12 +1,16 @@
 """An emulator of the public aBILLity REST API, served under /sandbox/abillity/.
 
-It follows ``../shared/platforms/abillity-api.md`` and the project's
+It follows ``../shared/platforms/abillity-api.md`` strictly, and the project's
 assumptions where that is silent (docs/abillity.md): the same paths, field
 names and casing (input keys are matched case-insensitively, as ASP.NET model
-binding does), the documented limits, required fields, email patterns and
-error messages, a duplicate site short name refused, a service charge's CLI
-that must exist on its site, header credentials, ``{"Message": …}`` error
-bodies and a 404 for an empty list. It starts with a few bill runs, payment
+binding does), the documented limits, required fields (on PATCH and PUT too:
+each body is validated as sent), email patterns and error messages, PUT
+replacing and PATCH updating, charge types that must suit the frequency, the
+CP-user rules, the 90-day backdate limit, ``ServiceChargeView``'s nested
+models, a duplicate site short name refused, a service charge's CLI that must
+exist on its site, header credentials, ``{"Message": …}`` error bodies and a
+404 for an empty list. Where the docs are silent it takes the stricter
+reading, each listed in docs/abillity.md ("Where the emulator chooses"). It starts with a few bill runs, payment
 conditions and service charge types, so the demo and the tests have ids to
 map to.
 """
