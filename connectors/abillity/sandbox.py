@@ -10,9 +10,9 @@ CP-user rules, the 90-day backdate limit, ``ServiceChargeView``'s nested
 models, a duplicate site short name refused, a service charge's CLI that must
 exist on its site, header credentials, ``{"Message": …}`` error bodies and a
 404 for an empty list. Where the docs are silent it takes the stricter
-reading, each listed in docs/abillity.md ("Where the emulator chooses"). It starts with a few bill runs, payment
-conditions and service charge types, so the demo and the tests have ids to
-map to.
+reading, each listed in docs/abillity.md ("Where the emulator chooses"). It
+starts with a few bill runs, payment conditions and service charge types, so
+the demo and the tests have ids to map to.
 """
 
 from __future__ import annotations
@@ -877,6 +877,11 @@ class AbillityEmulator(Emulator):
 
     def service_charge_get(self, request, pk):
         charge = self._get("service_charges", pk, f"ServiceCharge with id {pk} not found")
+        site = self._get("sites", charge["SiteId"], f"Site with id {charge['SiteId']} not found")
+        company = self.state["companies"].get(str(site["CompanyId"])) or {}
+        if company.get("IsReseller"):
+            # §10 GET errors: "409 This company is set to be a reseller".
+            raise Invalid(409, "This company is set to be a reseller")
         return self._ok(self._charge_view(charge))
 
     def service_charge_patch(self, request, pk):

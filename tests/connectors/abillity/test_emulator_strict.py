@@ -341,3 +341,14 @@ def test_a_service_charge_is_read_as_the_documented_view(emulator, site):
     assert view["ActualValues"]["Quantity"] == 8
     assert list(view)[-1] == "SerialNo"
     assert "Rental" not in view and "BackDatable" not in view
+
+
+def test_reading_a_charge_of_a_reseller_company_is_refused(emulator, site):
+    # §10 GET api/servicecharge/{id}: "409 This company is set to be a reseller".
+    pk = ok(emulator, "POST", "servicecharge", charge_body(site))["Id"]
+    company = emulator.state["sites"][str(site)]["CompanyId"]
+    ok(emulator, "PATCH", f"company/{company}", {"IsReseller": True, "IsCustomer": True})
+    assert refused(emulator, "GET", f"servicecharge/{pk}") == (
+        409,
+        "This company is set to be a reseller",
+    )
