@@ -521,9 +521,11 @@ class AbillityConnector(Connector):
         payload["MainSite"] = bool(is_billing_site)
         client: AbillityClient = context.client
         operation = Operation.NONE
+        made_now = False
         if not binding.external_id:
             external_id = self._find_site(client, company_id, payload["ShortName"])
             if external_id is None:
+                made_now = True
                 external_id = client.site_create(
                     company_id=company_id,
                     short_name=payload["ShortName"],
@@ -543,7 +545,9 @@ class AbillityConnector(Connector):
             # Never completed: the billing details first (aBILLity refuses a site update
             # needing them before they exist: abillity-api.md §6, §16.10), then every
             # field, then the billing site.
-            details = self._push_billing_information(context, site, site_id, is_billing_site)
+            details = self._push_billing_information(
+                context, site, site_id, is_billing_site, made_now=made_now
+            )
             client.site_update(site_id, payload)
             if not is_billing_site:
                 client.site_set_billing_address(site_id, int(billing.external_id))
@@ -570,9 +574,17 @@ class AbillityConnector(Connector):
         return None
 
     def _push_billing_information(
-        self, context: SyncContext, site: Site, site_id: int, is_billing_site: bool
+        self,
+        context: SyncContext,
+        site: Site,
+        site_id: int,
+        is_billing_site: bool,
+        *,
+        made_now: bool = False,
     ) -> Operation:
-        """Bill run, payment terms, payment method and billing contact: once per site."""
+        """Bill run, payment terms, payment method and billing contact: once per site.
+        ``made_now``: this push created the site, so it has no billing information yet
+        (not read first)."""
         binding = context.binding(ROLE_BILLING_INFORMATION, Entity.SITE, site.pk)
         if binding.external_id:
             return Operation.NONE
@@ -592,7 +604,7 @@ class AbillityConnector(Connector):
             person = context.ensure(Entity.CONTACT, contact)
             information["BillingContactId"] = int(person.external_id)
         client: AbillityClient = context.client
-        existing = client.billing_information_get(site_id)
+        existing = None if made_now else client.billing_information_get(site_id)
         if existing is None:
             # None yet: PUT adds it (§7), also with nothing but a bill run to set, since
             # aBILLity refuses a bill run on a site without one (§6).
