@@ -70,15 +70,19 @@ def _setting(name: str, default: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(value) for value in getattr(settings, name, default))
 
 
+def cli_identifier_fields() -> tuple[str, ...]:
+    """The base-category identifiers that are CLIs (``AFFINITY_CLI_IDENTIFIER_FIELDS``;
+    default CLI, MSISDN, Number: a Serial is not a CLI)."""
+    return _setting("AFFINITY_CLI_IDENTIFIER_FIELDS", DEFAULT_CLI_FIELDS)
+
+
 def item_is_cli_based(item: Any) -> bool:
     """Whether an inventory item's assets are identified by a CLI (its base category's
-    identifier is one of ``AFFINITY_CLI_IDENTIFIER_FIELDS``)."""
+    identifier is one of ``cli_identifier_fields()``)."""
     category = getattr(item, "base_category", None)
     if category is None:
         return False
-    return category.identifier_field in _setting(
-        "AFFINITY_CLI_IDENTIFIER_FIELDS", DEFAULT_CLI_FIELDS
-    )
+    return category.identifier_field in cli_identifier_fields()
 
 
 def routed_platforms(*routes: Any) -> set[str]:

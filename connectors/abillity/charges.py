@@ -405,8 +405,9 @@ def _integration_on() -> bool:
 
 
 def export_line_filter(lines: QuerySet) -> QuerySet:
-    """Seed 001: a line with no up-front or recurring charge is in the export only while its
-    billing ID was never sent to Abillity (so a new billing ID still goes)."""
+    """Seed 001: a line with no up-front or recurring charge is in the export only while it
+    carries a billing ID never sent to Abillity (so a new billing ID still goes); with no
+    billing ID at all it has nothing to send, and is not listed."""
     sent_ids = Binding.objects.filter(
         platform=PLATFORM, role=ROLE_BILLING_ID, entity=Entity.ASSET
     ).exclude(external_id="")
@@ -420,7 +421,8 @@ def export_line_filter(lines: QuerySet) -> QuerySet:
     no_charge = Q(sell_price=0) & (
         Q(recurring_sell_price=0) | ~Q(inventory_item__item_type=ItemType.SERVICE)
     )
-    return lines.exclude(no_charge & Q(sent_here))
+    no_billing_id = Q(asset__isnull=True) | Q(asset__identifier="")
+    return lines.exclude(no_charge & (no_billing_id | Q(sent_here)))
 
 
 register_direct_route(
