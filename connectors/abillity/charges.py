@@ -135,12 +135,33 @@ def asset_skip_reason(asset: Asset) -> str:
     bindings = record_bindings(PLATFORM, Entity.ASSET, asset.pk)
     bound = any(bindings[role].external_id for role in TAKEN_ROLES if role in bindings)
     line = asset.sales_order_line_id
+    replacing = _replacing_line_unsent(asset)
+    if replacing is not None:
+        # Seed 001: "The sync will include instructions to Abillity to cease the existing
+        # Billing ID and Service Charge": the end goes with the new line, not before it.
+        return (
+            f"Asset {asset} is ceased by New & Cease line {replacing}: its end is sent with "
+            "that line's sync, once the Billing Export sends it."
+        )
     if not bound and not (line is not None and _sent(line).exists()):
         return (
             f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
             "route sends it."
         )
     return ""
+
+
+def _replacing_line_unsent(asset: Asset) -> int | None:
+    """The New & Cease line that ceases ``asset`` and whose new asset Abillity does not
+    take yet (its line not sent, nothing bound), if any."""
+    replacing = Asset.objects.filter(
+        sales_order_line__target_asset=asset,
+        sales_order_line__action=LineAction.NEW_AND_CEASE,
+    ).values_list("pk", "sales_order_line_id")
+    for new_id, line_id in replacing:
+        if not assets_taken().filter(pk=new_id).exists():
+            return line_id
+    return None
 
 
 def asset_dependencies(asset: Asset) -> list[tuple[str, Any]]:

@@ -351,3 +351,40 @@ def test_the_transfer_refusals_are_the_transfers_own_messages(affinity):
         export.billing_transfer(route=affinity, line_ids=[bad.pk, good.pk, 999999])
     assert refused.value.message_dict["lines"] == said
     assert len(said) == 2
+
+
+# --- 7. New & Cease takes the target's identifier ---------------------------------------------
+def _new_and_cease_line(old, **spec):
+    set_company(new_and_cease_enabled=True)
+    order = SalesOrderFactory(
+        customer=old.order.customer,
+        lines=[
+            services.LineSpec(
+                inventory_item=old.inventory_item,
+                site=old.site,
+                action=LineAction.NEW_AND_CEASE,
+                target_asset=old.asset,
+                **spec,
+            )
+        ],
+    )
+    return order.lines.get()
+
+
+def test_new_and_cease_the_new_line_and_asset_take_the_targets_identifier(affinity):
+    # Seed 001: choosing the Target Asset "will populate the MSISDN / Number or equivalent
+    # field. In turn, this determines what will be ceased".
+    old = ready_line(affinity, identifier="07700900777")
+    line = _new_and_cease_line(old)
+    assert line.cli == "07700900777"
+    new = services.sales_order_line_convert_to_asset(line=line, connection_date=date(2026, 3, 1))
+    assert new.identifier == "07700900777"
+
+
+def test_new_and_cease_keeps_the_number_staff_typed(affinity):
+    old = ready_line(affinity, identifier="07700900777")
+    line = _new_and_cease_line(old, cli="07700900888")
+    new = services.sales_order_line_convert_to_asset(
+        line=line, identifier="07700900999", connection_date=date(2026, 3, 1)
+    )
+    assert line.cli == "07700900888" and new.identifier == "07700900999"

@@ -1,0 +1,62 @@
+"""Seed 001 on the Abillity route, where the Billing Export hands lines to the connector:
+lines with no charge, and when a New & Cease's end reaches Abillity. Against the emulator
+over real HTTP."""
+
+from datetime import date
+from decimal import Decimal
+
+from billing import export, services
+from billing.choices import LineAction, PlatformCode
+from tests.factories import SalesOrderFactory, platform
+from tests.helpers import set_company
+
+from .helpers import drain, external_id
+from .test_charges import asset_of, billing_id, charge, customer, item, send  # noqa: F401
+
+
+def test_a_line_with_no_charge_and_no_billing_id_is_not_listed(abillity, customer):  # noqa: F811
+    # Seed 001: "Items with no recurring or upfront costs will not appear at all in the
+    # Billing Exports app unless they are associated with a billing ID that has not
+    # previously been sent to Abillity."
+    free = item(name="Porting", sell_price=Decimal("0"), recurring_sell_price=Decimal("0"))
+    nothing = asset_of(customer, identifier="", inventory_item=free, sent=False)
+    with_id = asset_of(customer, identifier="07700900002", inventory_item=free, sent=False)
+    listed = set(export.billing_export_lines(route=platform(PlatformCode.ABILLITY)))
+    assert nothing.sales_order_line not in listed
+    assert with_id.sales_order_line in listed
+
+
+def test_new_and_cease_sends_the_targets_end_with_the_new_line_not_at_conversion(
+    abillity,
+    customer,  # noqa: F811
+):
+    # Seed 001, New & Cease: "The new asset will be passed to the Billing Export app for
+    # transfer to Abillity. The sync will include instructions to Abillity to cease the
+    # existing Billing ID and Service Charge."
+    set_company(new_and_cease_enabled=True)
+    old = asset_of(customer, identifier="07700900001")
+    order = SalesOrderFactory(
+        customer=customer,
+        lines=[
+            services.LineSpec(
+                inventory_item=item(name="Business Mobile 30GB", pricing_tier="2030"),
+                site=customer.sites.get(is_default=True),
+                action=LineAction.NEW_AND_CEASE,
+                target_asset=old,
+            )
+        ],
+    )
+    new = services.sales_order_line_convert_to_asset(
+        line=order.lines.get(), connection_date=date(2026, 6, 1)
+    )
+    drain()
+    assert billing_id(abillity, old)["EndDate"] is None  # not yet: the new line is not sent
+    assert charge(abillity, old)["LastPayment"] is None
+    assert not external_id("billing_id", "asset", new)
+
+    send(new)
+
+    assert billing_id(abillity, old)["EndDate"].startswith("2026-05-31")
+    assert charge(abillity, old)["LastPayment"].startswith("2026-05-31")
+    # The new asset took the target's number (nothing retyped): a new billing ID, same CLI.
+    assert billing_id(abillity, new)["CLI"] == "07700900001"
