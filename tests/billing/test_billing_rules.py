@@ -388,3 +388,55 @@ def test_new_and_cease_keeps_the_number_staff_typed(affinity):
         line=line, identifier="07700900999", connection_date=date(2026, 3, 1)
     )
     assert line.cli == "07700900888" and new.identifier == "07700900999"
+
+
+# --- 4. a CLI is normalised whether or not an integration is on --------------------------------
+# platforms/affinity.md: "CLI values are kept in UK national format (01…, 07…); input in +44…,
+# 44… or with spaces is normalised." Seed 002: "Ability to capture CLI at quotation stage".
+def test_a_cli_is_normalised_at_every_capture_stage_with_no_integration_on(affinity):
+    from customers.models import QuoteLine
+    from customers.services import quote_line_save
+    from tests.factories import QuoteFactory
+
+    assert not affinity.integration_enabled
+    item = InventoryItemFactory(upfront_route=affinity, recurring_route=affinity)
+    quote = QuoteFactory()
+    quote_line = quote_line_save(
+        line=QuoteLine(quote=quote, inventory_item=item, cli="+44 7700 900777")
+    )
+    assert quote_line.cli == "07700900777"
+    customer = CustomerFactory()
+    order = SalesOrderFactory(
+        customer=customer, lines=[services.LineSpec(inventory_item=item, cli="+44 7700 900777")]
+    )
+    line = order.lines.get()
+    assert line.cli == "07700900777"
+    asset = services.sales_order_line_convert_to_asset(
+        line=line, identifier="0044 (0)7700-900888", connection_date=date(2026, 1, 5)
+    )
+    assert asset.identifier == "07700900888"
+
+
+def test_an_invalid_cli_is_refused_on_its_field_at_capture(affinity):
+    item = InventoryItemFactory(upfront_route=affinity, recurring_route=affinity)
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as refused:
+        SalesOrderFactory(
+            customer=customer, lines=[services.LineSpec(inventory_item=item, cli="0770090")]
+        )
+    assert "not a UK number" in " ".join(refused.value.message_dict["cli"])
+    order = SalesOrderFactory(customer=customer, lines=[services.LineSpec(inventory_item=item)])
+    with pytest.raises(ValidationError) as refused:
+        services.sales_order_line_convert_to_asset(
+            line=order.lines.get(), identifier="+44 7700", connection_date=date(2026, 1, 5)
+        )
+    assert "identifier" in refused.value.message_dict
+    assert not Asset.objects.filter(sales_order_line=order.lines.get()).exists()
+
+
+def test_no_file_holds_a_cli_in_international_form(affinity):
+    line = ready_line(affinity, identifier="+44 7700 900777")
+    assert line.asset.identifier == "07700900777"
+    cli, (header, *products) = files(affinity)
+    assert [row[4] for row in cli[1:]] == ["07700900777"]
+    assert {row[header.index("CLI")] for row in products} == {"07700900777"}
