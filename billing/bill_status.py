@@ -204,14 +204,21 @@ def line_bill_circle(upfront: str, recurring: str, components: list[str]) -> str
     return "green" if all(s == BillStatus.IN_BILLING for s in taking_part) else "orange"
 
 
+def line_not_invoiceable_reason(line: SalesOrderLine) -> str:
+    """Why The Layer may not invoice the line ("" when it may). Seed 002: "Only items with
+    an up-front billing route of The Layer, or with no up-front billing route set, will be
+    invoiceable in The Layer"."""
+    if route_is_external(line.upfront_route):
+        return (
+            f"Line {line.pk} ({line.inventory_item}) is billed by {line.upfront_route}, its "
+            "up-front billing route: it cannot be invoiced in The Layer."
+        )
+    return ""
+
+
 def line_invoice_in_layer_validate(*, line: SalesOrderLine) -> None:
     """Only a line whose up-front route is The Layer, or blank, may be invoiced in The Layer;
-    anything else is billed by its platform."""
-    if route_is_external(line.upfront_route):
-        raise ValidationError(
-            {
-                "upfront_route": f"Line {line.pk} ({line.inventory_item}) is billed by "
-                f"{line.upfront_route}, its up-front billing route: it cannot be invoiced in "
-                "The Layer."
-            }
-        )
+    anything else is billed by its platform (``line_not_invoiceable_reason``)."""
+    reason = line_not_invoiceable_reason(line)
+    if reason:
+        raise ValidationError({"upfront_route": reason})

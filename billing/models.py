@@ -204,6 +204,13 @@ class SalesOrderLine(BillingRoutes):
     recurring_bill_status = models.CharField(
         max_length=15, choices=BillStatus.choices, default=BillStatus.NOT_BILLED
     )
+    invoiced_in_layer_at = models.DateTimeField(
+        "invoiced in The Layer",
+        null=True,
+        blank=True,
+        help_text="When The Layer invoiced the line (only a line whose up-front billing route "
+        "is The Layer or blank may be).",
+    )
 
     class Meta:
         ordering = ["order_id", "id"]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from customers.choices import CustomerStage, CustomerStatus, QuoteStatus
 from customers.models import CompanySettings, Customer, Quote, Site
 
-from .bill_status import line_bill_status_refresh
+from .bill_status import line_bill_status_refresh, line_invoice_in_layer_validate
 from .change_queue import change_queue_record
 from .choices import AssetStatus, ChangeSource, Classification, LineAction
 from .models import Asset, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
@@ -351,6 +351,26 @@ def sales_order_line_convert_to_asset(
         customer.status = CustomerStatus.LIVE
         customer.save(update_fields=["status", "updated_at"])
     return asset
+
+
+@transaction.atomic
+def sales_order_line_invoice_in_layer(*, line: SalesOrderLine) -> SalesOrderLine:
+    """The Layer invoices the line: refused, changing nothing, unless its up-front route is
+    The Layer or blank (``bill_status.line_invoice_in_layer_validate``, seed 002), or when
+    it is invoiced already."""
+    line = (
+        SalesOrderLine.objects.select_for_update(of=("self",))
+        .select_related("inventory_item", "upfront_route")
+        .get(pk=line.pk)
+    )
+    line_invoice_in_layer_validate(line=line)
+    if line.invoiced_in_layer_at is not None:
+        raise ValidationError(
+            {"invoiced_in_layer_at": f"Line {line.pk} was invoiced in The Layer already."}
+        )
+    line.invoiced_in_layer_at = timezone.now()
+    line.save(update_fields=["invoiced_in_layer_at"])
+    return line
 
 
 # --- assets ----------------------------------------------------------------------

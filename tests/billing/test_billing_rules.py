@@ -440,3 +440,69 @@ def test_no_file_holds_a_cli_in_international_form(affinity):
     cli, (header, *products) = files(affinity)
     assert [row[4] for row in cli[1:]] == ["07700900777"]
     assert {row[header.index("CLI")] for row in products} == {"07700900777"}
+
+
+# --- 8. invoiceable in The Layer -----------------------------------------------------------------
+# Seed 002, Invoicing in The Layer: "Only items with an up-front billing route of The Layer,
+# or with no up-front billing route set, will be invoiceable in The Layer."
+def test_the_layer_refuses_to_invoice_a_line_billed_elsewhere_and_changes_nothing(affinity):
+    line = ready_line(affinity)
+    with pytest.raises(ValidationError, match="cannot be invoiced in The Layer"):
+        services.sales_order_line_invoice_in_layer(line=line)
+    line.refresh_from_db()
+    assert line.invoiced_in_layer_at is None
+
+
+@pytest.mark.parametrize("route", [PlatformCode.THE_LAYER, None])
+def test_a_line_routed_to_the_layer_or_blank_is_invoiced_in_the_layer(route):
+    item = InventoryItemFactory(upfront_route=platform(route) if route else None)
+    order = SalesOrderFactory(lines=[services.LineSpec(inventory_item=item)])
+    line = services.sales_order_line_invoice_in_layer(line=order.lines.get())
+    assert line.invoiced_in_layer_at is not None
+    with pytest.raises(ValidationError, match="already"):
+        services.sales_order_line_invoice_in_layer(line=line)
+
+
+def test_each_order_line_says_whether_it_is_invoiceable_here_and_why_not(affinity):
+    elsewhere = ready_line(affinity)
+    here = SalesOrderFactory(
+        customer=elsewhere.order.customer,
+        lines=[services.LineSpec(inventory_item=InventoryItemFactory(upfront_route=None))],
+    ).lines.get()
+    client = APIClient()
+    user = UserFactory()
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="billing", codename="view_salesorder")
+    )
+    client.force_authenticate(user)
+    found = {}
+    for order in (elsewhere.order, here.order):
+        body = client.get(f"/api/v1/sales-orders/{order.pk}/").json()
+        found.update({row["id"]: row for row in body["lines"]})
+    assert found[here.pk]["invoiceable_in_layer"] is True
+    assert found[here.pk]["not_invoiceable_reason"] == ""
+    assert found[elsewhere.pk]["invoiceable_in_layer"] is False
+    assert "billed by Affinity" in found[elsewhere.pk]["not_invoiceable_reason"]
+    admin_client = Client()
+    admin_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    html = admin_client.get(
+        reverse("admin:billing_salesorderline_change", args=[elsewhere.pk])
+    ).content.decode()
+    assert "Invoiceable in The Layer" in html and "No: Line" in html
+
+
+def test_the_admin_action_invoices_only_lines_the_layer_may_invoice(affinity):
+    elsewhere = ready_line(affinity)
+    here = SalesOrderFactory(
+        customer=elsewhere.order.customer,
+        lines=[services.LineSpec(inventory_item=InventoryItemFactory(upfront_route=None))],
+    ).lines.get()
+    admin_client = Client()
+    admin_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    admin_client.post(
+        reverse("admin:billing_salesorderline_changelist"),
+        {"action": "invoice_in_layer", "_selected_action": [elsewhere.pk, here.pk]},
+    )
+    elsewhere.refresh_from_db()
+    here.refresh_from_db()
+    assert elsewhere.invoiced_in_layer_at is None and here.invoiced_in_layer_at is not None
