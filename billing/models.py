@@ -427,14 +427,23 @@ class AccountCode(models.Model):
     """The code an external platform knows a customer by in the files it sends back.
 
     Call charge rows from Connect are matched to customers by this code (for
-    Connect: the client's Billing Reference). One code per customer and
-    platform; a code belongs to one customer of a platform (compared
-    case-insensitively).
+    Connect: the client's Billing Reference), only in files imported at the
+    code's location. One code per customer and platform; a code belongs to one
+    customer of a platform (compared case-insensitively).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="account_codes")
     platform = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(max_length=50)
+    location = models.ForeignKey(
+        "Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account_codes",
+        help_text="The location the customer's account is at: call charge files imported at "
+        "another location do not match it (seed 004).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -506,3 +506,45 @@ def test_the_admin_action_invoices_only_lines_the_layer_may_invoice(affinity):
     elsewhere.refresh_from_db()
     here.refresh_from_db()
     assert elsewhere.invoiced_in_layer_at is None and here.invoiced_in_layer_at is not None
+
+
+# --- 9. call charges match only at the chosen location ------------------------------------------
+# Seed 004, Uploading Call Charges: "Choose your Location - Each import is based on the specific
+# location where the charges have incurred ... If the wrong location is selected, your charges
+# will not be matched to an account because that account cannot be found in the system, at the
+# location you've selected."
+def test_call_charges_match_an_account_only_at_the_chosen_location():
+    from billing.models import ChargeImportRow
+    from tests.billing.call_charge_helpers import import_file, import_settings
+    from tests.billing.call_logger_files import call_file, call_row
+    from tests.factories import AccountCodeFactory, LocationFactory
+
+    leeds, york = LocationFactory(name="Leeds Hub"), LocationFactory(name="York Hub")
+    acme = AccountCodeFactory(code="1001", location=leeds).customer
+    AccountCodeFactory(code="2002", location=york, customer=CustomerFactory(name="Zenith"))
+    content = call_file(call_row("1001"), call_row("2002"))
+
+    at_leeds = import_file(content, settings=import_settings(location=leeds))
+
+    rows = {row.account_code: row for row in ChargeImportRow.objects.filter(charge_import=at_leeds)}
+    assert rows["1001"].customer == acme
+    assert rows["2002"].customer is None
+    assert "at York Hub, not at Leeds Hub" in rows["2002"].unmatched_reason
+
+
+def test_an_unmatched_row_says_why():
+    from billing.models import ChargeImportRow
+    from tests.billing.call_charge_helpers import import_file
+    from tests.billing.call_logger_files import call_file, call_row
+    from tests.factories import AccountCodeFactory
+
+    nowhere = AccountCodeFactory(code="3003")
+    nowhere.location = None
+    nowhere.save(update_fields=["location"])
+    imported = import_file(call_file(call_row("9999"), call_row("3003")))
+    reasons = {
+        row.account_code: row.unmatched_reason
+        for row in ChargeImportRow.objects.filter(charge_import=imported)
+    }
+    assert 'No customer has the Connect account code "9999"' in reasons["9999"]
+    assert "has no location" in reasons["3003"]
