@@ -109,8 +109,10 @@ def platform_line_errors(
         return errors, cli
     platforms = routed_platforms(upfront_route, recurring_route)
     affinity = PlatformCode.AFFINITY in platforms
-    # Abillity, alone, takes any Billing ID (a circuit reference, say) up to 17 characters.
-    abillity_only = PlatformCode.ABILLITY in platforms and not affinity
+    # Abillity, alone, takes any Billing ID (a circuit reference, say) up to 17 characters,
+    # whether or not its integration is on yet.
+    route_codes = {route.code for route in (upfront_route, recurring_route) if route is not None}
+    abillity_only = PlatformCode.ABILLITY in route_codes and not affinity
     where = STAGE_LABELS[stage]
     cli = (cli or "").strip()
     if item_is_cli_based(item):

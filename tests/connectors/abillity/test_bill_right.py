@@ -60,3 +60,64 @@ def test_new_and_cease_sends_the_targets_end_with_the_new_line_not_at_conversion
     assert charge(abillity, old)["LastPayment"].startswith("2026-05-31")
     # The new asset took the target's number (nothing retyped): a new billing ID, same CLI.
     assert billing_id(abillity, new)["CLI"] == "07700900001"
+
+
+# --- sync state never lies ------------------------------------------------------------------------
+def _mapper_api():
+    from rest_framework.test import APIClient
+
+    from tests.api.conftest import user_with_perms
+
+    client = APIClient()
+    client.force_authenticate(
+        user_with_perms(
+            "customers.view_customer",
+            "connectors.view_syncjob",
+            "connectors.add_syncjob",
+            "connectors.retry_syncjob",
+        )
+    )
+    return client
+
+
+def test_mapping_a_customer_to_a_made_up_company_id_is_a_400_naming_it(abillity):
+    from connectors.models import Binding, SyncJob
+    from tests.factories import CustomerFactory, SiteFactory
+
+    from .helpers import integration
+
+    integration(False)
+    acme = CustomerFactory(name="Acme Mapping Ltd")
+    SiteFactory(customer=acme, is_default=True)
+    integration(True)
+    jobs = SyncJob.objects.count()
+    response = _mapper_api().post(
+        f"/api/v1/customers/{acme.pk}/sync/",
+        {"platform": "abillity", "external_id": "987654"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "Abillity has no company 987654" in response.json()["external_id"][0]
+    assert not Binding.objects.filter(entity="customer", object_id=acme.pk).exists()
+    assert SyncJob.objects.count() == jobs
+
+
+def test_mapping_a_customer_to_an_existing_company_is_accepted(abillity, abillity_client):
+    from connectors.models import Binding
+    from tests.factories import CustomerFactory, SiteFactory
+
+    from .helpers import integration
+
+    integration(False)
+    acme = CustomerFactory(name="Acme Mapping Ltd")
+    SiteFactory(customer=acme, is_default=True)
+    integration(True)
+    company = abillity_client.company_create({"Name": "Acme Mapping Ltd", "IsCustomer": True})
+    response = _mapper_api().post(
+        f"/api/v1/customers/{acme.pk}/sync/",
+        {"platform": "abillity", "external_id": str(company)},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    binding = Binding.objects.get(entity="customer", object_id=acme.pk, role="company")
+    assert binding.external_id == str(company)
