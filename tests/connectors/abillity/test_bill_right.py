@@ -121,3 +121,48 @@ def test_mapping_a_customer_to_an_existing_company_is_accepted(abillity, abillit
     assert response.status_code == 202, response.json()
     binding = Binding.objects.get(entity="customer", object_id=acme.pk, role="company")
     assert binding.external_id == str(company)
+
+
+def test_a_failed_first_sync_shows_failed_on_the_page_the_panel_and_the_api(abillity):
+    # The company was created, then the sync failed: nothing may say "synced".
+    from django.urls import reverse
+
+    from connectors.choices import JobStatus
+    from tests.factories import CustomerFactory, SiteFactory
+
+    from .helpers import integration, last_job, sync
+    from .test_manual_sync import MAPPER, badge_text, staff, summary_url
+
+    integration(False)
+    acme = CustomerFactory(name="Acme Failing Ltd", bill_run="Monthly 1st")
+    SiteFactory(customer=acme, is_default=True)
+    integration(True)
+    abillity.faults_set(fail_next=10, fail_status=400, only_method="PATCH")
+    sync(acme)
+    abillity.faults_set(fail_next=0, only_method="")
+    assert last_job("customer", acme).status == JobStatus.FAILED
+    assert external_id("company", "customer", acme)  # Abillity made the company
+
+    status = (
+        _mapper_api()
+        .get(f"/api/v1/customers/{acme.pk}/sync-status/", {"platform": "abillity"})
+        .json()
+    )
+    assert status["customer"]["synced"] is False
+    assert status["customer"]["failed_job"] is not None
+    page = staff(*MAPPER).get(reverse("admin:customers_customer_change", args=[acme.pk]))
+    assert 'aria-label="synced"' not in page.content.decode()
+    assert "failed" in badge_text(page)
+    panel = staff(*MAPPER).get(summary_url(acme)).content.decode()
+    assert 'data-kind="customer" data-synced="yes"' not in panel
+
+    sync(acme)  # fixed: the retry succeeds, and now it is synced everywhere
+
+    status = (
+        _mapper_api()
+        .get(f"/api/v1/customers/{acme.pk}/sync-status/", {"platform": "abillity"})
+        .json()
+    )
+    assert status["customer"]["synced"] is True
+    page = staff(*MAPPER).get(reverse("admin:customers_customer_change", args=[acme.pk]))
+    assert 'aria-label="synced"' in page.content.decode()
