@@ -117,14 +117,20 @@ def account_code_validate(*, customer: Customer, platform: BillingPlatform, code
     return code
 
 
-def account_code_set(*, customer: Customer, platform_code: str, code: str) -> AccountCode:
-    """Give the customer its account code on a platform (replacing the one it had)."""
+def account_code_set(
+    *, customer: Customer, platform_code: str, code: str, location: Location | None = None
+) -> AccountCode:
+    """Give the customer its account code on a platform, at a location (replacing the one it
+    had; ``location`` None keeps the location it had)."""
     platform = _platform(platform_code)
     code = account_code_validate(customer=customer, platform=platform, code=code)
+    defaults: dict[str, Any] = {"code": code}
+    if location is not None:
+        defaults["location"] = location
     try:
         with transaction.atomic():
             account_code, _ = AccountCode.objects.update_or_create(
-                customer=customer, platform=platform, defaults={"code": code}
+                customer=customer, platform=platform, defaults=defaults
             )
     except IntegrityError:
         raise ValidationError(
@@ -133,8 +139,9 @@ def account_code_set(*, customer: Customer, platform_code: str, code: str) -> Ac
     return account_code
 
 
-def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
-    """Customers holding each Connect account code, by the code lower-cased."""
+def _codes_by_value(codes: Iterable[str]) -> dict[str, AccountCode]:
+    """The Connect account codes among ``codes``, with their customer and location, by the
+    code lower-cased."""
     wanted = {code.lower() for code in codes}
     if not wanted:
         return {}
@@ -142,23 +149,43 @@ def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
         AccountCode.objects.filter(platform__code=PlatformCode.CONNECT)
         .annotate(lowered=Lower("code"))
         .filter(lowered__in=wanted)
-        .select_related("customer")
+        .select_related("customer", "location")
     )
-    return {row.lowered: row.customer for row in found}
+    return {row.lowered: row for row in found}
 
 
-def _unmatched_reason(code: str, customer: Customer | None) -> str:
-    if customer is None:
-        return (
+def account_code_match(
+    *, code: str, account: AccountCode | None, location: Location
+) -> tuple[Customer | None, str]:
+    """The customer a call charge row of an import at ``location`` matches, or why none.
+
+    Seed 004: "If the wrong location is selected, your charges will not be matched to an
+    account because that account cannot be found in the system, at the location you've
+    selected": a code matches only when its account is at the import's location.
+    """
+    if account is None:
+        return None, (
             f'No customer has the Connect account code "{code}". Add it to the customer '
             "(Account codes), then match again."
         )
+    customer = account.customer
+    if account.location_id is None:
+        return None, (
+            f'The account code "{code}" of {customer} has no location: set its location '
+            f"(Account codes) to {location} if the account is there, then match again."
+        )
+    if account.location_id != location.pk:
+        return None, (
+            f'The account code "{code}" is {customer}\'s at {account.location}, not at '
+            f"{location}, the location chosen for this import: import the file at the "
+            "location the calls were made at."
+        )
     if customer.stage != CustomerStage.CUSTOMER:
-        return (
+        return None, (
             f'The account code "{code}" is held by {customer}, a lead: convert it, then '
             "match again."
         )
-    return ""
+    return customer, ""
 
 
 # --- batch sheets ----------------------------------------------------------------------------
@@ -337,12 +364,15 @@ def charge_import_create(
             ignored_count=len(parsed.ignored_zero_lines),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        customers = _customers_by_code(r.account_code for r in parsed.records)
+        accounts = _codes_by_value(r.account_code for r in parsed.records)
         now = timezone.now()
         rows = []
         for record in parsed.records:
-            customer = customers.get(record.account_code.lower())
-            reason = _unmatched_reason(record.account_code, customer)
+            customer, reason = account_code_match(
+                code=record.account_code,
+                account=accounts.get(record.account_code.lower()),
+                location=location,
+            )
             rows.append(
                 ChargeImportRow(
                     charge_import=charge_import,
@@ -379,12 +409,15 @@ def charge_import_rematch(*, charge_import: ChargeImport, user: Any = None) -> i
         rows = list(
             charge_import.rows.select_for_update().filter(customer__isnull=True).order_by("pk")
         )
-        customers = _customers_by_code(row.account_code for row in rows)
+        accounts = _codes_by_value(row.account_code for row in rows)
         now = timezone.now()
         matched = []
         for row in rows:
-            customer = customers.get(row.account_code.lower())
-            reason = _unmatched_reason(row.account_code, customer)
+            customer, reason = account_code_match(
+                code=row.account_code,
+                account=accounts.get(row.account_code.lower()),
+                location=charge_import.location,
+            )
             row.unmatched_reason = reason
             if not reason:
                 row.customer = customer

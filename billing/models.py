@@ -215,6 +215,13 @@ class SalesOrderLine(BillingRoutes):
     recurring_bill_status = models.CharField(
         max_length=15, choices=BillStatus.choices, default=BillStatus.NOT_BILLED
     )
+    invoiced_in_layer_at = models.DateTimeField(
+        "invoiced in The Layer",
+        null=True,
+        blank=True,
+        help_text="When The Layer invoiced the line (only a line whose up-front billing route "
+        "is The Layer or blank may be).",
+    )
 
     class Meta:
         ordering = ["order_id", "id"]
@@ -431,14 +438,23 @@ class AccountCode(models.Model):
     """The code an external platform knows a customer by in the files it sends back.
 
     Call charge rows from Connect are matched to customers by this code (for
-    Connect: the client's Billing Reference). One code per customer and
-    platform; a code belongs to one customer of a platform (compared
-    case-insensitively).
+    Connect: the client's Billing Reference), only in files imported at the
+    code's location. One code per customer and platform; a code belongs to one
+    customer of a platform (compared case-insensitively).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="account_codes")
     platform = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(max_length=50)
+    location = models.ForeignKey(
+        "Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account_codes",
+        help_text="The location the customer's account is at: call charge files imported at "
+        "another location do not match it (seed 004).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

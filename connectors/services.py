@@ -1061,6 +1061,23 @@ def binding_map(
     if record is None:
         raise PermanentError(f"There is no {entity} #{object_id}.")
     role = role or connector.role(entity, record)
+    if not Binding.objects.filter(
+        platform=platform, role=role, entity=entity, object_id=object_id, external_id=external_id
+    ).exists():
+        # The platform record must exist before anything says the record is on it (the
+        # connector's own get call; a platform that cannot tell is taken on trust).
+        try:
+            exists = connector.record_exists(entity, external_id, connector.client())
+        except RecoverableError as error:
+            raise PermanentError(
+                f"{connector.name} could not be asked whether {role} {external_id} exists "
+                f"({error}): try again."
+            ) from None
+        if exists is False:
+            raise PermanentError(
+                f"{connector.name} has no {role} {external_id}: check the id on "
+                f"{connector.name}, or sync without one to create the record."
+            )
     with transaction.atomic():
         clash = (
             Binding.objects.filter(platform=platform, role=role, external_id=external_id)

@@ -48,7 +48,9 @@ class SalesOrderViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SalesOrder.objects.select_related("created_by").prefetch_related(
         Prefetch(
             "lines",
-            queryset=SalesOrderLine.objects.select_related("upfront_route", "recurring_route"),
+            queryset=SalesOrderLine.objects.select_related(
+                "upfront_route", "recurring_route", "inventory_item"
+            ),
         )
     )
     serializer_class = SalesOrderSerializer

@@ -136,12 +136,33 @@ def asset_skip_reason(asset: Asset) -> str:
     bindings = record_bindings(PLATFORM, Entity.ASSET, asset.pk)
     bound = any(bindings[role].external_id for role in TAKEN_ROLES if role in bindings)
     line = asset.sales_order_line_id
+    replacing = _replacing_line_unsent(asset)
+    if replacing is not None:
+        # Seed 001: "The sync will include instructions to Abillity to cease the existing
+        # Billing ID and Service Charge": the end goes with the new line, not before it.
+        return (
+            f"Asset {asset} is ceased by New & Cease line {replacing}: its end is sent with "
+            "that line's sync, once the Billing Export sends it."
+        )
     if not bound and not (line is not None and _sent(line).exists()):
         return (
             f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
             "route sends it."
         )
     return ""
+
+
+def _replacing_line_unsent(asset: Asset) -> int | None:
+    """The New & Cease line that ceases ``asset`` and whose new asset Abillity does not
+    take yet (its line not sent, nothing bound), if any."""
+    replacing = Asset.objects.filter(
+        sales_order_line__target_asset=asset,
+        sales_order_line__action=LineAction.NEW_AND_CEASE,
+    ).values_list("pk", "sales_order_line_id")
+    for new_id, line_id in replacing:
+        if not assets_taken().filter(pk=new_id).exists():
+            return line_id
+    return None
 
 
 def asset_dependencies(asset: Asset) -> list[tuple[str, Any]]:
@@ -501,8 +522,9 @@ def _integration_on() -> bool:
 
 
 def export_line_filter(lines: QuerySet) -> QuerySet:
-    """Seed 001: a line with no up-front or recurring charge is in the export only while its
-    billing ID was never sent to Abillity (so a new billing ID still goes)."""
+    """Seed 001: a line with no up-front or recurring charge is in the export only while it
+    carries a billing ID never sent to Abillity (so a new billing ID still goes); with no
+    billing ID at all it has nothing to send, and is not listed."""
     sent_ids = Binding.objects.filter(
         platform=PLATFORM, role=ROLE_BILLING_ID, entity=Entity.ASSET
     ).exclude(external_id="")
@@ -516,7 +538,8 @@ def export_line_filter(lines: QuerySet) -> QuerySet:
     no_charge = Q(sell_price=0) & (
         Q(recurring_sell_price=0) | ~Q(inventory_item__item_type=ItemType.SERVICE)
     )
-    return lines.exclude(no_charge & Q(sent_here))
+    no_billing_id = Q(asset__isnull=True) | Q(asset__identifier="")
+    return lines.exclude(no_charge & (no_billing_id | Q(sent_here)))
 
 
 register_direct_route(

@@ -16,8 +16,8 @@ from typing import TypedDict
 
 from django.utils import timezone
 
-from billing.bill_status import asset_bill_start_date
-from billing.choices import AssetStatus, BillComponent, BillingFrequency
+from billing.bill_status import asset_bill_start_date, asset_billing_end_date
+from billing.choices import BillComponent, BillingFrequency
 from billing.models import Asset
 from customers.choices import CustomerStatus
 from customers.models import Address, Contact, Customer, Site
@@ -221,12 +221,9 @@ def asset_identifier_label(asset: Asset) -> str:
 
 
 def asset_end_date(asset: Asset) -> date | None:
-    """Seed 001's End Date: the cease date once ceased, else the end date of fixed billing."""
-    if asset.status == AssetStatus.CEASED and asset.cease_date:
-        return asset.cease_date
-    if asset.fixed_billing and asset.end_date:
-        return asset.end_date
-    return None
+    """Seed 001's End Date: the cease date once ceased, else the end date of fixed billing
+    (the one rule the Billing Export files use too: ``asset_billing_end_date``)."""
+    return asset_billing_end_date(asset)
 
 
 def billing_id_payload(asset: Asset, *, site_id: int) -> BillingIdPayload:

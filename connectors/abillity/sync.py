@@ -37,7 +37,7 @@ from customers.selectors import (
 
 from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
-from ..errors import PermanentError
+from ..errors import NotFoundError, PermanentError
 from ..models import Binding, ChargeType, ValueMapping
 from ..selectors import binding_for
 from ..services import (
@@ -422,6 +422,17 @@ class AbillityConnector(Connector):
                 if found == key:
                     return str(person["Id"])
         return None
+
+    def record_exists(self, entity, external_id, client: AbillityClient) -> bool | None:
+        if entity != Entity.CUSTOMER:
+            return None
+        if not external_id.isdigit():
+            return False  # aBILLity's company ids are numbers
+        try:
+            client.company_get(int(external_id))
+        except NotFoundError:
+            return False
+        return True
 
     def create(self, entity, record, payload, client: AbillityClient) -> str:
         if entity == Entity.CUSTOMER:
