@@ -15,6 +15,9 @@ from customers.api.urls import router as customers_router
 from .api.views import ApiDocsView
 from .views import health
 
+# A request Django refuses while reading it (too big, too many fields): JSON under /api/.
+handler400 = "layer_sync.views.bad_request"
+
 admin.site.site_header = "layer_sync back office"
 admin.site.site_title = "layer_sync"
 admin.site.index_title = "Customers, orders and billing"
