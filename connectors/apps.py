@@ -25,7 +25,10 @@ class ConnectorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import lookup_logging
         from .receivers import connect_receivers
+
+        lookup_logging.install()
 
         for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
             import_module(module)  # each registers its connector (and emulator)
