@@ -13,6 +13,7 @@ from connectors.api.urls import router as connectors_router
 from customers.api.urls import router as customers_router
 
 from .api.views import ApiDocsView
+from .help import help_index, help_page
 from .views import health
 
 # A request Django refuses while reading it (too big, too many fields): JSON under /api/.
@@ -51,6 +52,8 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("billing-export/", include("billing.urls")),
     path("health/", health, name="health"),
+    path("help/", help_index, name="help-index"),
+    path("help/<slug:page>/", help_page, name="help-page"),
 ]
 if settings.SANDBOX_EMULATORS_ENABLED:
     urlpatterns.append(path("sandbox/", include("connectors.urls")))
