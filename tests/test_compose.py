@@ -76,7 +76,9 @@ def test_the_demo_runs_the_embedded_mode_with_demo_data_on_plain_http_at_localho
     assert demo["ports"] == ["127.0.0.1:8000:8000"]
     steps = [shlex.split(step) for step in script.split("&&")]
     assert steps[0][:3] == ["python", "manage.py", "migrate"]
-    assert steps[1] == ["python", "manage.py", "seed_demo"]
+    # Debug pages off, as users see the product: seed_demo must be told it may run.
+    assert environment["DJANGO_DEBUG"] == "False"
+    assert steps[1] == ["python", "manage.py", "seed_demo", "--force"]
     gunicorn = steps[2]
     assert gunicorn[:3] == ["exec", "gunicorn", "layer_sync.wsgi"]
     assert "python:layer_sync.server.gunicorn_config" in gunicorn
