@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.abillity.sandbox import SANDBOX_CREDENTIALS as ABILLITY_LOGIN
 from connectors.base import connector_for
 from connectors.connect.sandbox import SANDBOX_TOKEN
 from connectors.errors import ConfigurationError, RecoverableError
@@ -116,6 +117,38 @@ class Copy:
             timeout=30,
         )
 
+    def api_post(self, path: str, body: dict) -> requests.Response:
+        return requests.post(
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Token {self.token}"},
+            timeout=30,
+        )
+
+    def wait_for_job(self, job_id: int) -> dict:
+        deadline = time.monotonic() + 30
+        while True:
+            job = self.api("GET", f"/api/v1/sync-jobs/{job_id}/").json()
+            if job["status"] not in ("pending", "in_flight") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.3)
+
+    def abillity_companies_named(self, name: str) -> list[dict]:
+        response = requests.get(
+            f"{self.url}/sandbox/abillity/company",
+            params={"Name": name},
+            headers={
+                "SystemInformation": ABILLITY_LOGIN["systeminformation"],
+                "username": ABILLITY_LOGIN["username"],
+                "password": ABILLITY_LOGIN["password"],
+            },
+            timeout=10,
+        )
+        if response.status_code == 404:  # abillity-api.md: an empty list is a 404
+            return []
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def connect_clients(self) -> list[dict]:
         response = requests.get(
             f"{self.url}/sandbox/connect/clients",
@@ -174,6 +207,18 @@ def test_two_servers_on_two_ports_each_sync_against_their_own_emulators(two_copi
         assert body["url"].startswith(f"{copy.url}/sandbox/connect/")
         clients = copy.connect_clients()
         assert [c["billing_reference"] for c in clients] == [str(customer_id)]
+
+    # A sync through the engine (a job, run in the server once queued): each copy's
+    # Abillity emulator gets the company once, from its own copy.
+    name = first.api("GET", f"/api/v1/customers/{customer_id}/").json()["name"]
+    for copy in two_copies:
+        queued = copy.api_post(f"/api/v1/customers/{customer_id}/sync/", {"platform": "abillity"})
+        assert queued.status_code == 202, queued.text
+        job = copy.wait_for_job(queued.json()["id"])
+        assert job["status"] == "succeeded", f"{copy.name}: {job}\n{copy.log()}"
+        # Made in its own emulator: not found there, made by the other copy, and mapped.
+        assert job["operation"] == "inserted", job
+        assert [c["Name"] for c in copy.abillity_companies_named(name)] == [name]
     assert "Traceback" not in first.log() + second.log()
 
 
