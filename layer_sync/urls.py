@@ -18,6 +18,7 @@ from .views import health
 
 # A request Django refuses while reading it (too big, too many fields): JSON under /api/.
 handler400 = "layer_sync.views.bad_request"
+handler404 = "layer_sync.views.not_found"
 
 admin.site.site_header = "layer_sync back office"
 admin.site.site_title = "layer_sync"

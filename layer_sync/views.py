@@ -46,3 +46,11 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if status == 413:
         return HttpResponse(problem + "\n", status=413, content_type="text/plain; charset=utf-8")
     return defaults.bad_request(request, exception)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 page (``handler404``), in JSON under the API and the emulators, as the
+    API's own 404s are (an unknown path there is an API client's mistake too)."""
+    if request.path.startswith(JSON_PREFIXES):
+        return JsonResponse({"detail": f"There is no such address: {request.path}"}, status=404)
+    return defaults.page_not_found(request, exception)

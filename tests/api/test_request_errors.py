@@ -72,3 +72,18 @@ def test_a_page_outside_the_api_says_too_large_in_plain_text(superuser_client):
     assert response.status_code == 413
     assert response["Content-Type"].startswith("text/plain")
     assert b"larger than the 2.5 MB accepted" in response.content
+
+
+def test_an_unknown_api_address_gets_a_404_in_json(staff_api):
+    response = staff_api.get("/api/v1/no-such-resource/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "There is no such address: /api/v1/no-such-resource/"}
+
+
+def test_an_unknown_page_elsewhere_keeps_djangos_404_page(superuser_client):
+    response = superuser_client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
