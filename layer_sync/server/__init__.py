@@ -11,8 +11,9 @@ never the other's.
 
 A command run beside the server (``manage.py sync --process``), which serves nothing
 itself, uses the server of the same database: the server also writes its address to a
-file in the temporary directory named after its database (``registry_path``) and removes
-it when it stops. Two copies of the product (two databases) never see each other's.
+file named after its database in a folder of the temporary directory private to the
+user (``registry_path``), and removes it when it stops. Two copies of the product (two
+databases) never see each other's.
 
 ``SANDBOX_BASE_URL`` set explicitly wins over both (a Celery worker beside the server, the
 tests). With none of these, there is no guess (an earlier default of 127.0.0.1:8000 sent
@@ -27,6 +28,7 @@ import contextlib
 import hashlib
 import ipaddress
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -76,7 +78,18 @@ def registry_path() -> Path:
         + f"|{name}"
     )
     digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
-    return Path(tempfile.gettempdir()) / f"layer_sync-server-{digest}.url"
+    return _registry_dir() / f"server-{digest}.url"
+
+
+def _registry_dir() -> Path:
+    """This user's own folder in the temporary directory (made private: the file says where
+    credentials go, so no other user may write it). OSError when it is not private."""
+    folder = Path(tempfile.gettempdir()) / f"layer_sync-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    state = folder.lstat()
+    if not stat.S_ISDIR(state.st_mode) or state.st_uid != os.getuid() or state.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not a folder private to this user.")
+    return folder
 
 
 def server_url_record(url: str) -> None:
@@ -84,8 +97,8 @@ def server_url_record(url: str) -> None:
     publish it to commands run beside it on the same database until this process ends."""
     url = url.rstrip("/")
     os.environ[ENV_VARIABLE] = url
-    path = registry_path()
     with contextlib.suppress(OSError):  # best effort: the server itself needs no file
+        path = registry_path()
         path.write_text(url + "\n")
         atexit.register(_registry_remove, path, url)
 

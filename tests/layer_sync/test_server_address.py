@@ -28,7 +28,13 @@ from connectors.abillity.sandbox import SANDBOX_CREDENTIALS as ABILLITY_LOGIN
 from connectors.base import connector_for
 from connectors.connect.sandbox import SANDBOX_TOKEN
 from connectors.errors import ConfigurationError, RecoverableError
-from layer_sync.server import ServerAddressUnknown, loopback_url, server_url
+from layer_sync.server import (
+    ServerAddressUnknown,
+    loopback_url,
+    registry_path,
+    server_url,
+    server_url_record,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r"API token for admin: ([0-9a-f]+)")
@@ -273,6 +279,41 @@ def test_with_no_server_and_no_setting_a_sync_fails_saying_what_to_set(
         server_url()
     with pytest.raises(ConfigurationError, match="SANDBOX_BASE_URL"):
         connector_for("connect").client()
+
+
+def test_a_command_uses_the_address_a_server_of_its_database_published(
+    settings, monkeypatch, tmp_path
+):
+    settings.SANDBOX_BASE_URL = ""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.delenv("LAYER_SYNC_SERVER_URL", raising=False)
+    server_url_record("http://127.0.0.1:8123")  # as the server does
+    monkeypatch.delenv("LAYER_SYNC_SERVER_URL")  # a command: another process
+
+    assert server_url() == "http://127.0.0.1:8123"
+    assert (registry_path().parent.stat().st_mode & 0o777) == 0o700
+    # Another database (this test opens none; the name is put back at its end).
+    monkeypatch.setitem(settings.DATABASES["default"], "NAME", str(tmp_path / "other.sqlite3"))
+    with pytest.raises(ServerAddressUnknown):  # another database: another copy's server
+        server_url()
+
+
+def test_an_address_in_a_folder_others_may_write_is_not_believed(settings, monkeypatch, tmp_path):
+    settings.SANDBOX_BASE_URL = ""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.delenv("LAYER_SYNC_SERVER_URL", raising=False)
+    shared = tmp_path / f"layer_sync-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone could plant an address there, and have credentials sent
+    with pytest.raises(PermissionError):
+        registry_path()
+
+    server_url_record("http://127.0.0.1:8124")  # the server publishes nothing there
+    monkeypatch.delenv("LAYER_SYNC_SERVER_URL")
+
+    assert list(shared.iterdir()) == []
+    with pytest.raises(ServerAddressUnknown):
+        server_url()
 
 
 def test_an_unreachable_emulator_is_a_clear_error_not_a_raw_connection_error(settings):
