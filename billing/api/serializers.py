@@ -196,7 +196,7 @@ class ChargeImportCreateSerializer(serializers.Serializer):
     reference_text = serializers.CharField(
         required=False, allow_blank=True, max_length=100, default=""
     )
-    file = serializers.FileField(help_text="The call logger CSV (see docs/connect.md).")
+    file = serializers.FileField(help_text="The call logger CSV (see /help/connect/).")
     ignore_zero_values = serializers.BooleanField(
         default=False, help_text="Skip rows with a zero amount instead of refusing the file."
     )

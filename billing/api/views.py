@@ -116,7 +116,7 @@ class ChargeImportViewSet(
 
     @extend_schema(
         summary="Import a call charge file",
-        description="Parses the call logger file (docs/connect.md) strictly and imports it all "
+        description="Parses the call logger file (/help/connect/) strictly and imports it all "
         "or nothing: each row is matched to a customer by its Connect account code; matched "
         "rows become charges on the open “essensys call logger v2” batch sheet of the "
         "location and product group, unmatched rows are kept with the reason (match them "
