@@ -315,6 +315,18 @@ def charge_import_validate(
         raise ValidationError(errors)
 
 
+def charge_import_duplicate_check(*, content: bytes) -> None:
+    """DuplicateChargeFile if the same file (by its bytes) was imported before."""
+    previous = (
+        ChargeImport.objects.filter(file_sha256=file_digest(content))
+        .select_related("created_by")
+        .order_by("pk")
+        .first()
+    )
+    if previous is not None:
+        raise DuplicateChargeFile(previous)
+
+
 def charge_import_create(
     *,
     location: Location | None,

@@ -26,7 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .. import call_charges
+from .. import background_imports, call_charges
 from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES
 from ..choices import PlatformCode
 from ..models import (
@@ -216,58 +216,53 @@ class ChargeImportAdmin(admin.ModelAdmin):
         ]
 
     def add_view(self, request: HttpRequest, form_url="", extra_context=None) -> HttpResponse:
-        """The import page: the form, and a refused file's every bad row with its line."""
+        """The import page: the form; the file is then imported in the background."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        line_errors = []
         duplicate = None
         if request.method == "POST":
             form = ChargeImportForm(request.POST, request.FILES)
             if form.is_valid():
                 data = form.cleaned_data
+                settings_ = {
+                    name: data[name]
+                    for name in (
+                        "location",
+                        "import_type",
+                        "product_group",
+                        "product",
+                        "batch_date",
+                        "reference_date",
+                        "reference_text",
+                    )
+                }
                 try:
                     content = _read_upload(data["file"])
-                    charge_import = call_charges.charge_import_create(
-                        location=data["location"],
-                        import_type=data["import_type"],
-                        product_group=data["product_group"],
-                        product=data["product"],
-                        batch_date=data["batch_date"],
-                        reference_date=data["reference_date"],
-                        reference_text=data["reference_text"],
-                        file_name=data["file"].name,
-                        content=content,
-                        user=request.user,
-                        force=data["force"],
-                        ignore_zero_values=data["ignore_zero_values"],
-                    )
+                    # The settings and a repeated file are answered at once, on this form;
+                    # the rows are read in the background (a file may hold 100,000).
+                    call_charges.charge_import_validate(**settings_, file_name=data["file"].name)
+                    if not data["force"]:
+                        call_charges.charge_import_duplicate_check(content=content)
                 except ValidationError as error:
                     for field, problems in error.message_dict.items():
                         form.add_error(field if field in form.fields else None, problems)
-                except call_charges.ChargeFileRefused as refused:
-                    line_errors = refused.errors
-                    form.add_error(
-                        "file",
-                        f"The file was refused: {len(refused.errors)} problems, listed below. "
-                        "Nothing was imported.",
-                    )
                 except call_charges.DuplicateChargeFile as error:
                     duplicate = error.previous
                     form.add_error("force", error.message)
                 else:
-                    messages.success(
-                        request,
-                        f"Imported {charge_import.row_count} rows: {charge_import.matched_count} "
-                        f"matched, {charge_import.unmatched_count} unmatched"
-                        + (
-                            f", {charge_import.ignored_count} zero-value rows skipped"
-                            if charge_import.ignored_count
-                            else ""
-                        )
-                        + ".",
+                    job = background_imports.background_import_start(
+                        kind=background_imports.CALL_CHARGES,
+                        file_name=data["file"].name,
+                        content=content,
+                        parameters=background_imports.call_charge_parameters(
+                            **settings_,
+                            force=data["force"],
+                            ignore_zero_values=data["ignore_zero_values"],
+                        ),
+                        user=request.user,
                     )
                     return HttpResponseRedirect(
-                        reverse("admin:billing_chargeimport_change", args=[charge_import.pk])
+                        reverse("admin:billing_backgroundimport_change", args=[job.pk])
                     )
         else:
             form = ChargeImportForm(
@@ -278,7 +273,6 @@ class ChargeImportAdmin(admin.ModelAdmin):
             "title": "Import call charges",
             "opts": self.model._meta,
             "form": form,
-            "line_errors": line_errors,
             "duplicate": duplicate,
             "columns": CALL_LOGGER_COLUMNS,
         }
