@@ -29,7 +29,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -463,6 +463,37 @@ def charge_import_rematch(*, charge_import: ChargeImport, user: Any = None) -> i
         _charges_add(charge_import, [(row.pk, row.customer_id, row) for row in matched])
         _counts_refresh(charge_import)
     return len(matched)
+
+
+@dataclass(frozen=True)
+class ImportTotals:
+    rows: int
+    amount: Decimal
+    matched: int
+    matched_amount: Decimal
+    unmatched: int
+    unmatched_amount: Decimal
+
+
+def charge_import_totals(*, charge_import: ChargeImport) -> ImportTotals:
+    """The import's rows counted and added up by the database, matched and unmatched."""
+    matched = Q(customer__isnull=False)
+    sums = charge_import.rows.aggregate(
+        rows=Count("pk"),
+        all_amount=Sum("amount"),
+        matched=Count("pk", filter=matched),
+        matched_amount=Sum("amount", filter=matched),
+        unmatched=Count("pk", filter=~matched),
+        unmatched_amount=Sum("amount", filter=~matched),
+    )
+    return ImportTotals(
+        rows=sums["rows"],
+        amount=_pounds(sums["all_amount"]),
+        matched=sums["matched"],
+        matched_amount=_pounds(sums["matched_amount"]),
+        unmatched=sums["unmatched"],
+        unmatched_amount=_pounds(sums["unmatched_amount"]),
+    )
 
 
 # --- batch sheet totals and transitions -----------------------------------------------------

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Model, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -31,18 +32,19 @@ from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES
 from ..choices import PlatformCode
 from ..models import (
     AccountCode,
-    BatchCharge,
     BatchSheet,
     BillingPlatform,
     CallChargeImportType,
     ChargeImport,
-    ChargeImportRow,
     InventoryItem,
     Location,
     ProductGroup,
 )
 
 APPROVE = call_charges.APPROVE_PERMISSION
+# Rows and charges shown at once on an import's or a batch sheet's page.
+ROWS_PER_PAGE = 200
+ROW_FILTERS = {"": "All rows", "matched": "Matched", "unmatched": "Unmatched"}
 
 
 @admin.register(Location)
@@ -124,36 +126,6 @@ def _read_upload(upload) -> bytes:
     return upload.read()
 
 
-class ChargeImportRowInline(admin.TabularInline):
-    model = ChargeImportRow
-    fields = (
-        "line_number",
-        "account_code",
-        "called_at",
-        "cli",
-        "dialled_number",
-        "destination",
-        "duration_seconds",
-        "amount",
-        "customer",
-        "unmatched_reason",
-    )
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
-    ordering = ("line_number",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ChargeImport)
 class ChargeImportAdmin(admin.ModelAdmin):
     list_display = (
@@ -173,7 +145,6 @@ class ChargeImportAdmin(admin.ModelAdmin):
     list_filter = ("status", "location", "product_group", "import_type")
     list_select_related = ("location", "product_group", "created_by")
     search_fields = ("file_name", "reference_text", "file_sha256")
-    inlines = (ChargeImportRowInline,)
     change_form_template = "admin/billing/chargeimport/change_form.html"
     readonly_fields = (
         "import_type",
@@ -283,6 +254,24 @@ class ChargeImportAdmin(admin.ModelAdmin):
         extra_context["may_rematch"] = self.has_add_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The rows a page at a time (a file may hold 100,000), the totals from the database.
+        if obj is not None:
+            show = request.GET.get("show", "")
+            show = show if show in ROW_FILTERS else ""
+            rows = obj.rows.select_related("customer").order_by("line_number")
+            if show:
+                rows = rows.filter(customer__isnull=show == "unmatched")
+            context.update(
+                {
+                    "rows_page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+                    "rows_show": show,
+                    "row_filters": ROW_FILTERS,
+                    "row_totals": call_charges.charge_import_totals(charge_import=obj),
+                }
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def rematch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:billing_chargeimport_change", args=[pk]))
@@ -306,24 +295,6 @@ class ApproveForm(forms.Form):
     confirmed_charges = forms.IntegerField(label="Number of charges you checked", min_value=0)
 
 
-class BatchChargeInline(admin.TabularInline):
-    model = BatchCharge
-    fields = ("customer", "description", "batch_date", "reference_date", "amount", "product")
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "product")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(BatchSheet)
 class BatchSheetAdmin(admin.ModelAdmin):
     list_display = (
@@ -339,7 +310,6 @@ class BatchSheetAdmin(admin.ModelAdmin):
     list_filter = ("location", "product_group", "name")
     list_select_related = ("location", "product_group")
     search_fields = ("name", "location__name", "product_group__name")
-    inlines = (BatchChargeInline,)
     change_form_template = "admin/billing/batchsheet/change_form.html"
     readonly_fields = (
         "name",
@@ -393,10 +363,20 @@ class BatchSheetAdmin(admin.ModelAdmin):
         # Here, not in change_view: the admin has checked the permission and found the
         # sheet (or answered for a missing one or a malformed id) before this runs.
         if obj is not None:
+            totals = call_charges.batch_sheet_totals(sheet=obj)
+            charges = obj.charges.select_related("customer", "product").order_by(
+                "customer__name", "customer_id", "id"
+            )
             context.update(
                 {
                     "sheet": obj,
-                    "totals": call_charges.batch_sheet_totals(sheet=obj),
+                    "totals": totals,
+                    "accounts_page": Paginator(totals.by_account, ROWS_PER_PAGE).get_page(
+                        request.GET.get("accounts")
+                    ),
+                    "charges_page": Paginator(charges, ROWS_PER_PAGE).get_page(
+                        request.GET.get("page")
+                    ),
                     "may_change": request.user.has_perm("billing.change_batchsheet"),
                     "may_approve": request.user.has_perm(APPROVE),
                     "approve_form": ApproveForm(),
