@@ -146,11 +146,14 @@ def test_the_status_json_says_how_far_it_has_got(client):
     assert f'nonce="{page.wsgi_request.csp_nonce}"' in html  # no script without the nonce
 
 
-def test_staff_see_their_own_imports_not_others(client):
+def test_staff_follow_their_own_imports_but_not_others_without_the_permission(client):
     mine, theirs = UserFactory(is_staff=True), UserFactory(is_staff=True)
     client.force_login(mine)
-    job = queued_call_charges(call_file(call_row()), user=theirs)
+    own = queued_call_charges(call_file(call_row()), user=mine)
+    other = queued_call_charges(call_file(call_row("1002")), user=theirs)
 
     for name in ("status", "change"):
-        answer = client.get(reverse(f"admin:billing_backgroundimport_{name}", args=[job.pk]))
-        assert answer.status_code == 404
+        url = f"admin:billing_backgroundimport_{name}"
+        assert client.get(reverse(url, args=[own.pk])).status_code == 200
+        assert client.get(reverse(url, args=[other.pk])).status_code == 403
+    assert client.get(reverse("admin:billing_backgroundimport_changelist")).status_code == 403

@@ -137,6 +137,9 @@ ROUTES: dict[str, list[Check]] = {
     f"{API}^charge-imports/(?P<pk>[^/.]+)/$": [
         api("get", "/api/v1/charge-imports/{charge_import}/", "billing.view_chargeimport")
     ],
+    f"{API}^charge-imports/(?P<pk>[^/.]+)/rows/$": [
+        api("get", "/api/v1/charge-imports/{charge_import}/rows/", "billing.view_chargeimport")
+    ],
     f"{API}^charge-imports/(?P<pk>[^/.]+)/rematch/$": [
         api("post", "/api/v1/charge-imports/{charge_import}/rematch/", "billing.add_chargeimport")
     ],
@@ -222,6 +225,13 @@ ROUTES: dict[str, list[Check]] = {
     ],
     "admin/connectors/syncjob/<int:job_id>/status.json": [
         staff("get", "/admin/connectors/syncjob/{job}/status.json", VIEW_JOBS)
+    ],
+    "admin/billing/backgroundimport/<int:pk>/status/": [
+        staff(
+            "get",
+            "/admin/billing/backgroundimport/{background_import}/status/",
+            "billing.view_backgroundimport",
+        )
     ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(
