@@ -25,7 +25,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -425,3 +425,29 @@ def _check_footer(
                 f"The footer's total is {total}; the call rows add up to {whole}. The file may "
                 "have been edited.",
             )
+
+
+def call_logger_sample(account_codes: list[str], *, today: date, unknown_code: str = "") -> bytes:
+    """A small call logger file in the format above, to try an import with: three calls
+    for each of ``account_codes`` (and two for ``unknown_code``, which no customer holds,
+    to show unmatched rows), in the week before ``today``, with its footer."""
+    destinations = [
+        ("07700900123", "UK Mobile", 125, "0.42"),
+        ("01134960000", "UK Geographic", 612, "0.61"),
+        ("+35312345678", "Ireland", 300, "1.85"),
+    ]
+    lines = [",".join(CALL_LOGGER_COLUMNS)]
+    total = Decimal("0.00")
+    calls = 0
+    codes = [*account_codes, *([unknown_code] if unknown_code else [])]
+    for index, code in enumerate(codes):
+        picked = destinations if code != unknown_code else destinations[:2]
+        for number, (dialled, where, seconds, amount) in enumerate(picked):
+            day = today - timedelta(days=1 + (index + number) % 7)
+            at = f"{9 + number:02d}:{(7 * index) % 60:02d}:{(13 * number) % 60:02d}"
+            cli = f"{201 + index}"
+            lines.append(f"{code},{day:%d/%m/%Y},{at},{cli},{dialled},{where},{seconds},{amount}")
+            total += Decimal(amount)
+            calls += 1
+    lines.append(f"{FOOTER_LABEL},{calls},{total:.2f}")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")

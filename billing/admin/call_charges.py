@@ -26,9 +26,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+
+from customers.choices import CustomerStage
 
 from .. import background_imports, call_charges
-from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES
+from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES, call_logger_sample
 from ..choices import PlatformCode
 from ..models import (
     AccountCode,
@@ -44,6 +47,8 @@ from ..models import (
 APPROVE = call_charges.APPROVE_PERMISSION
 # Rows and charges shown at once on an import's or a batch sheet's page.
 ROWS_PER_PAGE = 200
+SAMPLE_ACCOUNTS = 5
+SAMPLE_UNKNOWN_CODE = "NO-SUCH-ACCOUNT"
 ROW_FILTERS = {"": "All rows", "matched": "Matched", "unmatched": "Unmatched"}
 
 
@@ -98,6 +103,9 @@ class AccountCodeAdmin(admin.ModelAdmin):
 
 # --- imports -------------------------------------------------------------------------------
 class ChargeImportForm(forms.Form):
+    # Required fields' labels are bold (the admin's style for class "required").
+    required_css_class = "required"
+
     location = forms.ModelChoiceField(
         queryset=Location.objects.filter(connect_call_logger=True),
         help_text="The location the charges were incurred at (locations with the Connect Call "
@@ -183,6 +191,7 @@ class ChargeImportAdmin(admin.ModelAdmin):
                 wrap(self.rematch_view),
                 name="billing_chargeimport_rematch",
             ),
+            path("sample.csv", wrap(self.sample_view), name="billing_chargeimport_sample"),
             *super().get_urls(),
         ]
 
@@ -271,6 +280,25 @@ class ChargeImportAdmin(admin.ModelAdmin):
                 }
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def sample_view(self, request: HttpRequest) -> HttpResponse:
+        """A call logger file to try the import with: calls of the customers holding
+        Connect account codes (a few), and of a code no customer holds."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied("The sample file is for those who may import call charges.")
+        codes = list(
+            AccountCode.objects.filter(
+                platform__code=PlatformCode.CONNECT, customer__stage=CustomerStage.CUSTOMER
+            )
+            .order_by("code")
+            .values_list("code", flat=True)[:SAMPLE_ACCOUNTS]
+        )
+        content = call_logger_sample(
+            codes, today=timezone.localdate(), unknown_code=SAMPLE_UNKNOWN_CODE
+        )
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sample-call-charges.csv"'
+        return response
 
     def rematch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":
