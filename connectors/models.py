@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from billing.models import BackgroundImport
+
 from .choices import (
     ERROR_STATUSES,
     Direction,
@@ -283,3 +285,23 @@ class ReconciliationRun(models.Model):
     def __str__(self) -> str:
         outcome = f"{self.difference_count} differences" if self.ok else "failed"
         return f"{self.platform} reconciliation {self.finished_at:%Y-%m-%d %H:%M}: {outcome}"
+
+
+class AffinityImportManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind__in=("affinity_links", "affinity_ceases"))
+
+
+class AffinityImport(BackgroundImport):
+    """Affinity's file imports (application links, cease requests), run in the background.
+
+    The same rows as billing's file imports, seen from the sync engine's admin: its own
+    page takes the file (``connectors.affinity.background`` runs it) and its own
+    permissions say who may import.
+    """
+
+    objects = AffinityImportManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "Affinity import"

@@ -39,7 +39,8 @@ class BackgroundImportAdmin(admin.ModelAdmin):
         return super().get_queryset(request).defer("content", "errors")
 
     def _sees_all(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("billing.view_backgroundimport")
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
 
     @admin.display(description="kind", ordering="kind")
     def kind_title(self, obj: BackgroundImport) -> str:
@@ -72,7 +73,7 @@ class BackgroundImportAdmin(admin.ModelAdmin):
             path(
                 "<int:pk>/status/",
                 wrap(self.status_view),
-                name="billing_backgroundimport_status",
+                name=f"{self.opts.app_label}_{self.opts.model_name}_status",
             ),
             *super().get_urls(),
         ]
@@ -82,7 +83,7 @@ class BackgroundImportAdmin(admin.ModelAdmin):
             pk = int(pk)
         except (TypeError, ValueError):
             raise Http404("There is no such file import.") from None
-        job = BackgroundImport.objects.defer("content").filter(pk=pk).first()
+        job = self.model._default_manager.defer("content").filter(pk=pk).first()
         if job is not None and self.has_view_permission(request, job):
             return job
         if not self._sees_all(request):  # nothing said of what exists

@@ -76,6 +76,9 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     background_import = BackgroundImport.objects.create(
         kind="call_charges", file_name="calls.csv", status="succeeded", created_by=owner
     )
+    affinity_import = BackgroundImport.objects.create(
+        kind="affinity_links", file_name="links.csv", status="succeeded", created_by=owner
+    )
     platform = apps.get_model("billing", "BillingPlatform").objects.get(code="affinity")
     ChangeQueueEntry.objects.create(asset=asset, platform=platform, source="asset_edit")
     BillingTransfer.objects.create(route=platform, transferred_by=owner)
@@ -110,6 +113,7 @@ def records(db, unreachable_platforms) -> dict[str, int]:
         "charge_import": charge_import.pk,
         "batch_sheet": sheet.pk,
         "background_import": background_import.pk,
+        "affinity_import": affinity_import.pk,
         "platform": PLATFORM,
     }
 

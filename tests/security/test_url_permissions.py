@@ -233,6 +233,16 @@ ROUTES: dict[str, list[Check]] = {
             "billing.view_backgroundimport",
         )
     ],
+    "admin/connectors/affinityimport/<int:pk>/status/": [
+        staff(
+            "get",
+            "/admin/connectors/affinityimport/{affinity_import}/status/",
+            "connectors.view_affinityimport",
+        )
+    ],
+    "admin/billing/chargeimport/sample.csv": [
+        staff("get", "/admin/billing/chargeimport/sample.csv", "billing.add_chargeimport")
+    ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(
             "post",
