@@ -21,10 +21,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 MAX_ERRORS_KEPT = 1001
 # Progress is written at most this often (seconds), so a fast import is not slowed.
 PROGRESS_INTERVAL = 0.5
+# A queued import not started after this long lost its task (the sweeper queues it
+# again); a running one not finished after this long lost its worker.
+QUEUED_LOST_AFTER = timedelta(minutes=2)
+RUNNING_STALE_AFTER = timedelta(minutes=30)
 
 Progress = Callable[[str, int, int], None]
 
@@ -139,17 +144,21 @@ def background_import_run(*, import_id: int) -> BackgroundImport | None:
     Run again after a worker died mid-way (the task is acknowledged late), it starts
     over: each kind's service is all or nothing, so the first run left nothing behind.
     """
+    # Claimed by one UPDATE: a task delivered twice (queued again by the sweeper while
+    # the first was only waiting) runs the import once.
+    now = timezone.now()
+    claimed = (
+        BackgroundImport.objects.filter(pk=import_id)
+        .filter(_runnable(now))
+        .update(status=BackgroundImportStatus.RUNNING, started_at=now, phase="Starting")
+    )
     job = BackgroundImport.objects.filter(pk=import_id).first()
     if job is None:
         logger.warning("File import #%s is gone; nothing to run", import_id)
         return None
-    if job.is_finished:
-        return job
+    if not claimed:
+        return job  # finished, or running in another worker
     kind = IMPORT_KINDS.get(job.kind)
-    job.status = BackgroundImportStatus.RUNNING
-    job.started_at = timezone.now()
-    job.phase = "Starting"
-    job.save(update_fields=["status", "started_at", "phase"])
     try:
         if kind is None:
             raise ImportRefusedError(f"This product has no import of the kind {job.kind!r}.")
@@ -176,6 +185,30 @@ def background_import_run(*, import_id: int) -> BackgroundImport | None:
     job.content = b""  # the file is not kept once it has been read
     job.save()
     return job
+
+
+def _runnable(now) -> Q:
+    """Imports a task may run: queued ones, and running ones whose worker has died (none
+    runs that long: 100,000 rows take seconds)."""
+    return Q(status=BackgroundImportStatus.QUEUED) | Q(
+        status=BackgroundImportStatus.RUNNING, started_at__lt=now - RUNNING_STALE_AFTER
+    )
+
+
+def background_imports_sweep() -> int:
+    """Queue again the imports whose task was lost: queued for a while (the broker was
+    down when the page queued it) or running far too long (the worker died). Returns how
+    many."""
+    from .tasks import background_import_run_task
+
+    now = timezone.now()
+    lost = BackgroundImport.objects.filter(_runnable(now)).filter(
+        Q(status=BackgroundImportStatus.RUNNING) | Q(created_at__lt=now - QUEUED_LOST_AFTER)
+    )
+    ids = list(lost.values_list("pk", flat=True))
+    for pk in ids:
+        enqueue_on_commit(background_import_run_task, pk)
+    return len(ids)
 
 
 def background_import_status(job: BackgroundImport) -> dict[str, Any]:

@@ -5,8 +5,11 @@ The issue's rule (issue 22, "Imports in the background"): the import runs as a C
 task, eager in the embedded mode, and the page shows progress and then the result.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import background_imports
 from billing.background_imports import (
@@ -157,3 +160,31 @@ def test_staff_follow_their_own_imports_but_not_others_without_the_permission(cl
         assert client.get(reverse(url, args=[own.pk])).status_code == 200
         assert client.get(reverse(url, args=[other.pk])).status_code == 403
     assert client.get(reverse("admin:billing_backgroundimport_changelist")).status_code == 403
+
+
+def test_a_task_delivered_twice_runs_the_import_once():
+    job = queued_call_charges(call_file(call_row()))
+    BackgroundImport.objects.filter(pk=job.pk).update(status="running", started_at=timezone.now())
+
+    background_import_run(import_id=job.pk)  # the second delivery, while the first runs
+
+    assert not ChargeImport.objects.exists()
+    assert BackgroundImport.objects.get(pk=job.pk).status == "running"
+
+
+def test_the_sweeper_queues_again_imports_whose_task_was_lost(
+    django_capture_on_commit_callbacks,
+):
+    lost = queued_call_charges(call_file(call_row("1001")))
+    dead = queued_call_charges(call_file(call_row("1002")))
+    waiting = queued_call_charges(call_file(call_row("1003")))
+    long_ago = timezone.now() - timedelta(hours=1)
+    BackgroundImport.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    BackgroundImport.objects.filter(pk=dead.pk).update(status="running", started_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert background_imports.background_imports_sweep() == 2
+
+    statuses = dict(BackgroundImport.objects.values_list("pk", "status"))
+    assert statuses == {lost.pk: "succeeded", dead.pk: "succeeded", waiting.pk: "queued"}
+    assert ChargeImport.objects.count() == 2
