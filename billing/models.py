@@ -11,6 +11,7 @@ from customers.models import Customer, Site, TimeStampedModel
 
 from .choices import (
     AssetStatus,
+    BackgroundImportStatus,
     BillComponent,
     BillingFrequency,
     BillStatus,
@@ -674,3 +675,64 @@ class BatchCharge(models.Model):
                 f"Batch sheet #{self.batch_sheet_id} is completed or approved: its charges can "
                 "no longer change."
             )
+
+
+class BackgroundImport(models.Model):
+    """A file import run in the background (a Celery task): its file, progress and outcome.
+
+    The page that takes the file saves one of these and queues the task; the task
+    runs the import kind's service (``billing.background_imports`` holds the kinds:
+    call charges here, Affinity's imports in ``connectors``) and reports how far it
+    has got, so the page can show progress and then the result. The file's bytes are
+    dropped once the import has run.
+    """
+
+    kind = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=20,
+        choices=BackgroundImportStatus.choices,
+        default=BackgroundImportStatus.QUEUED,
+        db_index=True,
+    )
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveIntegerField(default=0)
+    content = models.BinaryField(default=b"", help_text="The file, until it has been imported.")
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="The import's settings (ids, dates, options)."
+    )
+    phase = models.CharField(max_length=100, blank=True, help_text="What it is doing now.")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="The outcome, in a sentence or two.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Each problem found: line (or none) and message."
+    )
+    result = models.JSONField(default=dict, blank=True, help_text="The outcome's counts.")
+    charge_import = models.ForeignKey(
+        ChargeImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="background_imports",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "file import"
+
+    def __str__(self) -> str:
+        return f"File import #{self.pk}: {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (
+            BackgroundImportStatus.SUCCEEDED,
+            BackgroundImportStatus.REFUSED,
+            BackgroundImportStatus.FAILED,
+        )

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from billing.choices import BillingFrequency
+from billing.models import BackgroundImport
 
 from .choices import (
     ERROR_STATUSES,
@@ -337,3 +338,23 @@ class ReconciliationRun(models.Model):
     def __str__(self) -> str:
         outcome = f"{self.difference_count} differences" if self.ok else "failed"
         return f"{self.platform} reconciliation {self.finished_at:%Y-%m-%d %H:%M}: {outcome}"
+
+
+class AffinityImportManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind__in=("affinity_links", "affinity_ceases"))
+
+
+class AffinityImport(BackgroundImport):
+    """Affinity's file imports (application links, cease requests), run in the background.
+
+    The same rows as billing's file imports, seen from the sync engine's admin: its own
+    page takes the file (``connectors.affinity.background`` runs it) and its own
+    permissions say who may import.
+    """
+
+    objects = AffinityImportManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "Affinity import"

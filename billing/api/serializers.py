@@ -4,6 +4,7 @@ Billing platforms appear by their stable code (`abillity`, `affinity`,
 `connect`, `layer`), the same identifiers the connectors register under.
 """
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -226,12 +227,14 @@ class ChargeImportRowSerializer(serializers.ModelSerializer):
 
 
 class ChargeImportSerializer(serializers.ModelSerializer):
-    """An import's summary, with its unmatched rows and the batch sheets it charged."""
+    """An import's summary and the batch sheets it charged; its rows are paged apart
+    (``unmatched_rows_url``, ``rows_url``): a file may hold 100,000."""
 
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
-    unmatched_rows = serializers.SerializerMethodField()
+    rows_url = serializers.SerializerMethodField()
+    unmatched_rows_url = serializers.SerializerMethodField()
     batch_sheets = serializers.SerializerMethodField()
 
     class Meta:
@@ -257,16 +260,27 @@ class ChargeImportSerializer(serializers.ModelSerializer):
             "ignored_count",
             "total_amount",
             "batch_sheets",
-            "unmatched_rows",
+            "rows_url",
+            "unmatched_rows_url",
             "created_by",
             "created_at",
         ]
         read_only_fields = fields
 
-    @extend_schema_field(ChargeImportRowSerializer(many=True))
-    def get_unmatched_rows(self, obj: ChargeImport) -> list:
-        rows = obj.rows.filter(customer__isnull=True).order_by("line_number")
-        return ChargeImportRowSerializer(rows, many=True).data
+    def _rows_url(self, obj: ChargeImport, query: str = "") -> str:
+        path = reverse("charge-import-rows", args=[obj.pk]) + query
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(serializers.URLField())
+    def get_rows_url(self, obj: ChargeImport) -> str:
+        """Every row of the import, paged."""
+        return self._rows_url(obj)
+
+    @extend_schema_field(serializers.URLField())
+    def get_unmatched_rows_url(self, obj: ChargeImport) -> str:
+        """The rows no customer matched (with the reason), paged."""
+        return self._rows_url(obj, "?matched=false")
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_batch_sheets(self, obj: ChargeImport) -> list[int]:

@@ -13,11 +13,13 @@
 - ``record_badge``: the tick at the top of an asset's page;
 - ``dashboard``: the sync dashboard (per platform: queue, error queue's top reasons,
   outcomes per day, latest reconciliation);
-- ``progress``: a job's status as JSON, followed by the pages' progress indicator.
+- ``progress``: a job's status as JSON, followed by the pages' progress indicator;
+- ``affinity_imports``: Affinity's file imports (links, ceases), run in the background.
 
 Adapters over the engine's services and selectors: nothing here calls a platform.
 """
 
+from .affinity_imports import AffinityImportAdmin
 from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .record_badge import asset_sync_badge
@@ -31,6 +33,7 @@ from .setup import (
 )
 
 __all__ = [
+    "AffinityImportAdmin",
     "BindingAdmin",
     "ChargeTypeAdmin",
     "EntitySettingAdmin",
