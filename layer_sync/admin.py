@@ -366,3 +366,25 @@ class ChangeFormPanelsMixin:
         context["layer_sync_panels"] = change_form_panels(request, obj) if saved else []
         context["layer_sync_top_panels"] = change_form_panels(request, obj, "top") if saved else []
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --- inline rows that fit the page ----------------------------------------------------------
+
+
+class CompactInlineMixin:
+    """An inline whose rows carry no add / change / delete / view icons beside their
+    related-record fields: four icons per field made a row of a few such fields wider than
+    a 1,366 px window. The record itself stays one click away (each row's change link,
+    ``show_change_link``), and the related records have their own admin pages."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = False
+            widget.can_change_related = False
+            widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield

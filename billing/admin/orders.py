@@ -20,6 +20,7 @@ from customers import admin as customers_admin
 from customers.models import Quote
 from layer_sync.admin import (
     ChangeFormPanelsMixin,
+    CompactInlineMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
     ServiceModelForm,
@@ -86,10 +87,26 @@ class SalesOrderLineForm(ServiceModelForm):
         services.sales_order_line_validate(line=instance)
 
 
-class SalesOrderLineInline(ServiceInlineMixin, admin.TabularInline):
+class SalesOrderLineInline(CompactInlineMixin, ServiceInlineMixin, admin.StackedInline):
+    """An order's lines, one block each, its fields in short rows that wrap: thirteen
+    columns in a table made the page 2,772 px wide and put the bill statuses off screen."""
+
     model = SalesOrderLine
     form = SalesOrderLineForm
-    fields = LINE_FIELDS
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("inventory_item", "site", "quantity"),
+                    ("sell_price", "recurring_sell_price"),
+                    ("classification", "action", "target_asset", "cli"),
+                    ("upfront_route", "upfront_bill_status"),
+                    ("recurring_route", "recurring_bill_status"),
+                )
+            },
+        ),
+    )
     autocomplete_fields = ("inventory_item", "site", "target_asset")
     extra = 0
     show_change_link = True
@@ -289,16 +306,14 @@ class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
 
     form = AssetForm
     list_display = (
-        "__str__",
+        "__str__",  # the item and its identifier
         "customer",
         "site",
-        "identifier",
         "status",
         "connection_date",
         "cease_date",
         "do_not_bill",
-        "upfront_route",
-        "recurring_route",
+        "billing_routes",
     )
     list_filter = (
         "status",
@@ -369,6 +384,15 @@ class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="billing routes")
+    def billing_routes(self, obj: Asset) -> str:
+        """Both routes in one column, so that the list fits a 1,366 px window."""
+        return format_html(
+            "Up-front: {}<br>Recurring: {}",
+            obj.upfront_route or "-",
+            obj.recurring_route or "-",
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return (
