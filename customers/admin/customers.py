@@ -10,7 +10,12 @@ from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from layer_sync.admin import ChangeFormPanelsMixin, ServiceModelAdmin, run_service_action
+from layer_sync.admin import (
+    ChangeFormPanelsMixin,
+    ChangelistColumnsMixin,
+    ServiceModelAdmin,
+    run_service_action,
+)
 
 from .. import services
 from ..choices import ConversionSource
@@ -175,7 +180,7 @@ VAT_HELP = (
 
 
 @admin.register(Customer)
-class CustomerAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
+class CustomerAdmin(ChangelistColumnsMixin, ChangeFormPanelsMixin, ServiceModelAdmin):
     list_display = (
         "name",
         "stage",
