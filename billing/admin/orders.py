@@ -20,6 +20,7 @@ from customers import admin as customers_admin
 from customers.models import Quote
 from layer_sync.admin import (
     ChangeFormPanelsMixin,
+    ChangelistColumnsMixin,
     CompactInlineMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
@@ -135,8 +136,28 @@ class SalesOrderForm(ServiceModelForm):
             services.sales_order_create_validate(customer=instance.customer, quote=instance.quote)
 
 
+# Seed 002's circle on an order: (colour, what it means).
+BILL_CIRCLES = {
+    "waiting": ("#e67e22", "a line billed elsewhere is Not Billed or Ready to Bill"),
+    "billed": ("#2e7d32", "every line billed elsewhere is In Billing"),
+}
+
+
+def bill_circle(state: str) -> str:
+    colour, meaning = BILL_CIRCLES[state]
+    return format_html(
+        '<span class="bill-circle" data-bill-state="{}" title="{}" aria-label="{}" '
+        'style="display:inline-block;width:12px;height:12px;border-radius:50%;background:{}">'
+        "</span>",
+        state,
+        meaning,
+        meaning,
+        colour,
+    )
+
+
 @admin.register(SalesOrder)
-class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
+class SalesOrderAdmin(ChangelistColumnsMixin, ChangeFormPanelsMixin, ServiceModelAdmin):
     form = SalesOrderForm
     list_display = (
         "__str__",
@@ -174,17 +195,20 @@ class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
         when every component billed elsewhere is In Billing; none when The Layer bills all."""
         if not obj.billed_components:
             return "-"
-        if obj.components_not_in_billing:
-            colour, title = "#e67e22", "Not Billed or Ready to Bill"
-        else:
-            colour, title = "#2e7d32", "In Billing"
-        return format_html(
-            '<span class="bill-circle" title="{}" aria-label="{}" style="display:inline-block;'
-            'width:12px;height:12px;border-radius:50%;background:{}"></span>',
-            title,
-            title,
-            colour,
-        )
+        state = "waiting" if obj.components_not_in_billing else "billed"
+        return bill_circle(state)
+
+    def list_legends(self, request: HttpRequest) -> list[str]:
+        return [
+            format_html(
+                '<span id="bill-circle-legend"><strong>Billing column:</strong> {} {} &nbsp; '
+                "{} {} &nbsp; - The Layer bills every line itself</span>",
+                bill_circle("waiting"),
+                BILL_CIRCLES["waiting"][1],
+                bill_circle("billed"),
+                BILL_CIRCLES["billed"][1],
+            )
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = ("created_by", "created_at", "updated_at")
