@@ -223,6 +223,14 @@ ROUTES: dict[str, list[Check]] = {
     "admin/connectors/syncjob/<int:job_id>/status.json": [
         staff("get", "/admin/connectors/syncjob/{job}/status.json", VIEW_JOBS)
     ],
+    "admin/customers/customer/<path:object_id>/convert/": [
+        staff(
+            "post",
+            "/admin/customers/customer/{lead}/convert/",
+            "customers.change_customer",
+            ok=(302,),
+        )
+    ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(
             "post",
