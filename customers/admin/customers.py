@@ -285,6 +285,9 @@ class CustomerAdmin(ChangelistColumnsMixin, ChangeFormPanelsMixin, ServiceModelA
         page with what happened. The CSRF middleware checks the form's token."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"], "Convert a lead with its page's button.")
+        # The permission first: without it, a missing record is refused like any other.
+        if not self.has_change_permission(request):
+            raise PermissionDenied("Converting a lead needs the permission to change customers.")
         customer = self.get_object(request, unquote(object_id))
         if customer is None:
             raise Http404(f"No customer or lead with id {object_id}.")
