@@ -25,7 +25,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import ngettext
 
 from .. import call_charges
 from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES
@@ -249,8 +248,7 @@ class ChargeImportAdmin(admin.ModelAdmin):
                     line_errors = refused.errors
                     form.add_error(
                         "file",
-                        "The file was refused: "
-                        f"{call_charges.problems_text(len(refused.errors))}, listed below. "
+                        f"The file was refused: {len(refused.errors)} problems, listed below. "
                         "Nothing was imported.",
                     )
                 except call_charges.DuplicateChargeFile as error:
@@ -259,17 +257,10 @@ class ChargeImportAdmin(admin.ModelAdmin):
                 else:
                     messages.success(
                         request,
-                        f"Imported {call_charges.rows_text(charge_import.row_count)}: "
-                        f"{charge_import.matched_count} matched, "
-                        f"{charge_import.unmatched_count} unmatched"
+                        f"Imported {charge_import.row_count} rows: {charge_import.matched_count} "
+                        f"matched, {charge_import.unmatched_count} unmatched"
                         + (
-                            ", "
-                            + ngettext(
-                                "%(count)d zero-value row skipped",
-                                "%(count)d zero-value rows skipped",
-                                charge_import.ignored_count,
-                            )
-                            % {"count": charge_import.ignored_count}
+                            f", {charge_import.ignored_count} zero-value rows skipped"
                             if charge_import.ignored_count
                             else ""
                         )
