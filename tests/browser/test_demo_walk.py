@@ -138,6 +138,41 @@ def test_staff_pages_fit_a_1366_px_window(window, name):
     assert_fits(window)
 
 
+def test_every_admin_list_and_record_page_fits_a_1366_px_window(window):
+    """Each registered model's list and the page of its first record, on the demo's data
+    (an API token's page holds a 128-character digest; a job's list, long record names)."""
+    from django.contrib import admin
+
+    from connectors.services import jobs_process_due
+
+    jobs_process_due()  # the demo's pending syncs, so that the Sync History has rows
+    visited = []
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        if not model_admin.has_view_permission(_request_of(window)):
+            continue
+        urls = [reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")]
+        first = model_admin.get_queryset(_request_of(window)).order_by("pk").first()
+        if first is not None:
+            urls.append(change_url(first))
+        for url in urls:
+            window.goto(url)
+            assert_fits(window)
+            visited.append(url)
+
+    assert len(visited) > 40
+
+
+def _request_of(page):
+    """A request of the demo's admin (a superuser), for the admin's permission checks."""
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = get_user_model().objects.get(username="admin")
+    return request
+
+
 def test_the_customer_page_shows_every_contact_field_and_the_order_page_every_bill_status(
     window,
 ):
