@@ -32,10 +32,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from customers.choices import CustomerStage
 from customers.models import Customer
 from layer_sync.bulk import bulk_insert
+from layer_sync.wording import local_datetime
 
 from .call_logger import CallRecord, LineError, call_logger_parse
 from .choices import PlatformCode
@@ -58,11 +60,21 @@ REFERENCE_TEXT_MAX = ChargeImport._meta.get_field("reference_text").max_length
 ACCOUNT_CODE_MAX = AccountCode._meta.get_field("code").max_length
 
 
+def problems_text(count: int) -> str:
+    """ "1 problem", "2 problems"."""
+    return ngettext("%(count)d problem", "%(count)d problems", count) % {"count": count}
+
+
+def rows_text(count: int) -> str:
+    """ "1 row", "2 rows"."""
+    return ngettext("%(count)d row", "%(count)d rows", count) % {"count": count}
+
+
 class ChargeFileRefused(Exception):
     """The file breaks the format: nothing was imported. ``errors`` lists every problem."""
 
     def __init__(self, errors: list[LineError]) -> None:
-        super().__init__(f"The file was refused: {len(errors)} problems.")
+        super().__init__(f"The file was refused: {problems_text(len(errors))}.")
         self.errors = errors
 
 
@@ -70,7 +82,7 @@ class DuplicateChargeFile(Exception):
     """The same file (by SHA-256 of its bytes) was imported before; ``previous`` says when."""
 
     def __init__(self, previous: ChargeImport) -> None:
-        when = timezone.localtime(previous.created_at).strftime("%d/%m/%Y %H:%M")
+        when = local_datetime(previous.created_at)
         who = previous.created_by.get_username() if previous.created_by else "someone"
         super().__init__(
             f"This file was already imported on {when} by {who} as import #{previous.pk} "
@@ -653,9 +665,11 @@ def batch_sheet_approve(
                 f"The sheet's total is {totals.amount}, not {confirmed_total}: check it again."
             )
         if int(confirmed_charges) != totals.charges:
-            errors["confirmed_charges"] = (
-                f"The sheet has {totals.charges} charges, not {confirmed_charges}."
-            )
+            errors["confirmed_charges"] = ngettext(
+                "The sheet has %(count)d charge, not %(confirmed)s.",
+                "The sheet has %(count)d charges, not %(confirmed)s.",
+                totals.charges,
+            ) % {"count": totals.charges, "confirmed": confirmed_charges}
         if errors:
             raise ValidationError(errors)
         sheet.approved_at = timezone.now()

@@ -253,6 +253,12 @@ class Connector:
         records. None (the default): this platform cannot be reconciled."""
         return None
 
+    # Why a connector that does not implement ``reconcile`` cannot be reconciled, as staff
+    # read it after "<platform> cannot be reconciled: " (the dashboard, the command, the API).
+    not_reconciled_because: ClassVar[str] = (
+        "its connector does not read the platform's records back to compare them with ours"
+    )
+
     @property
     def reconciles(self) -> bool:
         """Whether this connector implements ``reconcile``."""

@@ -14,6 +14,7 @@ engine.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import ngettext
 
 from billing.choices import BillingFrequency
 from billing.models import BackgroundImport
@@ -336,8 +337,14 @@ class ReconciliationRun(models.Model):
         indexes = [models.Index(fields=["platform", "-id"], name="reconciliationrun_latest")]
 
     def __str__(self) -> str:
-        outcome = f"{self.difference_count} differences" if self.ok else "failed"
-        return f"{self.platform} reconciliation {self.finished_at:%Y-%m-%d %H:%M}: {outcome}"
+        from layer_sync.wording import local_datetime
+
+        count = self.difference_count
+        differences = ngettext("%(count)d difference", "%(count)d differences", count) % {
+            "count": count
+        }
+        outcome = differences if self.ok else "failed"
+        return f"{self.platform} reconciliation {local_datetime(self.finished_at)}: {outcome}"
 
 
 class AffinityImportManager(models.Manager):

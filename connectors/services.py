@@ -40,6 +40,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from .base import Connector, UnknownPlatform, connector_for, entity_model
 from .choices import (
@@ -523,7 +524,12 @@ def _job_run(job: SyncJob, *, depth: int) -> SyncJob:
             return _finish(
                 job,
                 JobStatus.ABORTED,
-                error=f"Gave up after {job.attempts} attempts. Last error: {exc.message}",
+                error=ngettext(
+                    "Gave up after %(count)d attempt. Last error: %(error)s",
+                    "Gave up after %(count)d attempts. Last error: %(error)s",
+                    job.attempts,
+                )
+                % {"count": job.attempts, "error": exc.message},
                 kind=ErrorKind.RECOVERABLE,
             )
         delay = backoff_delay(job.attempts, retry_after=exc.retry_after)

@@ -90,7 +90,8 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
 def _refused_body(refused: call_charges.ChargeFileRefused) -> dict:
     return {
         "file": [
-            f"The file was refused: {len(refused.errors)} problems (each listed in rows). "
+            f"The file was refused: {call_charges.problems_text(len(refused.errors))} (each "
+            "listed in rows). "
             "Nothing was imported."
         ],
         "rows": [{"line": error.line, "message": error.message} for error in refused.errors],

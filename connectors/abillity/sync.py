@@ -127,6 +127,11 @@ def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
 class AbillityConnector(Connector):
     identifier = PLATFORM
     name = "Abillity"
+    not_reconciled_because = (
+        "Abillity's API cannot read companies back (it documents no GET api/company), so "
+        "our customers cannot be compared with its companies; each customer's state is on "
+        "its page (Sync Abillity Customer)"
+    )
     entities = (Entity.CUSTOMER, Entity.SITE, Entity.CONTACT, Entity.ASSET)
     secrets = ("ABILLITY_PASSWORD", "ABILLITY_SYSTEM_INFORMATION")
     field_rules = {

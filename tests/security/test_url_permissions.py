@@ -248,6 +248,14 @@ ROUTES: dict[str, list[Check]] = {
     "admin/billing/chargeimport/sample.csv": [
         staff("get", "/admin/billing/chargeimport/sample.csv", "billing.add_chargeimport")
     ],
+    "admin/customers/customer/<path:object_id>/convert/": [
+        staff(
+            "post",
+            "/admin/customers/customer/{lead}/convert/",
+            "customers.change_customer",
+            ok=(302,),
+        )
+    ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(
             "post",
