@@ -221,10 +221,10 @@ class Connector:
         """Send the repeated fields that changed to an existing platform record."""
         raise NotImplementedError
 
-    def record_exists(self, entity: str, external_id: str, client: PlatformClient) -> bool | None:
-        """Whether the platform has the ``entity`` record ``external_id`` (its get call), for
-        a mapping to check before it binds. None: this platform cannot tell, and the
-        mapping is taken on trust."""
+    def record_exists(self, entity: str, external_id: str) -> bool | None:
+        """Whether the platform has the ``entity`` record ``external_id`` (its get call, on a
+        client the connector makes only when it can ask), for a mapping to check before it
+        binds. None: this platform cannot tell, and the mapping is taken on trust."""
         return None
 
     def search(self, entity: str, text: str, client: PlatformClient) -> list[RemoteRecord] | None:

@@ -1073,7 +1073,7 @@ def binding_map(
         # The platform record must exist before anything says the record is on it (the
         # connector's own get call; a platform that cannot tell is taken on trust).
         try:
-            exists = connector.record_exists(entity, external_id, connector.client())
+            exists = connector.record_exists(entity, external_id)
         except RecoverableError as error:
             raise PermanentError(
                 f"{connector.name} could not be asked whether {role} {external_id} exists "

@@ -428,13 +428,13 @@ class AbillityConnector(Connector):
                     return str(person["Id"])
         return None
 
-    def record_exists(self, entity, external_id, client: AbillityClient) -> bool | None:
+    def record_exists(self, entity, external_id) -> bool | None:
         if entity != Entity.CUSTOMER:
             return None
         if not external_id.isdigit():
             return False  # aBILLity's company ids are numbers
         try:
-            client.company_get(int(external_id))
+            self.client().company_get(int(external_id))
         except NotFoundError:
             return False
         return True

@@ -10,9 +10,10 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from billing.choices import BillingFrequency
 from billing.models import BackgroundImport, BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
-from connectors.models import Binding, SyncJob, ValueMapping
+from connectors.models import Binding, ChargeType, SyncJob, ValueMapping
 from connectors.services import entity_settings_ensure
 from layer_sync.accounts.services import api_token_issue
 from tests.api.conftest import user_with_perms
@@ -68,6 +69,9 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     )  # fmt: skip
     ValueMapping.objects.create(
         platform=PLATFORM, kind="bill_run", layer_value="Monthly 1st", external_value="1"
+    )
+    ChargeType.objects.create(
+        platform="abillity", type_id=1, name="Rental", frequency=BillingFrequency.MONTHLY
     )
     charge_import = import_file()
     sheet = BatchSheet.objects.create(

@@ -260,10 +260,14 @@ class DemoData:
             customer = customer_with_name(name=name)
             held = AccountCode.objects.filter(
                 customer=customer, platform__code=PlatformCode.CONNECT
-            )
-            if customer is not None and not held.exists():
+            ).first()
+            # A code matches only at its account's location (the import's location must be it).
+            if customer is not None and (held is None or held.location_id is None):
                 call_charges.account_code_set(
-                    customer=customer, platform_code=PlatformCode.CONNECT, code=str(customer.pk)
+                    customer=customer,
+                    platform_code=PlatformCode.CONNECT,
+                    code=held.code if held else str(customer.pk),
+                    location=location,
                 )
 
     # --- inventory -------------------------------------------------------------
