@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing.models import BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
-from connectors.models import Binding, SyncJob, ValueMapping
+from connectors.models import Binding, ChargeType, SyncJob, ValueMapping
 from connectors.services import entity_settings_ensure
 from layer_sync.accounts.services import api_token_issue
 from tests.api.conftest import user_with_perms
@@ -69,6 +69,8 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     ValueMapping.objects.create(
         platform=PLATFORM, kind="bill_run", layer_value="Monthly 1st", external_value="1"
     )
+    ChargeType.objects.create(platform=PLATFORM, type_id=2010, name="Line rental",
+                              frequency="monthly")  # fmt: skip
     charge_import = import_file()
     sheet = BatchSheet.objects.create(
         location=charge_import.location, product_group=charge_import.product_group
