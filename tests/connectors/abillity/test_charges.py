@@ -408,3 +408,17 @@ def test_new_and_cease_ends_the_old_billing_id_and_charges_and_makes_new_ones(ab
     assert fresh["EndDate"] is None
     assert charge(abillity, new)["ChargeId"] == 2030
     assert charge(abillity, new)["LastPayment"] is None
+
+
+def test_a_second_open_charge_of_one_product_without_a_billing_id_is_refused_saying_why(
+    abillity, customer
+):
+    # abillity-api.md §10: Description is a "unique description" (the emulator's scope:
+    # open charges of one site, CLI and frequency; docs/abillity.md).
+    product = item()
+    asset_of(customer, identifier="", inventory_item=product)
+    second = asset_of(customer, identifier="", inventory_item=product)
+    job = last_job("asset", second)
+    assert job.status == JobStatus.FAILED
+    assert "Description - The Description must be unique." in job.last_error
+    assert len(abillity.state["service_charges"]) == 2  # the first asset's two only

@@ -501,3 +501,20 @@ def test_an_adopted_site_keeps_the_billing_emails_typed_in_abillity(
     path = f"site/{existing}/billinginformation"
     puts = [c for c in writes(abillity) if c["method"] == "PUT" and c["path"] == path]
     assert len(puts) == 1  # the test's own: the connector only PATCHed
+
+
+def test_a_login_that_is_not_a_cp_user_is_a_configuration_error(abillity, customer):
+    # abillity-api.md §6: "403 Only a CP user can update the AccountRef" (and BillRunID);
+    # §16.11: the integration user must be a CP user. Fixed in the settings, not the data.
+    abillity.state["cp_login"] = False
+    job = sync(customer)
+    failed = [
+        j
+        for j in SyncJob.objects.filter(platform="abillity").exclude(pk=job.pk)
+        if j.status == JobStatus.FAILED
+    ] + ([job] if job.status == JobStatus.FAILED else [])
+    assert failed
+    assert any(
+        j.error_kind == ErrorKind.CONFIGURATION and "Only a CP user can update" in j.last_error
+        for j in failed
+    )
