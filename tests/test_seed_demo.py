@@ -225,3 +225,34 @@ def test_seed_demo_saves_quote_lines_through_quote_line_save(monkeypatch):
     seed()
 
     assert len(saved) == QuoteLine.objects.count() > 0
+
+
+def test_the_demo_shows_the_billing_export_rules_at_work():
+    """A ceased asset, a Do Not Bill asset, a serial-identified product and a New & Cease pair,
+    as the Billing Export files show them (docs/billing-export.md, Decisions)."""
+    import csv
+    import io
+
+    from billing import export
+    from billing.models import BillingPlatform
+
+    seed()
+    affinity = BillingPlatform.objects.get(code=PlatformCode.AFFINITY)
+    lines = export.billing_export_lines(route=affinity)
+
+    def rows(file):
+        return list(csv.DictReader(io.StringIO(export.export_text(file))))
+
+    cli = {row["CLI"]: row for row in rows(export.cli_file(lines))}
+    products = rows(export.product_file(lines, affinity))
+    ceased = [row for row in products if row["CLI"] == "07700900511"]
+    assert ceased and {row["End Date"] for row in ceased} == {"2024-06-30"}
+    assert cli["07700900512"]["Do Not Bill"] == "Yes"
+    assert not [row for row in products if row["CLI"] == "07700900512"]
+    assert "YLK46U-0042871" not in cli
+    assert all(row["CLI"] != "YLK46U-0042871" for row in products)
+    assert Asset.objects.get(identifier="YLK46U-0042871").inventory_item.name.startswith("Yealink")
+    pair = Asset.objects.filter(identifier="07700900211").order_by("pk")
+    assert [asset.status for asset in pair] == [AssetStatus.CEASED, AssetStatus.LIVE]
+    new_line = pair[1].sales_order_line
+    assert new_line.action == LineAction.NEW_AND_CEASE and new_line.target_asset == pair[0]

@@ -548,3 +548,24 @@ def test_an_unmatched_row_says_why():
     }
     assert 'No customer has the Connect account code "9999"' in reasons["9999"]
     assert "has no location" in reasons["3003"]
+
+
+def test_the_data_migration_normalises_stored_clis_and_leaves_other_values(affinity):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("billing.migrations.0006_normalise_stored_clis")
+    line = ready_line(affinity)
+    SalesOrderLine.objects.filter(pk=line.pk).update(cli="+44 7700 900777")
+    Asset.objects.filter(pk=line.asset.pk).update(identifier="0044 7700 900888")
+    hardware = BaseCategory.objects.get(identifier_field="Serial")
+    serial = ready_line(
+        affinity, customer=CustomerFactory(name="Kit Ltd"), identifier="SN-1",
+        base_category=hardware, item_type=ItemType.PRODUCT,
+    )  # fmt: skip
+    Asset.objects.filter(pk=serial.asset.pk).update(identifier="+44 SERIAL")
+    migration.normalise_stored_clis(apps, None)
+    assert SalesOrderLine.objects.get(pk=line.pk).cli == "07700900777"
+    assert Asset.objects.get(pk=line.asset.pk).identifier == "07700900888"
+    assert Asset.objects.get(pk=serial.asset.pk).identifier == "+44 SERIAL"
