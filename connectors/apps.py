@@ -33,6 +33,7 @@ class ConnectorsConfig(AppConfig):
         for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
             import_module(module)  # each registers its connector (and emulator)
         connect_receivers()
+        import_module("connectors.affinity.background")  # Affinity's file imports
         post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
         if _serving_embedded():
             _start_embedded_sweeper()

@@ -221,6 +221,12 @@ class Connector:
         """Send the repeated fields that changed to an existing platform record."""
         raise NotImplementedError
 
+    def record_exists(self, entity: str, external_id: str, client: PlatformClient) -> bool | None:
+        """Whether the platform has the ``entity`` record ``external_id`` (its get call), for
+        a mapping to check before it binds. None: this platform cannot tell, and the
+        mapping is taken on trust."""
+        return None
+
     def search(self, entity: str, text: str, client: PlatformClient) -> list[RemoteRecord] | None:
         """Platform records of ``entity`` matching ``text``, for staff to map a record to
         (the manual sync's list of existing companies). None: the platform cannot list
@@ -246,6 +252,12 @@ class Connector:
         platform through ``client`` (its lists) and compared with our bindings and
         records. None (the default): this platform cannot be reconciled."""
         return None
+
+    # Why a connector that does not implement ``reconcile`` cannot be reconciled, as staff
+    # read it after "<platform> cannot be reconciled: " (the dashboard, the command, the API).
+    not_reconciled_because: ClassVar[str] = (
+        "its connector does not read the platform's records back to compare them with ours"
+    )
 
     @property
     def reconciles(self) -> bool:

@@ -388,6 +388,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "connectors.sync_history_prune",
         "schedule": SYNC_HISTORY_PRUNE_INTERVAL,
     },
+    # File imports whose task was lost (broker down when queued, worker killed).
+    "background-imports-sweep": {"task": "billing.background_imports_sweep", "schedule": 300.0},
 }
 _visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 if max(SYNC_MAX_COUNTDOWN, SYNC_BACKOFF_CAP) >= _visibility_timeout:
