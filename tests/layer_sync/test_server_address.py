@@ -96,10 +96,10 @@ class Copy:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log()
             try:
-                if requests.get(f"{self.url}/health/", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/health/", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its worker still loading the application
             time.sleep(0.3)
         raise AssertionError(f"{self.name} did not start:\n{self.log()}")
 
