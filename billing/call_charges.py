@@ -32,10 +32,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from customers.choices import CustomerStage
 from customers.models import Customer
 from layer_sync.bulk import bulk_insert
+from layer_sync.wording import local_datetime
 
 from .call_logger import CallRecord, LineError, call_logger_parse
 from .choices import PlatformCode
@@ -58,11 +60,21 @@ REFERENCE_TEXT_MAX = ChargeImport._meta.get_field("reference_text").max_length
 ACCOUNT_CODE_MAX = AccountCode._meta.get_field("code").max_length
 
 
+def problems_text(count: int) -> str:
+    """ "1 problem", "2 problems"."""
+    return ngettext("%(count)d problem", "%(count)d problems", count) % {"count": count}
+
+
+def rows_text(count: int) -> str:
+    """ "1 row", "2 rows"."""
+    return ngettext("%(count)d row", "%(count)d rows", count) % {"count": count}
+
+
 class ChargeFileRefused(Exception):
     """The file breaks the format: nothing was imported. ``errors`` lists every problem."""
 
     def __init__(self, errors: list[LineError]) -> None:
-        super().__init__(f"The file was refused: {len(errors)} problems.")
+        super().__init__(f"The file was refused: {problems_text(len(errors))}.")
         self.errors = errors
 
 
@@ -70,7 +82,7 @@ class DuplicateChargeFile(Exception):
     """The same file (by SHA-256 of its bytes) was imported before; ``previous`` says when."""
 
     def __init__(self, previous: ChargeImport) -> None:
-        when = timezone.localtime(previous.created_at).strftime("%d/%m/%Y %H:%M")
+        when = local_datetime(previous.created_at)
         who = previous.created_by.get_username() if previous.created_by else "someone"
         super().__init__(
             f"This file was already imported on {when} by {who} as import #{previous.pk} "
@@ -118,14 +130,20 @@ def account_code_validate(*, customer: Customer, platform: BillingPlatform, code
     return code
 
 
-def account_code_set(*, customer: Customer, platform_code: str, code: str) -> AccountCode:
-    """Give the customer its account code on a platform (replacing the one it had)."""
+def account_code_set(
+    *, customer: Customer, platform_code: str, code: str, location: Location | None = None
+) -> AccountCode:
+    """Give the customer its account code on a platform, at a location (replacing the one it
+    had; ``location`` None keeps the location it had)."""
     platform = _platform(platform_code)
     code = account_code_validate(customer=customer, platform=platform, code=code)
+    defaults: dict[str, Any] = {"code": code}
+    if location is not None:
+        defaults["location"] = location
     try:
         with transaction.atomic():
             account_code, _ = AccountCode.objects.update_or_create(
-                customer=customer, platform=platform, defaults={"code": code}
+                customer=customer, platform=platform, defaults=defaults
             )
     except IntegrityError:
         raise ValidationError(
@@ -134,8 +152,9 @@ def account_code_set(*, customer: Customer, platform_code: str, code: str) -> Ac
     return account_code
 
 
-def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
-    """Customers holding each Connect account code, by the code lower-cased."""
+def _codes_by_value(codes: Iterable[str]) -> dict[str, AccountCode]:
+    """The Connect account codes among ``codes``, with their customer and location, by the
+    code lower-cased."""
     wanted = {code.lower() for code in codes}
     if not wanted:
         return {}
@@ -143,23 +162,43 @@ def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
         AccountCode.objects.filter(platform__code=PlatformCode.CONNECT)
         .annotate(lowered=Lower("code"))
         .filter(lowered__in=wanted)
-        .select_related("customer")
+        .select_related("customer", "location")
     )
-    return {row.lowered: row.customer for row in found}
+    return {row.lowered: row for row in found}
 
 
-def _unmatched_reason(code: str, customer: Customer | None) -> str:
-    if customer is None:
-        return (
+def account_code_match(
+    *, code: str, account: AccountCode | None, location: Location
+) -> tuple[Customer | None, str]:
+    """The customer a call charge row of an import at ``location`` matches, or why none.
+
+    Seed 004: "If the wrong location is selected, your charges will not be matched to an
+    account because that account cannot be found in the system, at the location you've
+    selected": a code matches only when its account is at the import's location.
+    """
+    if account is None:
+        return None, (
             f'No customer has the Connect account code "{code}". Add it to the customer '
             "(Account codes), then match again."
         )
+    customer = account.customer
+    if account.location_id is None:
+        return None, (
+            f'The account code "{code}" of {customer} has no location: set its location '
+            f"(Account codes) to {location} if the account is there, then match again."
+        )
+    if account.location_id != location.pk:
+        return None, (
+            f'The account code "{code}" is {customer}\'s at {account.location}, not at '
+            f"{location}, the location chosen for this import: import the file at the "
+            "location the calls were made at."
+        )
     if customer.stage != CustomerStage.CUSTOMER:
-        return (
+        return None, (
             f'The account code "{code}" is held by {customer}, a lead: convert it, then '
             "match again."
         )
-    return ""
+    return customer, ""
 
 
 # --- batch sheets ----------------------------------------------------------------------------
@@ -400,14 +439,17 @@ def charge_import_create(
             ignored_count=len(parsed.ignored_zero_lines),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        customers = _customers_by_code(r.account_code for r in parsed.records)
+        accounts = _codes_by_value(r.account_code for r in parsed.records)
         now = timezone.now()
         matched: dict[int, tuple[int, CallRecord]] = {}
 
         def row_values():
             for record in parsed.records:
-                customer = customers.get(record.account_code.lower())
-                reason = _unmatched_reason(record.account_code, customer)
+                customer, reason = account_code_match(
+                    code=record.account_code,
+                    account=accounts.get(record.account_code.lower()),
+                    location=location,
+                )
                 if not reason:
                     matched[record.line] = (customer.pk, record)
                 yield (
@@ -448,12 +490,15 @@ def charge_import_rematch(*, charge_import: ChargeImport, user: Any = None) -> i
         rows = list(
             charge_import.rows.select_for_update().filter(customer__isnull=True).order_by("pk")
         )
-        customers = _customers_by_code(row.account_code for row in rows)
+        accounts = _codes_by_value(row.account_code for row in rows)
         now = timezone.now()
         matched = []
         for row in rows:
-            customer = customers.get(row.account_code.lower())
-            reason = _unmatched_reason(row.account_code, customer)
+            customer, reason = account_code_match(
+                code=row.account_code,
+                account=accounts.get(row.account_code.lower()),
+                location=charge_import.location,
+            )
             row.unmatched_reason = reason
             if not reason:
                 row.customer = customer
@@ -620,9 +665,11 @@ def batch_sheet_approve(
                 f"The sheet's total is {totals.amount}, not {confirmed_total}: check it again."
             )
         if int(confirmed_charges) != totals.charges:
-            errors["confirmed_charges"] = (
-                f"The sheet has {totals.charges} charges, not {confirmed_charges}."
-            )
+            errors["confirmed_charges"] = ngettext(
+                "The sheet has %(count)d charge, not %(confirmed)s.",
+                "The sheet has %(count)d charges, not %(confirmed)s.",
+                totals.charges,
+            ) % {"count": totals.charges, "confirmed": confirmed_charges}
         if errors:
             raise ValidationError(errors)
         sheet.approved_at = timezone.now()

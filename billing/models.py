@@ -140,6 +140,17 @@ class InventoryItem(BillingRoutes, TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The billing platforms' rules on the item (``billing.item_rules``), per field."""
+        from django.core.exceptions import ValidationError
+
+        from .item_rules import item_platform_errors
+
+        super().clean()
+        errors = item_platform_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def identifier_label(self) -> str:
         return self.base_category.identifier_field
@@ -204,6 +215,13 @@ class SalesOrderLine(BillingRoutes):
     )
     recurring_bill_status = models.CharField(
         max_length=15, choices=BillStatus.choices, default=BillStatus.NOT_BILLED
+    )
+    invoiced_in_layer_at = models.DateTimeField(
+        "invoiced in The Layer",
+        null=True,
+        blank=True,
+        help_text="When The Layer invoiced the line (only a line whose up-front billing route "
+        "is The Layer or blank may be).",
     )
 
     class Meta:
@@ -421,14 +439,23 @@ class AccountCode(models.Model):
     """The code an external platform knows a customer by in the files it sends back.
 
     Call charge rows from Connect are matched to customers by this code (for
-    Connect: the client's Billing Reference). One code per customer and
-    platform; a code belongs to one customer of a platform (compared
-    case-insensitively).
+    Connect: the client's Billing Reference), only in files imported at the
+    code's location. One code per customer and platform; a code belongs to one
+    customer of a platform (compared case-insensitively).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="account_codes")
     platform = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(max_length=50)
+    location = models.ForeignKey(
+        "Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account_codes",
+        help_text="The location the customer's account is at: call charge files imported at "
+        "another location do not match it (seed 004).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from . import export
@@ -72,7 +73,7 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "line": line,
-            "cli": (getattr(line, "asset", None) and line.asset.identifier) or line.cli,
+            "cli": export.line_cli(line),
             "bill_start": asset_bill_start_date(line.asset) if hasattr(line, "asset") else None,
         }
         for line in page.object_list
@@ -85,8 +86,8 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
         "search": search,
         "page": page,
         "rows": rows,
-        "excluded": export.product_file_exclusions(lines)[:200],
-        "excluded_count": lines.filter(inventory_item__external_sku="").count(),
+        "excluded": export.product_file_exclusions(lines, route)[:200],
+        "excluded_count": export.product_file_exclusion_count(lines, route),
         "direct": export.direct_route(route) is not None,
     }
     return render(request, "billing/billing_export.html", context)
@@ -123,7 +124,8 @@ def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpRespo
                 "all": request.POST.get("all") == "1",
                 "ids": ids,
                 "count": len(ids),
-                "excluded": export.product_file_exclusions(lines)[:50],
+                # The same rule the transfer applies: what it names is refused.
+                "refusals": export.transfer_refusals(route=route, line_ids=ids)[:50],
             },
         )
     if action == "transfer_confirmed":
@@ -135,16 +137,36 @@ def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpRespo
         if transfer.deferred:
             messages.success(
                 request,
-                f"Sent {len(ids)} lines to {route} (transfer #{transfer.pk}): each becomes In "
-                f"Billing once {route} accepts it. Follow them in the Sync History; refusals "
-                "are in its error queue.",
+                ngettext(
+                    "Sent %(count)d line to %(route)s (transfer #%(transfer)d): it becomes In "
+                    "Billing once %(route)s accepts it. Follow it in the Sync History; a refusal "
+                    "is in its error queue.",
+                    "Sent %(count)d lines to %(route)s (transfer #%(transfer)d): each becomes In "
+                    "Billing once %(route)s accepts it. Follow them in the Sync History; "
+                    "refusals are in its error queue.",
+                    len(ids),
+                )
+                % {"count": len(ids), "route": route, "transfer": transfer.pk},
             )
         else:
             messages.success(
                 request,
-                f"Transferred {transfer.items.count()} components of {len(ids)} lines to "
-                f"{route}: they are In Billing (transfer #{transfer.pk}).",
+                transferred_text(transfer.items.count(), len(ids), route, transfer.pk),
             )
         return HttpResponseRedirect(_back(route, search))
     messages.error(request, f'Unknown action "{action[:20]}".')
     return HttpResponseRedirect(_back(route, search))
+
+
+def transferred_text(components: int, lines: int, route, transfer_id: int) -> str:
+    """ "Transferred 1 component of 1 line to …", each count in its own plural form."""
+    parts = {
+        "components": ngettext("%(n)d component", "%(n)d components", components)
+        % {"n": components},
+        "lines": ngettext("%(n)d line", "%(n)d lines", lines) % {"n": lines},
+    }
+    verb = ngettext("it is", "they are", components)
+    return (
+        f"Transferred {parts['components']} of {parts['lines']} to {route}: {verb} In Billing "
+        f"(transfer #{transfer_id})."
+    )

@@ -96,3 +96,8 @@ class FieldRule(models.TextChoices):
 
     ONE_OFF = "one_off", "One-off (sent on creation only)"
     REPEATED = "repeated", "Repeated (resent whenever it changes)"
+
+
+def role_label(role: str) -> str:
+    """A binding's role as staff read it: ``billing_site`` → "Billing site"."""
+    return role[:1].upper() + role[1:].replace("_", " ")

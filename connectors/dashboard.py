@@ -60,6 +60,7 @@ class PlatformDashboard:
     name: str
     integration_on: bool
     reconciles: bool
+    not_reconciled_because: str = ""
     pending: int = 0
     in_flight: int = 0
     oldest_pending_at: datetime | None = None
@@ -104,6 +105,7 @@ def sync_dashboard(*, now: datetime | None = None, days: int = WINDOW_DAYS) -> d
             name=connector.name or code,
             integration_on=code in enabled,
             reconciles=connector.reconciles,
+            not_reconciled_because="" if connector.reconciles else connector.not_reconciled_because,
         )
         for code, connector in sorted(connectors.items())
     }
@@ -115,6 +117,7 @@ def sync_dashboard(*, now: datetime | None = None, days: int = WINDOW_DAYS) -> d
                 name=f"{code} (no connector registered)",
                 integration_on=False,
                 reconciles=False,
+                not_reconciled_because="its connector is no longer registered",
             )
         return boards[code]
 

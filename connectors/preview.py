@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import connector_for, entity_model
-from .choices import FieldRule
+from .choices import FieldRule, role_label
 from .errors import SyncError
 from .selectors import (
     FilterUnusable,
@@ -44,6 +44,10 @@ class PartPreview:
     external_id: str
     action: str  # "create", "update" or "no change"
     fields: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def role_label(self) -> str:
+        return role_label(self.role)
 
 
 @dataclass

@@ -55,7 +55,10 @@ def reconciliation_report(*, platform: str) -> ReconciliationReport:
     """
     connector = connector_for(platform)
     if not connector.reconciles:
-        raise ReconcileUnsupported(f"{connector.name or platform} cannot be reconciled.")
+        raise ReconcileUnsupported(
+            f"{connector.name or platform} cannot be reconciled: "
+            f"{connector.not_reconciled_because}."
+        )
     started_at = timezone.now()
     try:
         with connector.client() as client:

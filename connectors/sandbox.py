@@ -10,7 +10,8 @@ Every emulator, whatever the platform:
 
 - keeps its records in ``self.state`` (``initial_state`` builds it; ``reset``
   brings it back) and logs every request it receives with its answer;
-- shows all of it as JSON at ``/sandbox/<platform>/_emulator/`` (staff only),
+- shows all of it at ``/sandbox/<platform>/_emulator/`` (staff only: a page for a
+  browser, JSON for scripts),
   resets at ``_emulator/reset`` and takes fault settings at
   ``_emulator/faults`` (POST JSON), or through ``faults_set`` in-process;
 - injects faults on its API routes: added latency, a random error rate, the
@@ -396,8 +397,14 @@ def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpRes
 
 @staff_member_required
 def emulator_state(request: HttpRequest, platform: str) -> HttpResponse:
-    """Everything the emulator holds and every request it received, as JSON."""
-    return JsonResponse(emulator_for(platform).snapshot(), json_dumps_params={"indent": 2})
+    """Everything the emulator holds and every request it received: a page for a browser,
+    JSON for scripts (``connectors.sandbox_page``)."""
+    from .sandbox_page import emulator_page, wants_html
+
+    snapshot = emulator_for(platform).snapshot()
+    if wants_html(request):
+        return emulator_page(request, platform, snapshot)
+    return JsonResponse(snapshot, json_dumps_params={"indent": 2})
 
 
 @staff_member_required

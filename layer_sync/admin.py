@@ -26,12 +26,13 @@ model's label with `register_change_form_panel`, and the model's admin mixes in
 import copy
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import construct_instance
 from django.http import HttpRequest
@@ -366,3 +367,108 @@ class ChangeFormPanelsMixin:
         context["layer_sync_panels"] = change_form_panels(request, obj) if saved else []
         context["layer_sync_top_panels"] = change_form_panels(request, obj, "top") if saved else []
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --- inline rows that fit the page ----------------------------------------------------------
+
+
+class CompactInlineMixin:
+    """An inline whose rows carry no add / change / delete / view icons beside their
+    related-record fields: four icons per field made a row of a few such fields wider than
+    a 1,366 px window. The record itself stays one click away (each row's change link,
+    ``show_change_link``), and the related records have their own admin pages."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = False
+            widget.can_change_related = False
+            widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield
+
+
+# --- columns of a changelist ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangelistColumn:
+    """A column another app adds to a model's changelist (the sync engine's sync state on
+    the customer list), read from the list's own query: ``annotate`` adds what the column
+    needs to the queryset (subqueries, so a page costs one query however many rows it has)
+    and ``render`` turns one annotated row into the cell's HTML (safe text).
+
+    ``legend`` is the HTML shown above the list saying what the column's symbols mean;
+    ``visible`` says whether the user may see the column at all.
+    """
+
+    name: str
+    header: str
+    annotate: Callable[[QuerySet], QuerySet]
+    render: Callable[[Model], str]
+    legend: Callable[[], str] = lambda: ""
+    visible: Callable[[HttpRequest], bool] = lambda request: True
+
+
+# model label → columns, in registration order.
+_changelist_columns: dict[str, dict[str, ChangelistColumn]] = {}
+
+
+def register_changelist_column(model_label: str, column: ChangelistColumn) -> None:
+    """Show ``column`` on the changelist of the model named ("customers.Customer"), whose
+    admin mixes in `ChangelistColumnsMixin`. Registering a column of the same name again
+    replaces it."""
+    _changelist_columns.setdefault(model_label, {})[column.name] = column
+
+
+def unregister_changelist_column(model_label: str, name: str) -> None:
+    _changelist_columns.get(model_label, {}).pop(name, None)
+
+
+def changelist_columns(model_label: str) -> list[ChangelistColumn]:
+    return list(_changelist_columns.get(model_label, {}).values())
+
+
+class ChangelistColumnsMixin:
+    """A ModelAdmin mixin: the changelist shows the columns other apps registered for its
+    model (`register_changelist_column`) after its own, and above the list the legend of
+    every symbol its columns use: the registered columns' and the admin's own
+    (`list_legends`)."""
+
+    change_list_template = "admin/layer_sync/change_list_legends.html"
+
+    def list_legends(self, request: HttpRequest) -> list[str]:
+        """The HTML legends of this admin's own columns' symbols (none by default)."""
+        return []
+
+    def _visible_columns(self, request: HttpRequest) -> list[ChangelistColumn]:
+        return [
+            column
+            for column in changelist_columns(self.model._meta.label)
+            if column.visible(request)
+        ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        for column in self._visible_columns(request):
+            queryset = column.annotate(queryset)
+        return queryset
+
+    def get_list_display(self, request: HttpRequest):
+        extra = []
+        for column in self._visible_columns(request):
+            cell = admin.display(description=column.header)(column.render)
+            extra.append(cell)
+        return (*super().get_list_display(request), *extra)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        legends = [*self.list_legends(request)]
+        legends += [column.legend() for column in self._visible_columns(request)]
+        extra_context = {
+            **(extra_context or {}),
+            "layer_sync_legends": [text for text in legends if text],
+        }
+        return super().changelist_view(request, extra_context)

@@ -67,7 +67,7 @@ class ProductGroupAdmin(admin.ModelAdmin):
 class AccountCodeForm(forms.ModelForm):
     class Meta:
         model = AccountCode
-        fields = ("customer", "platform", "code")
+        fields = ("customer", "platform", "code", "location")
 
     def clean(self):
         cleaned = super().clean()
@@ -87,9 +87,9 @@ class AccountCodeAdmin(admin.ModelAdmin):
     """The codes platforms know customers by in their files (Connect: the Billing Reference)."""
 
     form = AccountCodeForm
-    list_display = ("code", "customer", "platform", "created_at")
-    list_filter = ("platform",)
-    list_select_related = ("customer", "platform")
+    list_display = ("code", "customer", "platform", "location", "created_at")
+    list_filter = ("platform", "location")
+    list_select_related = ("customer", "platform", "location")
     search_fields = ("code", "customer__name")
     autocomplete_fields = ("customer",)
 

@@ -20,6 +20,8 @@ from customers import admin as customers_admin
 from customers.models import Quote
 from layer_sync.admin import (
     ChangeFormPanelsMixin,
+    ChangelistColumnsMixin,
+    CompactInlineMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
     ServiceModelForm,
@@ -28,6 +30,7 @@ from layer_sync.admin import (
 )
 
 from .. import services
+from ..bill_status import line_not_invoiceable_reason
 from ..choices import BillStatus, ItemType, PlatformCode
 from ..models import Asset, SalesOrder, SalesOrderLine
 
@@ -81,25 +84,54 @@ LINE_FIELDS = (
 )
 
 
+def invoiceable_text(line: SalesOrderLine) -> str:
+    """ "Yes", or "No: " and why (seed 002's rule, ``line_not_invoiceable_reason``)."""
+    if line.pk is None:
+        return "-"
+    reason = line_not_invoiceable_reason(line)
+    return f"No: {reason}" if reason else "Yes"
+
+
 class SalesOrderLineForm(ServiceModelForm):
     def service_validate(self, instance: SalesOrderLine) -> None:
         services.sales_order_line_validate(line=instance)
 
 
-class SalesOrderLineInline(ServiceInlineMixin, admin.TabularInline):
+class SalesOrderLineInline(CompactInlineMixin, ServiceInlineMixin, admin.StackedInline):
+    """An order's lines, one block each, its fields in short rows that wrap: thirteen
+    columns in a table made the page 2,772 px wide and put the bill statuses off screen."""
+
     model = SalesOrderLine
     form = SalesOrderLineForm
-    fields = LINE_FIELDS
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("inventory_item", "site", "quantity"),
+                    ("sell_price", "recurring_sell_price"),
+                    ("classification", "action", "target_asset", "cli"),
+                    ("upfront_route", "upfront_bill_status"),
+                    ("recurring_route", "recurring_bill_status"),
+                    ("invoiceable_in_layer",),
+                )
+            },
+        ),
+    )
     autocomplete_fields = ("inventory_item", "site", "target_asset")
     extra = 0
     show_change_link = True
+
+    @admin.display(description="invoiceable in The Layer")
+    def invoiceable_in_layer(self, obj: SalesOrderLine) -> str:
+        return invoiceable_text(obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             # A new order's lines are made from LineSpecs, which start Not Billed; their
             # bill statuses can be changed once the order exists.
-            return LINE_BILLING_FIELDS
-        return billing_fields_locked(request, LINE_BILLING_FIELDS)
+            return (*LINE_BILLING_FIELDS, "invoiceable_in_layer")
+        return (*billing_fields_locked(request, LINE_BILLING_FIELDS), "invoiceable_in_layer")
 
     def service_save(self, request: HttpRequest, obj: SalesOrderLine) -> None:
         services.sales_order_line_save(line=obj)
@@ -118,8 +150,28 @@ class SalesOrderForm(ServiceModelForm):
             services.sales_order_create_validate(customer=instance.customer, quote=instance.quote)
 
 
+# Seed 002's circle on an order: (colour, what it means).
+BILL_CIRCLES = {
+    "waiting": ("#e67e22", "a line billed elsewhere is Not Billed or Ready to Bill"),
+    "billed": ("#2e7d32", "every line billed elsewhere is In Billing"),
+}
+
+
+def bill_circle(state: str) -> str:
+    colour, meaning = BILL_CIRCLES[state]
+    return format_html(
+        '<span class="bill-circle" data-bill-state="{}" title="{}" aria-label="{}" '
+        'style="display:inline-block;width:12px;height:12px;border-radius:50%;background:{}">'
+        "</span>",
+        state,
+        meaning,
+        meaning,
+        colour,
+    )
+
+
 @admin.register(SalesOrder)
-class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
+class SalesOrderAdmin(ChangelistColumnsMixin, ChangeFormPanelsMixin, ServiceModelAdmin):
     form = SalesOrderForm
     list_display = (
         "__str__",
@@ -157,17 +209,20 @@ class SalesOrderAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
         when every component billed elsewhere is In Billing; none when The Layer bills all."""
         if not obj.billed_components:
             return "-"
-        if obj.components_not_in_billing:
-            colour, title = "#e67e22", "Not Billed or Ready to Bill"
-        else:
-            colour, title = "#2e7d32", "In Billing"
-        return format_html(
-            '<span class="bill-circle" title="{}" aria-label="{}" style="display:inline-block;'
-            'width:12px;height:12px;border-radius:50%;background:{}"></span>',
-            title,
-            title,
-            colour,
-        )
+        state = "waiting" if obj.components_not_in_billing else "billed"
+        return bill_circle(state)
+
+    def list_legends(self, request: HttpRequest) -> list[str]:
+        return [
+            format_html(
+                '<span id="bill-circle-legend"><strong>Billing column:</strong> {} {} &nbsp; '
+                "{} {} &nbsp; - The Layer bills every line itself</span>",
+                bill_circle("waiting"),
+                BILL_CIRCLES["waiting"][1],
+                bill_circle("billed"),
+                BILL_CIRCLES["billed"][1],
+            )
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = ("created_by", "created_at", "updated_at")
@@ -224,6 +279,7 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
         "site",
         "action",
         "classification",
+        "invoiceable_in_layer",
         "upfront_bill_status",
         "recurring_bill_status",
         "upfront_route",
@@ -246,15 +302,33 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
     )
     search_fields = ("order__reference", "order__customer__name", "inventory_item__name", "cli")
     autocomplete_fields = ("order", "inventory_item", "site", "target_asset")
-    fields = ("order", *LINE_FIELDS)
-    actions = ("convert_to_asset",)
+    fields = ("order", *LINE_FIELDS, "invoiceable_in_layer", "invoiced_in_layer_at")
+    actions = ("convert_to_asset", "invoice_in_layer")
+
+    @admin.display(description="invoiceable in The Layer")
+    def invoiceable_in_layer(self, obj: SalesOrderLine) -> str:
+        return invoiceable_text(obj)
+
+    @admin.action(description="Invoice in The Layer", permissions=["change"])
+    def invoice_in_layer(self, request: HttpRequest, queryset: QuerySet[SalesOrderLine]) -> None:
+        run_service_action(
+            self,
+            request,
+            queryset.select_related("order", "inventory_item"),
+            service=lambda line: services.sales_order_line_invoice_in_layer(line=line),
+            done="Invoiced in The Layer",
+        )
 
     @admin.display(description="customer", ordering="order__customer__name")
     def customer(self, obj: SalesOrderLine) -> str:
         return str(obj.order.customer)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = billing_fields_locked(request, LINE_BILLING_FIELDS)
+        fields = (
+            *billing_fields_locked(request, LINE_BILLING_FIELDS),
+            "invoiceable_in_layer",
+            "invoiced_in_layer_at",
+        )
         return fields if obj is None else (*fields, "order")
 
     def service_save(self, request, obj, form, change) -> None:
@@ -289,16 +363,14 @@ class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
 
     form = AssetForm
     list_display = (
-        "__str__",
+        "__str__",  # the item and its identifier
         "customer",
         "site",
-        "identifier",
         "status",
         "connection_date",
         "cease_date",
         "do_not_bill",
-        "upfront_route",
-        "recurring_route",
+        "billing_routes",
     )
     list_filter = (
         "status",
@@ -369,6 +441,15 @@ class AssetAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="billing routes")
+    def billing_routes(self, obj: Asset) -> str:
+        """Both routes in one column, so that the list fits a 1,366 px window."""
+        return format_html(
+            "Up-front: {}<br>Recurring: {}",
+            obj.upfront_route or "-",
+            obj.recurring_route or "-",
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return (

@@ -8,6 +8,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..bill_status import line_not_invoiceable_reason
 from ..choices import IdentifierField
 from ..models import (
     Asset,
@@ -73,6 +74,19 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
 
     upfront_route = route_field("The platform that bills the line's up-front charge.")
     recurring_route = route_field("The platform that bills the line's recurring charge.")
+    invoiceable_in_layer = serializers.SerializerMethodField(
+        help_text="Whether The Layer may invoice the line (its up-front route is The Layer or "
+        "blank)."
+    )
+    not_invoiceable_reason = serializers.SerializerMethodField(
+        help_text="Why The Layer may not invoice the line (empty when it may)."
+    )
+
+    def get_invoiceable_in_layer(self, line: SalesOrderLine) -> bool:
+        return not line_not_invoiceable_reason(line)
+
+    def get_not_invoiceable_reason(self, line: SalesOrderLine) -> str:
+        return line_not_invoiceable_reason(line)
 
     class Meta:
         model = SalesOrderLine
@@ -91,6 +105,9 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
             "recurring_route",
             "upfront_bill_status",
             "recurring_bill_status",
+            "invoiceable_in_layer",
+            "not_invoiceable_reason",
+            "invoiced_in_layer_at",
         ]
         read_only_fields = fields
 
@@ -180,7 +197,7 @@ class ChargeImportCreateSerializer(serializers.Serializer):
     reference_text = serializers.CharField(
         required=False, allow_blank=True, max_length=100, default=""
     )
-    file = serializers.FileField(help_text="The call logger CSV (see docs/connect.md).")
+    file = serializers.FileField(help_text="The call logger CSV (see /help/connect/).")
     ignore_zero_values = serializers.BooleanField(
         default=False, help_text="Skip rows with a zero amount instead of refusing the file."
     )

@@ -55,7 +55,9 @@ class SalesOrderViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SalesOrder.objects.select_related("created_by").prefetch_related(
         Prefetch(
             "lines",
-            queryset=SalesOrderLine.objects.select_related("upfront_route", "recurring_route"),
+            queryset=SalesOrderLine.objects.select_related(
+                "upfront_route", "recurring_route", "inventory_item"
+            ),
         )
     )
     serializer_class = SalesOrderSerializer
@@ -88,7 +90,8 @@ class AssetViewSet(viewsets.ReadOnlyModelViewSet):
 def _refused_body(refused: call_charges.ChargeFileRefused) -> dict:
     return {
         "file": [
-            f"The file was refused: {len(refused.errors)} problems (each listed in rows). "
+            f"The file was refused: {call_charges.problems_text(len(refused.errors))} (each "
+            "listed in rows). "
             "Nothing was imported."
         ],
         "rows": [{"line": error.line, "message": error.message} for error in refused.errors],
@@ -155,7 +158,7 @@ class ChargeImportViewSet(
 
     @extend_schema(
         summary="Import a call charge file",
-        description="Parses the call logger file (docs/connect.md) strictly and imports it all "
+        description="Parses the call logger file (/help/connect/) strictly and imports it all "
         "or nothing: each row is matched to a customer by its Connect account code; matched "
         "rows become charges on the open “essensys call logger v2” batch sheet of the "
         "location and product group, unmatched rows are kept with the reason (match them "

@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from ..base import ENTITY_MODELS, Connector, entity_model, platform_choices, registered
-from ..choices import JobStatus
+from ..choices import JobStatus, role_label
 
 # Reading jobs, sync states and previews; queuing a sync (the "add" of a job: the same
 # permission the API's manual sync asks for); acting on the error queue.
@@ -135,3 +135,49 @@ def platform_badges(
             }
         )
     return badges
+
+
+def bindings_described(platform: str, entity: str, bindings: list[dict[str, Any]]) -> list[dict]:
+    """A record's bindings (``record_sync_state``'s dicts) for staff: each with ``label``,
+    its role as staff read it, and ``record_name``, the local record a role points at when
+    it names one of another kind ("" otherwise).
+
+    A role ``<qualifier>_<role>`` whose external id is also bound, on the same platform, to
+    a record of another entity in the role ``<role>`` names that record: a customer's
+    ``billing_site`` 1 is the site bound as ``site`` 1, so staff read "Billing site: Leeds
+    Head Office" rather than a role and a number. Two queries, however many bindings.
+    """
+    from ..models import Binding
+
+    ids = {b["external_id"] for b in bindings if b["external_id"]}
+    others = (
+        Binding.objects.filter(platform=platform, external_id__in=ids)
+        .exclude(entity=entity)
+        .values_list("role", "entity", "object_id", "external_id")
+        if ids
+        else []
+    )
+    pointed: dict[tuple[str, str], tuple[str, int]] = {}
+    for role, other_entity, object_id, external_id in others:
+        pointed[(role, external_id)] = (other_entity, object_id)
+    wanted: dict[str, set[int]] = {}
+    targets: dict[int, tuple[str, int]] = {}
+    for index, binding in enumerate(bindings):
+        role, external_id = binding["role"], binding["external_id"]
+        for (other_role, other_id), target in pointed.items():
+            if other_id == external_id and role.endswith(f"_{other_role}"):
+                targets[index] = target
+                wanted.setdefault(target[0], set()).add(target[1])
+    names = {
+        (other_entity, pk): str(record)
+        for other_entity, pks in wanted.items()
+        for pk, record in entity_model(other_entity)._default_manager.in_bulk(pks).items()
+    }
+    return [
+        {
+            **binding,
+            "label": role_label(binding["role"]),
+            "record_name": names.get(targets[index], "") if index in targets else "",
+        }
+        for index, binding in enumerate(bindings)
+    ]

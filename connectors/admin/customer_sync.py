@@ -41,6 +41,7 @@ from .common import (
     ACT_ON_JOBS,
     REQUEST_JOBS,
     VIEW_JOBS,
+    bindings_described,
     platform_badges,
     record_admin_url,
     status_badge,
@@ -103,6 +104,7 @@ def _summary_rows(entity: str, states: list[dict[str, Any]]) -> list[dict[str, A
         rows.append(
             {
                 **state,
+                "bindings": bindings_described(state["platform"], entity, state["bindings"]),
                 "badges": badges,
                 "url": record_admin_url(entity, state["record"].pk),
                 "is_subsite": entity == Entity.SITE and bool(state["record"].parent_id),

@@ -10,9 +10,13 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from layer_sync.wording import local_datetime
+
+from ..base import registered
 from ..choices import ERROR_STATUSES, JobStatus
 from ..models import SyncAttempt, SyncJob
 from . import customer_sync, dashboard, progress, reconciliation, records
@@ -131,14 +135,12 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
 
     list_display = (
         "id",
-        "platform",
+        "platform_short",
         "entity",
         "record",
         "status_badge",
         "operation",
-        "attempts",
-        "last_attempt_at",
-        "next_attempt",
+        "attempts_summary",
         "external_id",
         "short_error",
     )
@@ -232,6 +234,23 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
     def next_attempt(self, job: SyncJob) -> Any:
         # Only a job still to run has a next attempt; a finished one keeps a stale time.
         return job.next_attempt_at if job.status == JobStatus.PENDING else None
+
+    @admin.display(description="platform", ordering="platform")
+    def platform_short(self, job: SyncJob) -> str:
+        """The platform as staff know it (its connector's name), not its identifier."""
+        connector = registered().get(job.platform)
+        return (connector.name if connector else "") or job.platform
+
+    @admin.display(description="attempts", ordering="last_attempt_at")
+    def attempts_summary(self, job: SyncJob) -> str:
+        """How many attempts, the last one's time and the next one's: one column, so that
+        the list fits a 1,366 px window."""
+        parts = [str(job.attempts)]
+        if job.last_attempt_at:
+            parts.append(f"last {local_datetime(job.last_attempt_at)}")
+        if (next_at := self.next_attempt(job)) is not None:
+            parts.append(f"next {local_datetime(next_at)}")
+        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
 
     @admin.display(description="last error")
     def short_error(self, job: SyncJob) -> str:

@@ -25,7 +25,7 @@ def _reconcilable_or_404(platform: str):
     except UnknownPlatform as error:
         raise Http404(str(error)) from None
     if not connector.reconciles:
-        raise Http404(f"{connector.name} cannot be reconciled.")
+        raise Http404(f"{connector.name} cannot be reconciled: {connector.not_reconciled_because}.")
     return connector
 
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from layer_sync.admin import register_change_form_panel
 
 from ..base import ENTITY_MODELS, UnknownPlatform, connector_for, entity_model, registered
+from ..choices import Entity
 from ..errors import SyncError
 from ..models import SyncJob
 from ..preview import record_preview
@@ -37,6 +38,7 @@ from .common import (
     ACT_ON_JOBS,
     REQUEST_JOBS,
     VIEW_JOBS,
+    bindings_described,
     platform_label,
     record_admin_url,
     record_jobs_url,
@@ -77,11 +79,13 @@ def sync_state_panel(request: HttpRequest, obj: Model) -> str:
         exporting = set(exporting_platforms(entity))
         for connector in connectors:
             state = record_sync_state(connector.identifier, entity, obj.pk)
+            state["bindings"] = bindings_described(connector.identifier, entity, state["bindings"])
             rows.append(
                 {
                     **state,
                     **_record_urls(connector.identifier, entity, obj.pk),
                     "entity": entity,
+                    "entity_label": Entity(entity).label.lower(),
                     "platform_name": connector.name or connector.identifier,
                     "exporting": connector.identifier in exporting,
                     "warnings": connector.warnings(entity, obj),

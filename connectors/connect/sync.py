@@ -26,6 +26,10 @@ ROLE_CLIENT = "client"
 class ConnectConnector(Connector):
     identifier = PLATFORM
     name = "Connect"
+    not_reconciled_because = (
+        "Connect has no public API to list its clients: clients are only created from here "
+        "(Send to Connect), and each one's link is on its customer's page"
+    )
     entities = ()
     secrets = ("CONNECT_API_TOKEN",)
 

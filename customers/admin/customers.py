@@ -1,19 +1,34 @@
 """Admin for customers (and leads), company settings, customer classes and contact types.
 
 A customer is saved through customers.services (its lead record too); a
-lead becomes a customer only through the convert action.
+lead becomes a customer only through conversion: the Convert button on its page, or the
+list's action for many.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Model, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import path, reverse
 
-from layer_sync.admin import ChangeFormPanelsMixin, ServiceModelAdmin, run_service_action
+from layer_sync.admin import (
+    ChangeFormPanelsMixin,
+    ChangelistColumnsMixin,
+    ServiceModelAdmin,
+    refusal_text,
+    run_service_action,
+)
 
 from .. import services
-from ..choices import ConversionSource
+from ..choices import ConversionSource, CustomerStage
 from ..models import (
     AccountType,
     CompanySettings,
@@ -175,7 +190,8 @@ VAT_HELP = (
 
 
 @admin.register(Customer)
-class CustomerAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
+class CustomerAdmin(ChangelistColumnsMixin, ChangeFormPanelsMixin, ServiceModelAdmin):
+    change_form_template = "admin/customers/customer/change_form.html"
     list_display = (
         "name",
         "stage",
@@ -252,6 +268,57 @@ class CustomerAdmin(ChangeFormPanelsMixin, ServiceModelAdmin):
 
     def service_save(self, request, obj, form, change) -> None:
         services.customer_save(customer=obj, user=request.user)
+
+    # --- the lead's Convert button (seed 000: "Manual lead conversion to customer (through
+    # 'Sales' menu)"): what the list's action does, for the lead on the page.
+
+    def get_urls(self):
+        convert = path(
+            "<path:object_id>/convert/",
+            self.admin_site.admin_view(self.convert_lead_view),
+            name="customers_customer_convert",
+        )
+        return [convert, *super().get_urls()]
+
+    def convert_lead_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST: convert the lead to a customer (as the list's action does), then back to its
+        page with what happened. The CSRF middleware checks the form's token."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"], "Convert a lead with its page's button.")
+        # The permission first: without it, a missing record is refused like any other.
+        if not self.has_change_permission(request):
+            raise PermissionDenied("Converting a lead needs the permission to change customers.")
+        customer = self.get_object(request, unquote(object_id))
+        if customer is None:
+            raise Http404(f"No customer or lead with id {object_id}.")
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied("Converting a lead needs the permission to change customers.")
+        try:
+            services.customer_convert_lead(
+                customer=customer, source=ConversionSource.MANUAL, user=request.user
+            )
+        except ValidationError as error:
+            self.message_user(
+                request, f"{customer} was not converted: {refusal_text(error)}", messages.ERROR
+            )
+        else:
+            self.message_user(
+                request,
+                f"{customer} is now a customer (status Pending): it is sent to the billing "
+                "platforms whose integration is on.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:customers_customer_change", args=[customer.pk]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["convert_lead_url"] = (
+            reverse("admin:customers_customer_convert", args=[obj.pk])
+            if obj is not None
+            and obj.stage == CustomerStage.LEAD
+            and self.has_change_permission(request, obj)
+            else ""
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Convert lead to customer", permissions=["change"])
     def convert_leads(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from layer_sync.admin import (
     ChangeFormPanelsMixin,
+    CompactInlineMixin,
     ServiceInlineMixin,
     ServiceModelAdmin,
     ServiceModelForm,
@@ -52,7 +53,7 @@ class SiteForm(ServiceModelForm):
         services.site_validate(site=instance)
 
 
-class SiteInline(ServiceInlineMixin, admin.TabularInline):
+class SiteInline(CompactInlineMixin, ServiceInlineMixin, admin.TabularInline):
     model = Site
     form = SiteForm
     fields = ("name", "is_default", "site_ref", "description", "parent", "integration_id")
@@ -117,7 +118,7 @@ class ContactForm(ServiceModelForm):
         services.contact_validate(contact=instance)
 
 
-class ContactInline(ServiceInlineMixin, admin.TabularInline):
+class ContactInline(CompactInlineMixin, ServiceInlineMixin, admin.TabularInline):
     model = Contact
     form = ContactForm
     fields = (

@@ -40,19 +40,42 @@ def circle_of(client, asset) -> str:
     html = client.get(reverse("admin:billing_salesorder_changelist")).content.decode()
     row = html[html.index(f"/admin/billing/salesorder/{asset.sales_order_line.order_id}/") :]
     row = row[: row.index("</tr>")]
-    return row[row.index('class="bill-circle"') :][:80] if "bill-circle" in row else "-"
+    if "bill-circle" not in row:
+        return "-"
+    circle = row[row.index('class="bill-circle"') :]
+    return circle[: circle.index("</span>")]
 
 
 def test_the_order_list_circle_is_orange_until_every_component_is_in_billing():
     asset = affinity_asset()
     client = staff("billing.view_salesorder")
-    assert 'title="Not Billed or Ready to Bill"' in circle_of(client, asset)
+    circle = circle_of(client, asset)
+    assert "background:#e67e22" in circle  # seed 002: orange
+    assert 'title="a line billed elsewhere is Not Billed or Ready to Bill"' in circle
 
     export.billing_transfer(
         route=platform(PlatformCode.AFFINITY), line_ids=[asset.sales_order_line_id]
     )
 
-    assert 'title="In Billing"' in circle_of(client, asset)
+    circle = circle_of(client, asset)
+    assert "background:#2e7d32" in circle  # seed 002: green
+    assert 'title="every line billed elsewhere is In Billing"' in circle
+
+
+def test_the_order_list_explains_its_circles_above_the_list():
+    """Every symbol on a page has a legend (issue 22): both circles, and the dash."""
+    affinity_asset()
+    html = (
+        staff("billing.view_salesorder")
+        .get(reverse("admin:billing_salesorder_changelist"))
+        .content.decode()
+    )
+
+    legend = html[html.index('id="bill-circle-legend"') :]
+    legend = legend[: legend.index("</p>")]
+    assert 'data-bill-state="waiting"' in legend and 'data-bill-state="billed"' in legend
+    assert "Not Billed or Ready to Bill" in legend and "In Billing" in legend
+    assert "The Layer bills every line itself" in legend
 
 
 def test_an_order_billed_by_the_layer_has_no_circle():

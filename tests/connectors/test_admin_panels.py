@@ -152,7 +152,7 @@ def test_the_customer_page_shows_its_external_id_open_job_and_last_job(superuser
     panel = panel_of(response)
     assert f'data-platform="{PLATFORM}" data-entity="customer"' in panel
     assert "Fake platform" in panel
-    assert "customer: <strong>900</strong>" in panel
+    assert "Customer: Fake platform id <strong>900</strong>" in panel
     assert f'<a href="{job_url(pending)}">#{pending.pk}</a>' in panel
     assert f'<a href="{job_url(last)}">#{last.pk}</a>' in panel
     assert '<span class="sync-status sync-status-error">Failed</span>' in panel
@@ -183,7 +183,7 @@ def test_site_and_contact_pages_show_their_sync_state(superuser_client, factory)
     panel = panel_of(superuser_client.get(change_url(record)))
 
     assert f'data-entity="{entity}"' in panel
-    assert f"{entity}: <strong>4242</strong>" in panel
+    assert f"{entity.capitalize()}: Fake platform id <strong>4242</strong>" in panel
     assert f'<a href="{job_url(done)}">#{done.pk}</a>' in panel
     assert '<span class="sync-status sync-status-done">Succeeded</span>' in panel
 
@@ -204,7 +204,7 @@ def test_the_asset_page_shows_the_asset_and_its_charges_on_a_platform_taking_the
 
     assert f'data-platform="{assets_platform}" data-entity="asset"' in panel
     assert f'data-platform="{assets_platform}" data-entity="charge"' in panel
-    assert "service: <strong>SVC-1</strong>" in panel
+    assert "Service: " in panel and "id <strong>SVC-1</strong>" in panel
     assert 'data-platform="fake"' not in panel  # the fake platform takes no assets
 
 
@@ -461,3 +461,41 @@ def test_a_provider_with_nothing_to_show_adds_nothing(superuser_client, monkeypa
     request = superuser_client.get(change_url(customer)).wsgi_request
 
     assert change_form_panels(request, customer) == []
+
+
+# --- names staff understand instead of roles and ids (issue 22) ---------------------------
+
+
+def test_a_role_pointing_at_another_record_names_it_and_unrelated_equal_ids_do_not(
+    superuser_client,
+):
+    """A customer's ``billing_site`` binding holds the id of the platform site it is billed
+    on (seed 000: one Layer site syncs as the billing site); staff read that site's name.
+    A contact whose platform id happens to equal the company's is not named for it."""
+    customer = CustomerFactory(name="Acme Ltd")
+    site = SiteFactory(customer=customer, name="Leeds Head Office")
+    contact = ContactFactory(customer=customer, site=site)
+    bind(Entity.CUSTOMER, customer.pk, "5")  # role "customer"
+    Binding.objects.create(
+        platform=PLATFORM,
+        role="billing_site",
+        entity=Entity.CUSTOMER,
+        object_id=customer.pk,
+        external_id="77",
+    )
+    Binding.objects.create(
+        platform=PLATFORM, role="site", entity=Entity.SITE, object_id=site.pk, external_id="77"
+    )
+    Binding.objects.create(
+        platform=PLATFORM,
+        role="site_contact",
+        entity=Entity.CONTACT,
+        object_id=contact.pk,
+        external_id="5",
+    )
+
+    panel = panel_of(superuser_client.get(change_url(customer)))
+
+    assert "Billing site: Leeds Head Office (Fake platform id <strong>77</strong>)" in panel
+    assert "Customer: Fake platform id <strong>5</strong>" in panel
+    assert "billing_site:" not in panel

@@ -2,6 +2,7 @@
 JSON for the pages' progress indicator, Retry and Map to existing on a record's sync
 panel, the asset page's tick, and the record of each reconciliation run."""
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -420,3 +421,22 @@ def test_the_asset_page_says_what_failed_and_why(
     assert "Not on Assets Platform yet" in badge
     assert '<span class="sync-status sync-status-error">failed</span>' in badge
     assert f"Job #{failed.pk}</a>: Missing charge type for Broadband" in badge
+
+
+def test_a_platform_that_cannot_be_reconciled_says_why(superuser_client):
+    """Abillity's reference (abillity-api.md §4, "Not found": no GET api/company) leaves
+    nothing to read companies back from; the dashboard says so instead of a bare
+    "cannot be reconciled"."""
+    page = superuser_client.get(DASHBOARD).content.decode()
+
+    card = html.unescape(card_of(page, "abillity"))
+    assert "Abillity cannot be reconciled: Abillity's API cannot read companies back" in card
+    assert "GET api/company" in card
+    assert "cannot be reconciled.\n" not in card
+
+
+def test_refusing_to_reconcile_a_platform_gives_the_reason():
+    from connectors.reconciliation import ReconcileUnsupported
+
+    with pytest.raises(ReconcileUnsupported, match="Connect cannot be reconciled: Connect has"):
+        reconciliation_report(platform="connect")

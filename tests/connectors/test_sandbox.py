@@ -109,6 +109,43 @@ def test_staff_read_everything_the_emulator_holds_as_json(superuser_client, api,
     assert [r["path"] for r in snapshot["requests"]] == ["accounts"]
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_reads_the_emulator_as_a_page_of_tables_not_raw_json(
+    superuser_client, api, fake_emulator
+):
+    api("POST", "accounts", {"name": "Acme <b>Ltd</b>", "reference": "C1"})
+    fake_emulator.faults_set(latency_ms=5)
+
+    response = superuser_client.get(STATE, HTTP_ACCEPT=BROWSER_ACCEPT)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    accounts = page[page.index('data-kind="Accounts"') :]
+    accounts = accounts[: accounts.index("</table>")]
+    assert "Accounts: 1" in accounts
+    assert '<th scope="col">name</th>' in accounts and '<th scope="col">reference</th>' in accounts
+    assert "<td>Acme &lt;b&gt;Ltd&lt;/b&gt;</td>" in accounts  # shown, never run as markup
+    assert "<td>C1</td>" in accounts
+    assert "latency_ms" in page[page.index('id="emulator-faults"') :]
+    requests_table = page[page.index('id="emulator-requests"') :]
+    assert "Requests: 1" in requests_table and "POST accounts" in requests_table
+    assert 'href="?format=json"' in page
+
+
+def test_the_json_stays_for_scripts_and_when_asked_for(superuser_client, api, fake_emulator):
+    api("POST", "accounts", {"name": "Acme"})
+
+    asked = superuser_client.get(f"{STATE}?format=json", HTTP_ACCEPT=BROWSER_ACCEPT)
+    curl = superuser_client.get(STATE, HTTP_ACCEPT="*/*")
+
+    for response in (asked, curl):
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["state"]["accounts"] == {"1": {"id": 1, "name": "Acme"}}
+
+
 @pytest.mark.parametrize("url", [STATE, FAULTS])
 def test_anonymous_users_are_sent_to_the_admin_login(client, fake_emulator, url):
     response = client.get(url)

@@ -260,6 +260,123 @@ def test_convert_action_converts_a_lead_once_and_refuses_a_customer(superuser_cl
     assert any(m.startswith("Refused 1: Lead Ltd:") for m in page_messages(again))
 
 
+# --- the lead's Convert button ------------------------------------------------------
+# Seed 000, "Initial sync events": "Manual lead conversion to customer (through 'Sales'
+# menu)". The button on the lead's page does what the list's action does, for that lead.
+
+
+def convert_url(customer: Customer) -> str:
+    return reverse("admin:customers_customer_convert", args=[customer.pk])
+
+
+def test_a_leads_page_has_a_convert_button_that_posts_with_the_csrf_token(superuser_client):
+    lead = LeadFactory(name="Lead Ltd")
+
+    html = superuser_client.get(reverse("admin:customers_customer_change", args=[lead.pk]))
+    html = html.content.decode()
+
+    form = html[html.index('id="convert-lead-form"') - 200 :]
+    form = form[: form.index("</form>")]
+    assert 'method="post"' in form
+    assert f'action="{convert_url(lead)}"' in form
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert "data-confirm=" in form and 'id="convert-lead"' in form
+
+
+def test_a_customers_page_has_no_convert_button(superuser_client):
+    customer = CustomerFactory(name="Customer Ltd")
+
+    html = superuser_client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
+
+    assert "convert-lead" not in html.content.decode()
+
+
+def test_the_convert_button_converts_the_lead_as_the_action_does(superuser_client, superuser):
+    lead = LeadFactory(name="Lead Ltd")
+    events = []
+    lead_converted.connect(
+        lambda **kwargs: events.append(kwargs), weak=False, dispatch_uid="test-admin-button"
+    )
+    try:
+        response = superuser_client.post(convert_url(lead), follow=True)
+    finally:
+        lead_converted.disconnect(dispatch_uid="test-admin-button")
+
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:customers_customer_change", args=[lead.pk]
+    )
+    lead.refresh_from_db()
+    assert lead.stage == CustomerStage.CUSTOMER
+    assert lead.lead.conversion_source == ConversionSource.MANUAL
+    assert lead.lead.converted_by == superuser
+    assert [(e["customer"].pk, e["source"]) for e in events] == [(lead.pk, ConversionSource.MANUAL)]
+    assert any("Lead Ltd is now a customer" in m for m in page_messages(response))
+    assert "convert-lead-form" not in response.content.decode()
+
+
+def test_the_convert_button_refuses_a_customer_and_changes_nothing(superuser_client):
+    customer = CustomerFactory(name="Customer Ltd")
+    before = Customer.objects.values().get(pk=customer.pk)
+
+    response = superuser_client.post(convert_url(customer), follow=True)
+
+    assert any(
+        m.startswith("Customer Ltd was not converted:") and "only a lead" in m
+        for m in page_messages(response)
+    )
+    assert Customer.objects.values().get(pk=customer.pk) == before
+
+
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_converting_needs_a_post(superuser_client, method):
+    lead = LeadFactory()
+
+    response = getattr(superuser_client, method)(convert_url(lead))
+
+    assert response.status_code == 405
+    lead.refresh_from_db()
+    assert lead.stage == CustomerStage.LEAD
+
+
+def test_converting_without_the_csrf_token_is_refused(superuser):
+    from django.test import Client
+
+    lead = LeadFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(superuser)
+
+    response = client.post(convert_url(lead))
+
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.stage == CustomerStage.LEAD
+
+
+def test_staff_who_may_only_view_customers_cannot_convert(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client.force_login(user)
+    lead = LeadFactory()
+
+    page = client.get(reverse("admin:customers_customer_change", args=[lead.pk]))
+    response = client.post(convert_url(lead))
+
+    assert "convert-lead" not in page.content.decode()
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.stage == CustomerStage.LEAD
+
+
+def test_converting_an_unknown_record_is_a_404(superuser_client):
+    response = superuser_client.post(reverse("admin:customers_customer_convert", args=[987654]))
+
+    assert response.status_code == 404
+
+
 # --- sites: one default, generated fields, subsites --------------------------------
 
 

@@ -198,6 +198,11 @@ ROUTES: dict[str, list[Check]] = {
         staff("post", "/billing-export/", BILLING_APPS, ok=(302,), data={"action": "cli"}),
     ],
     "health/": [Check("get", "/health/", kind="public")],
+    # The site's root only redirects to the admin, which asks for a sign-in itself.
+    "": [Check("get", "/", ok=(302,), kind="public")],
+    # Help pages: any signed-in staff member, no permission needed.
+    "help/": [staff("get", "/help/")],
+    "help/<slug:page>/": [staff("get", "/help/connect/")],
     # --- the admin site's own views -------------------------------------------------------
     "admin/": [staff("get", "/admin/")],
     "admin/login/": [Check("get", "/admin/login/", kind="public")],
@@ -242,6 +247,14 @@ ROUTES: dict[str, list[Check]] = {
     ],
     "admin/billing/chargeimport/sample.csv": [
         staff("get", "/admin/billing/chargeimport/sample.csv", "billing.add_chargeimport")
+    ],
+    "admin/customers/customer/<path:object_id>/convert/": [
+        staff(
+            "post",
+            "/admin/customers/customer/{lead}/convert/",
+            "customers.change_customer",
+            ok=(302,),
+        )
     ],
     "admin/billing/chargeimport/<int:pk>/rematch/": [
         staff(

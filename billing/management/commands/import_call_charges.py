@@ -129,8 +129,8 @@ class Command(TerminalSafeOutput, BaseCommand):
                 {"rows": [{"line": e.line, "message": e.message} for e in refused.errors]},
                 "\n".join(str(e) for e in refused.errors),
                 EXIT_REFUSED,
-                headline=f"The file was refused ({len(refused.errors)} problems); nothing "
-                "was imported.",
+                headline="The file was refused "
+                f"({call_charges.problems_text(len(refused.errors))}); nothing was imported.",
             )
         except call_charges.DuplicateChargeFile as duplicate:
             self._refuse(
@@ -144,7 +144,8 @@ class Command(TerminalSafeOutput, BaseCommand):
             self.stdout.write(json.dumps(summary, indent=2))
             return
         self.stdout.write(
-            f"Imported {path.name} as import #{charge_import.pk}: {summary['rows']} rows, "
+            f"Imported {path.name} as import #{charge_import.pk}: "
+            f"{call_charges.rows_text(summary['rows'])}, "
             f"{summary['matched']} matched, {summary['unmatched']} unmatched, total "
             f"{summary['total_amount']}."
         )

@@ -108,7 +108,7 @@ INVENTORY = [
              external_sku="AFF-SIMO-UNL", rrp="30.00"),
     DemoItem("SIP Trunk Channel", SERVICE, "Fixed Line", CONNECT, CONNECT, "25.00", "8.50"),
     DemoItem("Leased Line 100Mb", SERVICE, "Fixed Line", ABILLITY, ABILLITY, "950.00", "345.00",
-             data_description="1100", pricing_tier="2100", rrp="399.00",
+             data_description="1100", pricing_tier="2300", rrp="399.00",
              billing_frequency=BillingFrequency.QUARTERLY),
     DemoItem("0333 Non-geographic Number", SERVICE, "Numbers", None, None, "0", "2.00"),
     DemoItem("Yealink T46U Desk Phone", PRODUCT, "Hardware", AFFINITY, None, "99.00", "0",
@@ -289,7 +289,11 @@ class DemoData:
                     sell_price=Decimal(spec.sell_price),
                     recurring_sell_price=Decimal(spec.recurring_sell_price),
                 )
-                item.full_clean()
+                # Its own fields and constraints; the billing platforms' rules on charge
+                # types (``InventoryItem.clean``) read the platforms' charge type lists, which
+                # the connectors fill for their emulators only after the data is loaded.
+                item.clean_fields()
+                item.validate_constraints()
                 item.save()
             self.items[spec.name] = item
 

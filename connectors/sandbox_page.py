@@ -1,0 +1,96 @@
+"""The emulator's page for people: ``/sandbox/<platform>/_emulator/`` in a browser shows
+what the emulator holds as tables (one per kind of record), its fault settings and the
+latest requests it answered, instead of raw JSON.
+
+Scripts and tests keep the JSON: it is served when the request does not ask for HTML
+(no ``text/html`` in Accept, as ``curl`` and the test client send) or with ``?format=json``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from layer_sync.wording import local_datetime
+
+# The most records of one kind and requests a page shows (the JSON has them all).
+MAX_ROWS = 200
+MAX_COLUMNS = 12
+CELL_CHARS = 120
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """A browser asking for a page (and not for ?format=json)."""
+    if request.GET.get("format") == "json":
+        return False
+    return "text/html" in request.headers.get("Accept", "")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value)
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def _table(name: str, records: Any) -> dict[str, Any]:
+    """One kind of record as a table: its columns (the records' keys, first seen first) and
+    at most MAX_ROWS rows."""
+    items = list(records.items()) if isinstance(records, dict) else list(enumerate(records))
+    columns: list[str] = []
+    for _key, record in items[:MAX_ROWS]:
+        if isinstance(record, dict):
+            columns += [column for column in record if column not in columns]
+    columns = columns[:MAX_COLUMNS]
+    rows = []
+    for key, record in items[:MAX_ROWS]:
+        if isinstance(record, dict):
+            rows.append([_cell(key), *(_cell(record.get(column)) for column in columns)])
+        else:
+            rows.append([_cell(key), _cell(record)])
+    return {
+        "name": name.replace("_", " ").capitalize(),
+        "columns": columns or ["value"],
+        "rows": rows,
+        "count": len(items),
+        "shown": len(rows),
+    }
+
+
+def _request_row(entry: dict[str, Any]) -> dict[str, Any]:
+    try:
+        at = local_datetime(datetime.fromisoformat(entry.get("at", "")))
+    except (TypeError, ValueError):
+        at = entry.get("at", "")
+    return {
+        "at": at,
+        "method": entry.get("method", ""),
+        "path": entry.get("path", ""),
+        "status": entry.get("status", ""),
+        "body": _cell(entry.get("body")),
+        "response": _cell(entry.get("response")),
+    }
+
+
+def emulator_page(request: HttpRequest, platform: str, snapshot: dict[str, Any]) -> HttpResponse:
+    """The emulator's state, faults and latest requests as an admin page."""
+    state = snapshot.get("state", {})
+    requests = list(snapshot.get("requests", []))
+    context = {
+        **admin.site.each_context(request),
+        "title": f"{platform.capitalize()} emulator",
+        "platform": platform,
+        "tables": [_table(name, records) for name, records in state.items()],
+        "faults": list(snapshot.get("faults", {}).items()),
+        "requests": [_request_row(entry) for entry in reversed(requests[-MAX_ROWS:])],
+        "request_count": len(requests),
+        "max_rows": MAX_ROWS,
+    }
+    return TemplateResponse(request, "admin/connectors/emulator.html", context)
