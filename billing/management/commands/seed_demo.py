@@ -258,12 +258,18 @@ class DemoData:
         ProductGroup.objects.get_or_create(name=DEMO_PRODUCT_GROUP)
         for name in DEMO_CONNECT_CUSTOMERS:
             customer = customer_with_name(name=name)
+            if customer is None:
+                continue
             held = AccountCode.objects.filter(
                 customer=customer, platform__code=PlatformCode.CONNECT
-            )
-            if customer is not None and not held.exists():
+            ).first()
+            # A code matches only rows imported at its account's location (seed 004).
+            if held is None or held.location_id is None:
                 call_charges.account_code_set(
-                    customer=customer, platform_code=PlatformCode.CONNECT, code=str(customer.pk)
+                    customer=customer,
+                    platform_code=PlatformCode.CONNECT,
+                    code=held.code if held else str(customer.pk),
+                    location=location,
                 )
 
     # --- inventory -------------------------------------------------------------
