@@ -40,7 +40,7 @@ TIMEOUT = 180
 
 
 @pytest.fixture
-def worker(live_server, tmp_path, settings):
+def worker(live_server, tmp_path):
     problem = redis_problem()
     if problem:
         pytest.skip(f"needs Redis for a real Celery worker: {problem}")
@@ -49,7 +49,8 @@ def worker(live_server, tmp_path, settings):
         queue=queue, broker_url=REDIS_URL, sandbox_url=live_server.url, log_path=tmp_path / "w.log"
     )
     worker.start()
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Publishing to the worker, not eagerly, within the block only (the Celery app's conf
+    # is put back after; Django's setting is left alone, or the conf would keep it).
     with celery_publishing(broker_url=REDIS_URL, queue=queue):
         yield worker
     worker.stop()

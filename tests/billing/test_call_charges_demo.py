@@ -43,6 +43,7 @@ def test_the_demo_has_a_call_logger_location_a_product_group_a_product_and_accou
     # As Send to Connect would set them: the customer's id is its Billing Reference.
     assert codes.count() == 2
     assert all(code.code == str(code.customer_id) for code in codes)
+    assert all(code.location == location for code in codes)  # matched only there
 
 
 def test_the_sample_file_imports_from_the_demo_with_matched_and_unmatched_rows(

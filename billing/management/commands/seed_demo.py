@@ -25,7 +25,6 @@ from django.db import transaction
 from billing import call_charges
 from billing import services as billing_services
 from billing.choices import (
-    AssetStatus,
     BillingFrequency,
     Classification,
     ItemType,
@@ -259,11 +258,13 @@ class DemoData:
         ProductGroup.objects.get_or_create(name=DEMO_PRODUCT_GROUP)
         for name in DEMO_CONNECT_CUSTOMERS:
             customer = customer_with_name(name=name)
+            if customer is None:
+                continue
             held = AccountCode.objects.filter(
                 customer=customer, platform__code=PlatformCode.CONNECT
             ).first()
-            # A code matches only at its account's location (the import's location must be it).
-            if customer is not None and (held is None or held.location_id is None):
+            # A code matches only rows imported at its account's location (seed 004).
+            if held is None or held.location_id is None:
                 call_charges.account_code_set(
                     customer=customer,
                     platform_code=PlatformCode.CONNECT,
@@ -630,8 +631,7 @@ class DemoData:
         )
 
     def _elmstead(self, name: str) -> None:
-        """A direct customer that has since cancelled (Customer unticked in Abillity), with a
-        ceased asset and a Do Not Bill asset."""
+        """A direct customer that has since cancelled (Customer unticked in Abillity)."""
         elmstead = self._customer(
             name,
             stage=CustomerStage.CUSTOMER,
@@ -679,16 +679,6 @@ class DemoData:
             ],
         )
         self._assets_for(order, connected=date(2024, 2, 1), identifiers={})
-        # The office SIM was ceased at the end of June 2024: the Billing Export bills it up
-        # to that date (its End Date) and no further. The branch SIM is Do Not Bill: its CLI
-        # goes to Affinity flagged, and nothing of it is in the product file.
-        ceased = Asset.objects.get(customer=elmstead, identifier="07700900511")
-        ceased.status = AssetStatus.CEASED
-        ceased.cease_date = date(2024, 6, 30)
-        billing_services.asset_save(asset=ceased)
-        free = Asset.objects.get(customer=elmstead, identifier="07700900512")
-        free.do_not_bill = True
-        billing_services.asset_save(asset=free)
         elmstead.refresh_from_db()
         elmstead.status = CustomerStatus.CANCELLED
         customer_services.customer_save(customer=elmstead)
