@@ -10,11 +10,11 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from ..base import platform_choices, registered
+from ..base import platform_choices
 from ..choices import FilterCondition, role_label
 from ..models import Binding, EntitySetting, ExportFilter, ValueMapping
 from ..selectors import export_filter_problem
-from .common import PlatformFilter, platform_label, record_exists, record_link
+from .common import PlatformFilter, platform_label, platform_name, record_exists, record_link
 
 # --- bindings ------------------------------------------------------------------------
 
@@ -65,8 +65,7 @@ class BindingAdmin(admin.ModelAdmin):
 
     @admin.display(description="platform", ordering="platform")
     def platform_name(self, binding: Binding) -> str:
-        connector = registered().get(binding.platform)
-        return (connector.name if connector else "") or binding.platform
+        return platform_name(binding.platform)
 
     @admin.display(description="role", ordering="role")
     def role_name(self, binding: Binding) -> str:
