@@ -1,4 +1,5 @@
-# layer_sync: one image for the web, worker and beat services of docker-compose.yml.
+# layer_sync: one image for every service of docker-compose.yml (the web app, Celery
+# workers and beat in production; the demo). .ci/image_build_check.py proves its build.
 FROM python:3.11-slim
 
 # PYTHONPATH=/app: the project is imported from /app, not from a copy in
@@ -22,19 +23,19 @@ COPY connectors/__init__.py connectors/
 RUN pip install .
 
 COPY . .
-RUN pip install --no-deps . \
-    && useradd --system --create-home --home-dir /home/app app \
-    && mkdir -p /app/media \
-    && chown app /app/media
+RUN pip install --no-deps .
 
-# Production settings refuse to load without a strong secret and the platform
-# URLs; these throwaway values exist only for collectstatic at build time.
-RUN DJANGO_SECRET_KEY="build-only-$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-    ABILLITY_API_URL=http://build.invalid/ \
-    AFFINITY_API_URL=http://build.invalid/ \
-    CONNECT_API_URL=http://build.invalid/ \
-    python manage.py collectstatic --noinput
+# Static files, collected with production's storage. Production settings refuse to load
+# without a secret, the platform URLs and a broker, which a build has none of:
+# layer_sync.settings_build needs nothing.
+RUN DJANGO_SETTINGS_MODULE=layer_sync.settings_build python manage.py collectstatic --noinput
+
+# The unprivileged user the services run as; media/ (uploads) and data/ (the demo's
+# SQLite database) are its, and compose mounts volumes there.
+RUN useradd --system --create-home --home-dir /home/app app \
+    && mkdir -p /app/media /app/data \
+    && chown app /app/media /app/data
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "layer_sync.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "layer_sync.wsgi", "-c", "python:layer_sync.server.gunicorn_config", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -202,11 +202,24 @@ def main() -> None:
     reused = sorted({"export", "sync", "save"} - chosen)
     if reused:
         text += f"\n({', '.join(reused)}: the figures of the run before, kept in results.json.)\n"
-    RESULTS.write_text(text)
+    results_write(text)
     (BENCH / "results.json").write_text(
         json.dumps({"billing_export": export, "sync": sync, "save_overhead": save}, indent=2)
     )
     print(text)
+
+
+def results_write(table: str) -> None:
+    """Put the new table in RESULTS.md between its markers, keeping the notes around it
+    (the whole file is the table when it has no markers)."""
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    current = RESULTS.read_text() if RESULTS.exists() else ""
+    if start in current and end in current:
+        before, _, rest = current.partition(start)
+        _, _, after = rest.partition(end)
+        RESULTS.write_text(f"{before}{start}\n{table.strip()}\n{end}{after}")
+    else:
+        RESULTS.write_text(table)
 
 
 if __name__ == "__main__":

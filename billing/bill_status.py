@@ -18,6 +18,15 @@ Only components that take part move: a component whose route is an external plat
 (not The Layer, not blank: those are invoiced in The Layer), and for a product the
 up-front one only (products carry no recurring charge). In Billing is never left
 automatically.
+
+**Billable now** (one rule, ``asset_bill_span_open`` and its SQL form
+``line_billable_now_q``, used by the Billing Export's page, API, command and files, the
+bill status above, and the connectors): an asset is billed for the span [Bill Start Date,
+end]. A ceased asset (a cease date: New & Cease, a cease import, staff) ends on its cease
+date; a ceased asset without a cease date, or whose cease date is before its Bill Start
+Date, has nothing to bill: its components never become (or stay) Ready to Bill, and the
+Billing Export never lists them. The end the platforms are told
+(``asset_billing_end_date``) is the cease date, else the fixed-billing end date.
 """
 
 from __future__ import annotations
@@ -25,8 +34,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.db.models import Case, DateField, F, Q, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual, IsNull
 
-from .choices import BillComponent, BillStatus, ItemType, PlatformCode
+from .choices import AssetStatus, BillComponent, BillStatus, ItemType, PlatformCode
 from .models import Asset, BillingPlatform, SalesOrderLine
 
 STATUS_FIELDS = {
@@ -68,8 +80,87 @@ def asset_bill_start_date(asset: Asset) -> date | None:
 
 def asset_billing_triggered(asset: Asset) -> bool:
     """The item-type trigger of Ready to Bill: a service connected, a product issued (or a
-    Bill Start Override set, which is the date billing starts)."""
-    return asset_bill_start_date(asset) is not None
+    Bill Start Override set, which is the date billing starts), and something to bill
+    (``asset_bill_span_open``: not ceased before that date)."""
+    return asset_bill_span_open(asset)
+
+
+def asset_is_ceased(asset: Asset) -> bool:
+    """Ceased, or ceasing: its status says so, or it has a cease date (a cease import sets
+    a future one and leaves the asset live until then)."""
+    return asset.status == AssetStatus.CEASED or asset.cease_date is not None
+
+
+def asset_billing_end_date(asset: Asset) -> date | None:
+    """The day billing ends, as the platforms are told (seed 001: "End Date: when ceased
+    or synced service had fixed billing"): the cease date once ceased, else the fixed
+    billing end date; None while the asset bills on."""
+    if asset.cease_date is not None:
+        return asset.cease_date
+    if asset.fixed_billing and asset.end_date is not None:
+        return asset.end_date
+    return None
+
+
+def asset_bill_span_open(asset: Asset) -> bool:
+    """Whether the asset has a span to bill: a Bill Start Date, and if ceased a cease date
+    on or after it (``line_billable_now_q`` is the same rule in SQL)."""
+    start = asset_bill_start_date(asset)
+    if start is None:
+        return False
+    if asset_is_ceased(asset):
+        return asset.cease_date is not None and asset.cease_date >= start
+    return True
+
+
+def bill_start_date_expression(prefix: str = "asset__", item: str = "inventory_item__") -> Coalesce:
+    """``asset_bill_start_date`` in SQL, for a query on sales order lines (``prefix``: the
+    path to the asset; ``item``: to the inventory item)."""
+    return Coalesce(
+        F(f"{prefix}billing_start_date_override"),
+        Case(
+            When(**{f"{item}item_type": ItemType.SERVICE}, then=F(f"{prefix}connection_date")),
+            default=F(f"{prefix}issue_date"),
+            output_field=DateField(),
+        ),
+        output_field=DateField(),
+    )
+
+
+def billing_end_date_expression(prefix: str = "asset__") -> Coalesce:
+    """``asset_billing_end_date`` in SQL."""
+    return Coalesce(
+        F(f"{prefix}cease_date"),
+        Case(
+            When(**{f"{prefix}fixed_billing": True}, then=F(f"{prefix}end_date")),
+            default=None,
+            output_field=DateField(),
+        ),
+        output_field=DateField(),
+    )
+
+
+def bill_span_open_q(prefix: str = "asset__") -> Q:
+    """``asset_bill_span_open`` in SQL: the asset has a Bill Start Date and, if ceased, a
+    cease date on or after it."""
+    start = bill_start_date_expression(prefix)
+    not_ceased = Q(
+        **{
+            f"{prefix}status__in": [s for s in AssetStatus.values if s != AssetStatus.CEASED],
+            f"{prefix}cease_date__isnull": True,
+        }
+    )
+    within = GreaterThanOrEqual(F(f"{prefix}cease_date"), start)
+    return Q(IsNull(start, False)) & (not_ceased | Q(within))
+
+
+def line_billable_now_q(route: BillingPlatform, component: str) -> Q:
+    """The one rule of "billable now" for a line's component, in SQL: Ready to Bill, on
+    ``route``, and its asset has a span to bill (``asset_bill_span_open``). Do Not Bill is
+    not part of it: such a line is still handed to the platform, flagged (see
+    docs/billing-export.md, Decisions)."""
+    ready = Q(**{STATUS_FIELDS[component]: BillStatus.READY_TO_BILL})
+    return ready & Q(**{ROUTE_FIELDS[component]: route}) & bill_span_open_q()
 
 
 def line_bill_statuses_due(line: SalesOrderLine, asset: Asset | None) -> dict[str, str]:
@@ -113,14 +204,21 @@ def line_bill_circle(upfront: str, recurring: str, components: list[str]) -> str
     return "green" if all(s == BillStatus.IN_BILLING for s in taking_part) else "orange"
 
 
+def line_not_invoiceable_reason(line: SalesOrderLine) -> str:
+    """Why The Layer may not invoice the line ("" when it may). Seed 002: "Only items with
+    an up-front billing route of The Layer, or with no up-front billing route set, will be
+    invoiceable in The Layer"."""
+    if route_is_external(line.upfront_route):
+        return (
+            f"Line {line.pk} ({line.inventory_item}) is billed by {line.upfront_route}, its "
+            "up-front billing route: it cannot be invoiced in The Layer."
+        )
+    return ""
+
+
 def line_invoice_in_layer_validate(*, line: SalesOrderLine) -> None:
     """Only a line whose up-front route is The Layer, or blank, may be invoiced in The Layer;
-    anything else is billed by its platform."""
-    if route_is_external(line.upfront_route):
-        raise ValidationError(
-            {
-                "upfront_route": f"Line {line.pk} ({line.inventory_item}) is billed by "
-                f"{line.upfront_route}, its up-front billing route: it cannot be invoiced in "
-                "The Layer."
-            }
-        )
+    anything else is billed by its platform (``line_not_invoiceable_reason``)."""
+    reason = line_not_invoiceable_reason(line)
+    if reason:
+        raise ValidationError({"upfront_route": reason})

@@ -21,7 +21,7 @@ out of billing/services.py by subdomain. The admin pages, the API and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -29,13 +29,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from customers.choices import CustomerStage
 from customers.models import Customer
+from layer_sync.bulk import bulk_insert
 from layer_sync.wording import local_datetime
 
 from .call_logger import CallRecord, LineError, call_logger_parse
@@ -129,14 +130,20 @@ def account_code_validate(*, customer: Customer, platform: BillingPlatform, code
     return code
 
 
-def account_code_set(*, customer: Customer, platform_code: str, code: str) -> AccountCode:
-    """Give the customer its account code on a platform (replacing the one it had)."""
+def account_code_set(
+    *, customer: Customer, platform_code: str, code: str, location: Location | None = None
+) -> AccountCode:
+    """Give the customer its account code on a platform, at a location (replacing the one it
+    had; ``location`` None keeps the location it had)."""
     platform = _platform(platform_code)
     code = account_code_validate(customer=customer, platform=platform, code=code)
+    defaults: dict[str, Any] = {"code": code}
+    if location is not None:
+        defaults["location"] = location
     try:
         with transaction.atomic():
             account_code, _ = AccountCode.objects.update_or_create(
-                customer=customer, platform=platform, defaults={"code": code}
+                customer=customer, platform=platform, defaults=defaults
             )
     except IntegrityError:
         raise ValidationError(
@@ -145,8 +152,9 @@ def account_code_set(*, customer: Customer, platform_code: str, code: str) -> Ac
     return account_code
 
 
-def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
-    """Customers holding each Connect account code, by the code lower-cased."""
+def _codes_by_value(codes: Iterable[str]) -> dict[str, AccountCode]:
+    """The Connect account codes among ``codes``, with their customer and location, by the
+    code lower-cased."""
     wanted = {code.lower() for code in codes}
     if not wanted:
         return {}
@@ -154,23 +162,43 @@ def _customers_by_code(codes: Iterable[str]) -> dict[str, Customer]:
         AccountCode.objects.filter(platform__code=PlatformCode.CONNECT)
         .annotate(lowered=Lower("code"))
         .filter(lowered__in=wanted)
-        .select_related("customer")
+        .select_related("customer", "location")
     )
-    return {row.lowered: row.customer for row in found}
+    return {row.lowered: row for row in found}
 
 
-def _unmatched_reason(code: str, customer: Customer | None) -> str:
-    if customer is None:
-        return (
+def account_code_match(
+    *, code: str, account: AccountCode | None, location: Location
+) -> tuple[Customer | None, str]:
+    """The customer a call charge row of an import at ``location`` matches, or why none.
+
+    Seed 004: "If the wrong location is selected, your charges will not be matched to an
+    account because that account cannot be found in the system, at the location you've
+    selected": a code matches only when its account is at the import's location.
+    """
+    if account is None:
+        return None, (
             f'No customer has the Connect account code "{code}". Add it to the customer '
             "(Account codes), then match again."
         )
+    customer = account.customer
+    if account.location_id is None:
+        return None, (
+            f'The account code "{code}" of {customer} has no location: set its location '
+            f"(Account codes) to {location} if the account is there, then match again."
+        )
+    if account.location_id != location.pk:
+        return None, (
+            f'The account code "{code}" is {customer}\'s at {account.location}, not at '
+            f"{location}, the location chosen for this import: import the file at the "
+            "location the calls were made at."
+        )
     if customer.stage != CustomerStage.CUSTOMER:
-        return (
+        return None, (
             f'The account code "{code}" is held by {customer}, a lead: convert it, then '
             "match again."
         )
-    return ""
+    return customer, ""
 
 
 # --- batch sheets ----------------------------------------------------------------------------
@@ -200,28 +228,68 @@ def _charge_description(row: ChargeImportRow | CallRecord) -> str:
     return f"Call {called} {row.cli} → {row.dialled_number}{where} ({minutes}:{seconds:02d})"[:255]
 
 
-def _charges_add(charge_import: ChargeImport, rows: list[ChargeImportRow]) -> BatchSheet | None:
-    """Put matched rows on the open sheet of the import's location and product group."""
+ChargeSource = tuple[int, int, "ChargeImportRow | CallRecord"]
+CHARGE_FIELDS = (
+    "batch_sheet_id",
+    "customer_id",
+    "product_id",
+    "import_row_id",
+    "batch_date",
+    "reference_date",
+    "reference_text",
+    "description",
+    "amount",
+    "created_at",
+)
+ROW_FIELDS = (
+    "charge_import_id",
+    "line_number",
+    "raw",
+    "account_code",
+    "called_at",
+    "cli",
+    "dialled_number",
+    "destination",
+    "duration_seconds",
+    "amount",
+    "customer_id",
+    "unmatched_reason",
+    "matched_at",
+)
+
+
+def _charges_add(charge_import: ChargeImport, rows: list[ChargeSource]) -> BatchSheet | None:
+    """Put matched rows on the open sheet of the import's location and product group.
+
+    ``rows`` are (import row id, customer id, the row or its parsed record). Inserted
+    in batches without a model instance each: a file may hold 100,000 calls.
+    """
     if not rows:
         return None
     sheet = batch_sheet_open(
         location=charge_import.location, product_group=charge_import.product_group
     )
-    BatchCharge.objects.bulk_create(
-        BatchCharge(
-            batch_sheet=sheet,
-            customer=row.customer,
-            product=charge_import.product,
-            import_row=row,
-            batch_date=charge_import.batch_date,
-            reference_date=charge_import.reference_date,
-            reference_text=charge_import.reference_text,
-            description=_charge_description(row),
-            amount=row.amount,
-        )
-        for row in rows
+    now = timezone.now()
+    bulk_insert(
+        BatchCharge,
+        CHARGE_FIELDS,
+        (
+            (
+                sheet.pk,
+                customer_id,
+                charge_import.product_id,
+                row_id,
+                charge_import.batch_date,
+                charge_import.reference_date,
+                charge_import.reference_text,
+                _charge_description(source),
+                source.amount,
+                now,
+            )
+            for row_id, customer_id, source in rows
+        ),
     )
-    BatchSheet.objects.filter(pk=sheet.pk).update(updated_at=timezone.now())
+    BatchSheet.objects.filter(pk=sheet.pk).update(updated_at=now)
     return sheet
 
 
@@ -286,6 +354,18 @@ def charge_import_validate(
         raise ValidationError(errors)
 
 
+def charge_import_duplicate_check(*, content: bytes) -> None:
+    """DuplicateChargeFile if the same file (by its bytes) was imported before."""
+    previous = (
+        ChargeImport.objects.filter(file_sha256=file_digest(content))
+        .select_related("created_by")
+        .order_by("pk")
+        .first()
+    )
+    if previous is not None:
+        raise DuplicateChargeFile(previous)
+
+
 def charge_import_create(
     *,
     location: Location | None,
@@ -301,12 +381,15 @@ def charge_import_create(
     force: bool = False,
     ignore_zero_values: bool = False,
     today: date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> ChargeImport:
     """Import a call logger file, all or nothing.
 
     Raises ValidationError (bad settings, a message per field), ChargeFileRefused
     (every bad row with its line) or DuplicateChargeFile (the same bytes were
     imported before and ``force`` is off). Nothing is written unless all is well.
+    ``progress(phase, done, total)`` hears how far it has got: ``"checking"`` with
+    lines read, then ``"saving"`` with the rows being saved (in one transaction).
     """
     charge_import_validate(
         location=location,
@@ -318,9 +401,16 @@ def charge_import_create(
         reference_text=reference_text,
         file_name=file_name,
     )
-    parsed = call_logger_parse(content, ignore_zero_values=ignore_zero_values, today=today)
+    parsed = call_logger_parse(
+        content,
+        ignore_zero_values=ignore_zero_values,
+        today=today,
+        progress=(lambda done, total: progress("checking", done, total)) if progress else None,
+    )
     if parsed.errors:
         raise ChargeFileRefused(parsed.errors)
+    if progress is not None:
+        progress("saving", 0, len(parsed.records))
     digest = file_digest(content)
     with transaction.atomic():
         # One import at a time: the duplicate check and the open sheet stay true until commit.
@@ -349,32 +439,41 @@ def charge_import_create(
             ignored_count=len(parsed.ignored_zero_lines),
             created_by=user if getattr(user, "pk", None) else None,
         )
-        customers = _customers_by_code(r.account_code for r in parsed.records)
+        accounts = _codes_by_value(r.account_code for r in parsed.records)
         now = timezone.now()
-        rows = []
-        for record in parsed.records:
-            customer = customers.get(record.account_code.lower())
-            reason = _unmatched_reason(record.account_code, customer)
-            rows.append(
-                ChargeImportRow(
-                    charge_import=charge_import,
-                    line_number=record.line,
-                    raw=list(record.raw),
-                    account_code=record.account_code,
-                    called_at=record.called_at,
-                    cli=record.cli,
-                    dialled_number=record.dialled_number,
-                    destination=record.destination,
-                    duration_seconds=record.duration_seconds,
-                    amount=record.amount,
-                    customer=None if reason else customer,
-                    unmatched_reason=reason,
-                    matched_at=None if reason else now,
+        matched: dict[int, tuple[int, CallRecord]] = {}
+
+        def row_values():
+            for record in parsed.records:
+                customer, reason = account_code_match(
+                    code=record.account_code,
+                    account=accounts.get(record.account_code.lower()),
+                    location=location,
                 )
-            )
-        ChargeImportRow.objects.bulk_create(rows)
-        saved = list(charge_import.rows.filter(customer__isnull=False).select_related("customer"))
-        _charges_add(charge_import, saved)
+                if not reason:
+                    matched[record.line] = (customer.pk, record)
+                yield (
+                    charge_import.pk,
+                    record.line,
+                    list(record.raw),
+                    record.account_code,
+                    record.called_at,
+                    record.cli,
+                    record.dialled_number,
+                    record.destination,
+                    record.duration_seconds,
+                    record.amount,
+                    None if reason else customer.pk,
+                    reason,
+                    None if reason else now,
+                )
+
+        bulk_insert(ChargeImportRow, ROW_FIELDS, row_values())
+        row_ids = charge_import.rows.filter(customer__isnull=False).values_list("line_number", "pk")
+        _charges_add(
+            charge_import,
+            [(row_id, *matched[line]) for line, row_id in row_ids.iterator(chunk_size=5_000)],
+        )
         _counts_refresh(charge_import)
     return charge_import
 
@@ -391,21 +490,55 @@ def charge_import_rematch(*, charge_import: ChargeImport, user: Any = None) -> i
         rows = list(
             charge_import.rows.select_for_update().filter(customer__isnull=True).order_by("pk")
         )
-        customers = _customers_by_code(row.account_code for row in rows)
+        accounts = _codes_by_value(row.account_code for row in rows)
         now = timezone.now()
         matched = []
         for row in rows:
-            customer = customers.get(row.account_code.lower())
-            reason = _unmatched_reason(row.account_code, customer)
+            customer, reason = account_code_match(
+                code=row.account_code,
+                account=accounts.get(row.account_code.lower()),
+                location=charge_import.location,
+            )
             row.unmatched_reason = reason
             if not reason:
                 row.customer = customer
                 row.matched_at = now
                 matched.append(row)
         ChargeImportRow.objects.bulk_update(rows, ["customer", "unmatched_reason", "matched_at"])
-        _charges_add(charge_import, matched)
+        _charges_add(charge_import, [(row.pk, row.customer_id, row) for row in matched])
         _counts_refresh(charge_import)
     return len(matched)
+
+
+@dataclass(frozen=True)
+class ImportTotals:
+    rows: int
+    amount: Decimal
+    matched: int
+    matched_amount: Decimal
+    unmatched: int
+    unmatched_amount: Decimal
+
+
+def charge_import_totals(*, charge_import: ChargeImport) -> ImportTotals:
+    """The import's rows counted and added up by the database, matched and unmatched."""
+    matched = Q(customer__isnull=False)
+    sums = charge_import.rows.aggregate(
+        rows=Count("pk"),
+        all_amount=Sum("amount"),
+        matched=Count("pk", filter=matched),
+        matched_amount=Sum("amount", filter=matched),
+        unmatched=Count("pk", filter=~matched),
+        unmatched_amount=Sum("amount", filter=~matched),
+    )
+    return ImportTotals(
+        rows=sums["rows"],
+        amount=_pounds(sums["all_amount"]),
+        matched=sums["matched"],
+        matched_amount=_pounds(sums["matched_amount"]),
+        unmatched=sums["unmatched"],
+        unmatched_amount=_pounds(sums["unmatched_amount"]),
+    )
 
 
 # --- batch sheet totals and transitions -----------------------------------------------------

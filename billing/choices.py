@@ -79,3 +79,13 @@ class ChangeStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored"
+
+
+class BackgroundImportStatus(models.TextChoices):
+    """Where a file import run in the background has got (billing.background_imports)."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Done"
+    REFUSED = "refused", "Refused: nothing imported"
+    FAILED = "failed", "Failed"

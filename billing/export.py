@@ -27,19 +27,26 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
-    DateField,
     F,
+    IntegerField,
     Q,
     QuerySet,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, Concat, NullIf
+from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils import timezone
 
-from .bill_status import STATUS_FIELDS
-from .choices import BillComponent, BillingFrequency, BillStatus, ItemType
+from .bill_status import (
+    STATUS_FIELDS,
+    bill_start_date_expression,
+    billing_end_date_expression,
+    line_billable_now_q,
+)
+from .choices import AssetStatus, BillComponent, BillingFrequency, BillStatus
 from .models import BillingPlatform, BillingTransfer, BillingTransferItem, SalesOrderLine
+from .platform_rules import cli_identifier_fields
 from .signals import lines_transferred
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -80,6 +87,16 @@ def direct_route(route: BillingPlatform) -> DirectRoute | None:
     return found if found is not None and found.is_active() else None
 
 
+def route_needs_external_sku(route: BillingPlatform | None) -> bool:
+    """Whether lines on ``route`` need their product's External SKU: a route whose
+    platform takes files does (seed 002: "otherwise the upload into Affinity will fail");
+    a route that takes the lines through its API does not, unless it says so."""
+    if route is None:
+        return True
+    direct = direct_route(route)
+    return direct is None or direct.needs_external_sku
+
+
 @transaction.atomic
 def line_components_accept(
     *, line_id: int, route_code: str, components: Iterable[str]
@@ -108,23 +125,26 @@ def line_components_accept(
 
 
 def _ready_on(route: BillingPlatform, component: str) -> Q:
-    prefix = "upfront" if component == BillComponent.UPFRONT else "recurring"
-    return Q(**{f"{prefix}_bill_status": BillStatus.READY_TO_BILL, f"{prefix}_route": route})
+    # The one rule of "billable now" (billing.bill_status.line_billable_now_q).
+    return line_billable_now_q(route, component)
 
 
 def billing_export_lines(
     *, route: BillingPlatform, search: str = "", line_ids: Sequence[int] | None = None
 ) -> QuerySet[SalesOrderLine]:
-    """Lines with a component Ready to Bill on ``route``, newest first, with what the page
-    shows (customer, site, item, asset) loaded, and ``missing_sku`` annotated."""
+    """Lines with a component billable now on ``route`` (Ready to Bill, and within its
+    asset's span: ``billing.bill_status.line_billable_now_q``), newest first, with what
+    the page shows (customer, site, item, asset) loaded, and ``missing_sku`` annotated
+    (True only where the route needs the External SKU)."""
+    needs_sku = route_needs_external_sku(route)
     lines = (
         SalesOrderLine.objects.filter(
             _ready_on(route, BillComponent.UPFRONT) | _ready_on(route, BillComponent.RECURRING)
         )
-        .select_related("order__customer", "site", "inventory_item", "asset")
+        .select_related("order__customer", "site", "inventory_item__base_category", "asset")
         .annotate(
             missing_sku=Case(
-                When(inventory_item__external_sku="", then=Value(True)),
+                When(inventory_item__external_sku="", then=Value(needs_sku)),
                 default=Value(False),
                 output_field=BooleanField(),
             )
@@ -173,20 +193,75 @@ class Exclusion:
     reason: str
 
 
-def product_file_exclusions(lines: QuerySet[SalesOrderLine]) -> list[Exclusion]:
-    """The lines the product file leaves out: those whose product has no External SKU
-    (the platform could not match the product, and the upload would fail)."""
-    missing = lines.filter(inventory_item__external_sku="").values_list(
-        "pk", "inventory_item__name"
-    )
-    return [
-        Exclusion(
+def _missing_sku(lines: QuerySet[SalesOrderLine], route: BillingPlatform | None) -> QuerySet:
+    if not route_needs_external_sku(route):
+        return lines.none()
+    return lines.filter(inventory_item__external_sku="")
+
+
+def product_file_exclusions(
+    lines: QuerySet[SalesOrderLine], route: BillingPlatform | None = None
+) -> list[Exclusion]:
+    """The lines the product file leaves out, each with why: Do Not Bill (the platform has
+    the CLI, flagged, and nothing to bill), and, where ``route`` needs it
+    (``route_needs_external_sku``), a product without an External SKU (the platform could
+    not match the product, and the upload would fail)."""
+    found: dict[int, Exclusion] = {}
+    for pk, name in _missing_sku(lines, route).values_list("pk", "inventory_item__name"):
+        found[pk] = Exclusion(
             line_id=pk,
             reason=f"{name} has no External SKU: set up the product on the platform and copy "
             f"its product code into the item's External SKU.",
         )
-        for pk, name in missing
-    ]
+    for pk, name in lines.filter(asset__do_not_bill=True).values_list("pk", "inventory_item__name"):
+        found.setdefault(
+            pk,
+            Exclusion(
+                line_id=pk,
+                reason=f"{name} is Do Not Bill: nothing is billed for it (its CLI is in the CLI "
+                "file, flagged Do Not Bill).",
+            ),
+        )
+    return [found[pk] for pk in sorted(found, reverse=True)]
+
+
+def product_file_exclusion_count(
+    lines: QuerySet[SalesOrderLine], route: BillingPlatform | None = None
+) -> int:
+    """How many lines ``product_file_exclusions`` names (counted in the database)."""
+    return (
+        lines.filter(Q(pk__in=_missing_sku(lines, route).values("pk")) | Q(asset__do_not_bill=True))
+        .order_by()
+        .count()
+    )
+
+
+def transfer_refusals(*, route: BillingPlatform, line_ids: Sequence[int]) -> list[str]:
+    """Why *Transfer to Billing* on ``route`` refuses lines (empty: it would not). The one
+    rule the page's confirmation, the API and ``billing_transfer`` all use: a line that
+    does not exist, has nothing billable now on the route, or (where the route needs it)
+    whose product has no External SKU, since the product file left it out."""
+    ids = sorted(set(line_ids))
+    known = {
+        pk: name
+        for pk, name in SalesOrderLine.objects.filter(pk__in=ids).values_list(
+            "pk", "inventory_item__name"
+        )
+    }
+    listed = billing_export_lines(route=route, line_ids=ids)
+    billable = set(listed.values_list("pk", flat=True))
+    no_sku = set(_missing_sku(listed, route).values_list("pk", flat=True))
+    problems = []
+    for pk in ids:
+        if pk not in known:
+            problems.append(f"Line {pk} does not exist.")
+        elif pk not in billable:
+            problems.append(f"Line {pk} ({known[pk]}) has nothing Ready to Bill on {route}.")
+        elif pk in no_sku:
+            problems.append(
+                f"Line {pk} ({known[pk]}) has no External SKU: it is not in the product file."
+            )
+    return problems
 
 
 # --- the files' columns ---------------------------------------------------------------------
@@ -205,19 +280,31 @@ class Column:
 
 def _bill_start_date() -> Coalesce:
     # billing.bill_status.asset_bill_start_date, in SQL.
-    return Coalesce(
-        F("asset__billing_start_date_override"),
-        Case(
-            When(inventory_item__item_type=ItemType.SERVICE, then=F("asset__connection_date")),
-            default=F("asset__issue_date"),
-            output_field=DateField(),
+    return bill_start_date_expression()
+
+
+def line_cli(line: SalesOrderLine) -> str:
+    """``_cli`` for one line in Python (the page and the API show it): the asset's
+    identifier, else the captured CLI, for a CLI-based item only."""
+    if line.inventory_item.base_category.identifier_field not in cli_identifier_fields():
+        return ""
+    asset = getattr(line, "asset", None)
+    return (asset.identifier if asset is not None else "") or line.cli
+
+
+def _cli() -> Case:
+    """The line's CLI: its asset's identifier, else the CLI captured on the line, and only
+    where the item's base category is CLI-based (a Serial is never a CLI)."""
+    return Case(
+        When(
+            inventory_item__base_category__identifier_field__in=cli_identifier_fields(),
+            then=Coalesce(
+                NullIf(F("asset__identifier"), Value("")), F("cli"), output_field=CharField()
+            ),
         ),
-        output_field=DateField(),
+        default=Value(""),
+        output_field=CharField(),
     )
-
-
-def _cli() -> Coalesce:
-    return Coalesce(NullIf(F("asset__identifier"), Value("")), F("cli"), output_field=CharField())
 
 
 def _order_reference() -> Coalesce:
@@ -268,7 +355,7 @@ def _product_columns(component: str) -> tuple[Column, ...]:
         Column("Unit Price", F("sell_price" if upfront else "recurring_sell_price"), "money"),
         Column("Frequency", frequency),
         Column("Start Date", _bill_start_date(), "date"),
-        Column("End Date", F("asset__end_date"), "date"),
+        Column("End Date", billing_end_date_expression(), "date"),
     )
 
 
@@ -328,20 +415,43 @@ def _annotated(lines: QuerySet, columns: Sequence[Column]) -> QuerySet:
 
 
 def cli_file(lines: QuerySet[SalesOrderLine]) -> ExportFile:
-    """One row per CLI of the lines (a CLI shared by two lines of a site appears once)."""
-    with_cli = lines.exclude(Q(asset__identifier="") | Q(asset__isnull=True), cli="")
+    """One row per CLI per site of the lines, for CLI-based items only. Where lines of a
+    site share a CLI (a New & Cease pair, two services on one number) the row is the
+    earliest live line's (its Start Date, cost centre and Do Not Bill); with none live,
+    the earliest line's (docs/billing-export.md, Decisions)."""
+    with_cli = (
+        lines.annotate(export_cli=_cli()).exclude(export_cli="").exclude(export_cli__isnull=True)
+    )
+    ceased = Case(
+        When(
+            Q(asset__status=AssetStatus.CEASED) | Q(asset__cease_date__isnull=False),
+            then=Value(1),
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    ranked = with_cli.order_by().annotate(
+        cli_rank=Window(
+            RowNumber(),
+            partition_by=[F("order__customer_id"), F("site_id"), F("export_cli")],
+            order_by=[ceased.asc(), _bill_start_date().asc(nulls_last=True), F("id").asc()],
+        )
+    )
     rows = (
-        _annotated(with_cli.order_by(), CLI_COLUMNS)
-        .distinct()
-        .order_by("c0", "c2", "c4")  # customer, site, CLI
+        _annotated(ranked.filter(cli_rank=1), CLI_COLUMNS).order_by(
+            "c0", "c2", "c4"
+        )  # customer, site, CLI
     )
     return ExportFile("cli", CLI_COLUMNS, rows)
 
 
 def product_file(lines: QuerySet[SalesOrderLine], route: BillingPlatform) -> ExportFile:
-    """One row per component Ready to Bill on ``route`` of the lines that have an External
-    SKU (``product_file_exclusions`` lists the others, with the reason)."""
-    usable = lines.exclude(inventory_item__external_sku="").order_by()
+    """One row per component billable now on ``route`` of the lines, except those
+    ``product_file_exclusions`` names (Do Not Bill; no External SKU where the route needs
+    it), each with its End Date (``billing.bill_status.asset_billing_end_date``)."""
+    usable = lines.exclude(asset__do_not_bill=True).order_by()
+    if route_needs_external_sku(route):
+        usable = usable.exclude(inventory_item__external_sku="")
     parts = [
         _annotated(usable.filter(_ready_on(route, component)), _product_columns(component))
         for component in (BillComponent.UPFRONT, BillComponent.RECURRING)
@@ -437,37 +547,21 @@ def billing_transfer(
     if not ids:
         raise ValidationError({"lines": "Select the lines to transfer."})
     direct = direct_route(route)
-    needs_sku = direct is None or direct.needs_external_sku
     lines = {
         line.pk: line
         for line in SalesOrderLine.objects.select_for_update(of=("self",))
         .select_related("inventory_item")
         .filter(pk__in=ids)
     }
-    problems = [f"Line {pk} does not exist." for pk in ids if pk not in lines]
-    moves: list[tuple[SalesOrderLine, str]] = []
-    for pk in ids:
-        line = lines.get(pk)
-        if line is None:
-            continue
-        ready = [
-            component
-            for component in (BillComponent.UPFRONT, BillComponent.RECURRING)
-            if getattr(line, STATUS_FIELDS[component]) == BillStatus.READY_TO_BILL
-            and getattr(line, f"{component}_route_id") == route.pk
-        ]
-        if not ready:
-            problems.append(
-                f"Line {pk} ({line.inventory_item}) has nothing Ready to Bill on {route}."
-            )
-        elif not line.inventory_item.external_sku and needs_sku:
-            problems.append(
-                f"Line {pk} ({line.inventory_item}) has no External SKU: it is not in the "
-                "product file."
-            )
-        moves.extend((line, component) for component in ready)
+    problems = transfer_refusals(route=route, line_ids=ids)
     if problems:
         raise ValidationError({"lines": problems})
+    moves: list[tuple[SalesOrderLine, str]] = []
+    for component in (BillComponent.UPFRONT, BillComponent.RECURRING):
+        billable = SalesOrderLine.objects.filter(
+            _ready_on(route, component), pk__in=ids
+        ).values_list("pk", flat=True)
+        moves.extend((lines[pk], component) for pk in billable)
     transfer = BillingTransfer.objects.create(
         route=route,
         transferred_by=user if getattr(user, "is_authenticated", False) else None,

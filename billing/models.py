@@ -11,6 +11,7 @@ from customers.models import Customer, Site, TimeStampedModel
 
 from .choices import (
     AssetStatus,
+    BackgroundImportStatus,
     BillComponent,
     BillingFrequency,
     BillStatus,
@@ -139,6 +140,17 @@ class InventoryItem(BillingRoutes, TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The billing platforms' rules on the item (``billing.item_rules``), per field."""
+        from django.core.exceptions import ValidationError
+
+        from .item_rules import item_platform_errors
+
+        super().clean()
+        errors = item_platform_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def identifier_label(self) -> str:
         return self.base_category.identifier_field
@@ -203,6 +215,13 @@ class SalesOrderLine(BillingRoutes):
     )
     recurring_bill_status = models.CharField(
         max_length=15, choices=BillStatus.choices, default=BillStatus.NOT_BILLED
+    )
+    invoiced_in_layer_at = models.DateTimeField(
+        "invoiced in The Layer",
+        null=True,
+        blank=True,
+        help_text="When The Layer invoiced the line (only a line whose up-front billing route "
+        "is The Layer or blank may be).",
     )
 
     class Meta:
@@ -420,14 +439,23 @@ class AccountCode(models.Model):
     """The code an external platform knows a customer by in the files it sends back.
 
     Call charge rows from Connect are matched to customers by this code (for
-    Connect: the client's Billing Reference). One code per customer and
-    platform; a code belongs to one customer of a platform (compared
-    case-insensitively).
+    Connect: the client's Billing Reference), only in files imported at the
+    code's location. One code per customer and platform; a code belongs to one
+    customer of a platform (compared case-insensitively).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="account_codes")
     platform = models.ForeignKey(BillingPlatform, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(max_length=50)
+    location = models.ForeignKey(
+        "Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account_codes",
+        help_text="The location the customer's account is at: call charge files imported at "
+        "another location do not match it (seed 004).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -647,3 +675,64 @@ class BatchCharge(models.Model):
                 f"Batch sheet #{self.batch_sheet_id} is completed or approved: its charges can "
                 "no longer change."
             )
+
+
+class BackgroundImport(models.Model):
+    """A file import run in the background (a Celery task): its file, progress and outcome.
+
+    The page that takes the file saves one of these and queues the task; the task
+    runs the import kind's service (``billing.background_imports`` holds the kinds:
+    call charges here, Affinity's imports in ``connectors``) and reports how far it
+    has got, so the page can show progress and then the result. The file's bytes are
+    dropped once the import has run.
+    """
+
+    kind = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=20,
+        choices=BackgroundImportStatus.choices,
+        default=BackgroundImportStatus.QUEUED,
+        db_index=True,
+    )
+    file_name = models.CharField(max_length=255)
+    file_size = models.PositiveIntegerField(default=0)
+    content = models.BinaryField(default=b"", help_text="The file, until it has been imported.")
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="The import's settings (ids, dates, options)."
+    )
+    phase = models.CharField(max_length=100, blank=True, help_text="What it is doing now.")
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="The outcome, in a sentence or two.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Each problem found: line (or none) and message."
+    )
+    result = models.JSONField(default=dict, blank=True, help_text="The outcome's counts.")
+    charge_import = models.ForeignKey(
+        ChargeImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="background_imports",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "file import"
+
+    def __str__(self) -> str:
+        return f"File import #{self.pk}: {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (
+            BackgroundImportStatus.SUCCEEDED,
+            BackgroundImportStatus.REFUSED,
+            BackgroundImportStatus.FAILED,
+        )

@@ -5,18 +5,19 @@ The rules, in one function (``platform_line_check``) called at the three stages:
 
 - a CLI-based item has a CLI (Affinity; quote, sales order, data capture by default):
   error on ``cli`` (``identifier`` at data capture);
-- a CLI given is a valid number, normalised to UK national format, at most 17 digits
-  (Affinity; every stage): the same field. Abillity-routed lines: a UK number is
-  normalised too, and any other Billing ID (a circuit reference) may have at most 17
-  characters (Abillity's limit);
+- a CLI given for a CLI-based item is a valid number, normalised to UK national
+  format, at most 17 digits (every stage, whether or not an integration is on): the
+  same field. Lines routed to Abillity alone: a UK number is normalised too, and any
+  other Billing ID (a circuit reference) may have at most 17 characters (Abillity's
+  limit);
 - the product has an External SKU, the Affinity product code (Affinity; every stage):
   error on ``inventory_item``;
 - the line has a site, as site products live on sites (Affinity; every stage): ``site``;
 - the customer has the billing details Affinity needs (Affinity; every stage by default):
   a form error (they are fixed on the customer record).
 
-A rule applies only to a line routed (up-front or recurring) to a platform whose
-integration is on. An item is CLI-based when its base category names its identifier
+The other rules apply only to a line routed (up-front or recurring) to a platform
+whose integration is on. An item is CLI-based when its base category names its identifier
 CLI, MSISDN or Number (``AFFINITY_CLI_IDENTIFIER_FIELDS``; Serial is not a CLI).
 Where the rule is ours rather than the platform's published one, a setting lets a
 reseller differ (docs/affinity.md):
@@ -62,23 +63,25 @@ BILLING_FIELD_LABELS = {
     "registered_company_name": "registered company name",
     "email": "email",
 }
-# Platforms whose CLI field is checked for format (Abillity: "CLI ≤ 17").
-CLI_FORMAT_PLATFORMS = (PlatformCode.AFFINITY, PlatformCode.ABILLITY)
 
 
 def _setting(name: str, default: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(value) for value in getattr(settings, name, default))
 
 
+def cli_identifier_fields() -> tuple[str, ...]:
+    """The base-category identifiers that are CLIs (``AFFINITY_CLI_IDENTIFIER_FIELDS``;
+    default CLI, MSISDN, Number: a Serial is not a CLI)."""
+    return _setting("AFFINITY_CLI_IDENTIFIER_FIELDS", DEFAULT_CLI_FIELDS)
+
+
 def item_is_cli_based(item: Any) -> bool:
     """Whether an inventory item's assets are identified by a CLI (its base category's
-    identifier is one of ``AFFINITY_CLI_IDENTIFIER_FIELDS``)."""
+    identifier is one of ``cli_identifier_fields()``)."""
     category = getattr(item, "base_category", None)
     if category is None:
         return False
-    return category.identifier_field in _setting(
-        "AFFINITY_CLI_IDENTIFIER_FIELDS", DEFAULT_CLI_FIELDS
-    )
+    return category.identifier_field in cli_identifier_fields()
 
 
 def routed_platforms(*routes: Any) -> set[str]:
@@ -105,17 +108,21 @@ def platform_line_errors(
     if item is None:
         return errors, cli
     platforms = routed_platforms(upfront_route, recurring_route)
-    if not platforms:
-        return errors, cli
     affinity = PlatformCode.AFFINITY in platforms
+    # Abillity, alone, takes any Billing ID (a circuit reference, say) up to 17 characters,
+    # whether or not its integration is on yet.
+    route_codes = {route.code for route in (upfront_route, recurring_route) if route is not None}
+    abillity_only = PlatformCode.ABILLITY in route_codes and not affinity
     where = STAGE_LABELS[stage]
     cli = (cli or "").strip()
-    if item_is_cli_based(item) and platforms & set(CLI_FORMAT_PLATFORMS):
+    if item_is_cli_based(item):
+        # A CLI is normalised at capture whether or not an integration is on (UK national
+        # format): every file and platform then gets the one form.
         if cli:
             try:
                 cli = cli_normalise(cli)
             except ValidationError as error:
-                if affinity:
+                if not abillity_only:
                     errors.setdefault(cli_field, []).extend(error.messages)
                 elif len(cli) > CLI_MAX_LENGTH:
                     # Abillity takes any Billing ID (a circuit reference, say) up to 17.

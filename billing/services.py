@@ -19,11 +19,11 @@ from django.utils import timezone
 from customers.choices import CustomerStage, CustomerStatus, QuoteStatus
 from customers.models import CompanySettings, Customer, Quote, Site
 
-from .bill_status import line_bill_status_refresh
+from .bill_status import line_bill_status_refresh, line_invoice_in_layer_validate
 from .change_queue import change_queue_record
 from .choices import AssetStatus, ChangeSource, Classification, LineAction
 from .models import Asset, BillingPlatform, InventoryItem, SalesOrder, SalesOrderLine
-from .platform_rules import Stage, platform_line_check, platform_line_errors
+from .platform_rules import Stage, item_is_cli_based, platform_line_check, platform_line_errors
 from .signals import assets_bulk_updated, sales_order_created
 
 User = AbstractBaseUser
@@ -254,6 +254,16 @@ def sales_order_line_save(
     else:
         # Locked: two edits of one line (or an edit and its conversion) run one at a time.
         SalesOrderLine.objects.select_for_update().only("pk").get(pk=line.pk)
+    if (
+        line.action == LineAction.NEW_AND_CEASE
+        and line.target_asset_id
+        and not line.cli
+        and line.inventory_item_id
+        and item_is_cli_based(line.inventory_item)
+    ):
+        # Seed 001: choosing the target "will populate the MSISDN / Number or equivalent
+        # field"; staff may type another.
+        line.cli = Asset.objects.get(pk=line.target_asset_id).identifier
     # Field validation first: the action rules read the order, item and choices.
     line.full_clean()
     sales_order_line_validate(line=line, company=company)
@@ -300,6 +310,10 @@ def sales_order_line_convert_to_asset(
         raise ValidationError(
             {"action": "An Update line changes its target asset; it does not make a new one."}
         )
+    if not (identifier or line.cli) and line.action == LineAction.NEW_AND_CEASE:
+        # Seed 001: the target asset "will populate the MSISDN / Number or equivalent
+        # field": the new asset takes its identifier unless staff typed another.
+        identifier = line.target_asset.identifier
     identifier = platform_line_check(
         stage=Stage.DATA_CAPTURE,
         item=line.inventory_item,
@@ -330,10 +344,33 @@ def sales_order_line_convert_to_asset(
         target.status = AssetStatus.CEASED
         target.cease_date = connection_date - timedelta(days=1)
         target.save(update_fields=["status", "cease_date", "updated_at"])
+        if target.sales_order_line_id:
+            # Ceased before its bill start: nothing of it is Ready to Bill any more.
+            line_bill_status_refresh(line=_line_locked(target.sales_order_line_id), asset=target)
     if customer.status == CustomerStatus.PENDING:
         customer.status = CustomerStatus.LIVE
         customer.save(update_fields=["status", "updated_at"])
     return asset
+
+
+@transaction.atomic
+def sales_order_line_invoice_in_layer(*, line: SalesOrderLine) -> SalesOrderLine:
+    """The Layer invoices the line: refused, changing nothing, unless its up-front route is
+    The Layer or blank (``bill_status.line_invoice_in_layer_validate``, seed 002), or when
+    it is invoiced already."""
+    line = (
+        SalesOrderLine.objects.select_for_update(of=("self",))
+        .select_related("inventory_item", "upfront_route")
+        .get(pk=line.pk)
+    )
+    line_invoice_in_layer_validate(line=line)
+    if line.invoiced_in_layer_at is not None:
+        raise ValidationError(
+            {"invoiced_in_layer_at": f"Line {line.pk} was invoiced in The Layer already."}
+        )
+    line.invoiced_in_layer_at = timezone.now()
+    line.save(update_fields=["invoiced_in_layer_at"])
+    return line
 
 
 # --- assets ----------------------------------------------------------------------

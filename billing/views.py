@@ -73,7 +73,7 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "line": line,
-            "cli": (getattr(line, "asset", None) and line.asset.identifier) or line.cli,
+            "cli": export.line_cli(line),
             "bill_start": asset_bill_start_date(line.asset) if hasattr(line, "asset") else None,
         }
         for line in page.object_list
@@ -86,8 +86,8 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
         "search": search,
         "page": page,
         "rows": rows,
-        "excluded": export.product_file_exclusions(lines)[:200],
-        "excluded_count": lines.filter(inventory_item__external_sku="").count(),
+        "excluded": export.product_file_exclusions(lines, route)[:200],
+        "excluded_count": export.product_file_exclusion_count(lines, route),
         "direct": export.direct_route(route) is not None,
     }
     return render(request, "billing/billing_export.html", context)
@@ -124,7 +124,8 @@ def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpRespo
                 "all": request.POST.get("all") == "1",
                 "ids": ids,
                 "count": len(ids),
-                "excluded": export.product_file_exclusions(lines)[:50],
+                # The same rule the transfer applies: what it names is refused.
+                "refusals": export.transfer_refusals(route=route, line_ids=ids)[:50],
             },
         )
     if action == "transfer_confirmed":

@@ -25,11 +25,15 @@ class ConnectorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import lookup_logging
         from .receivers import connect_receivers
+
+        lookup_logging.install()
 
         for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
             import_module(module)  # each registers its connector (and emulator)
         connect_receivers()
+        import_module("connectors.affinity.background")  # Affinity's file imports
         post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
         if _serving_embedded():
             _start_embedded_sweeper()
@@ -43,10 +47,15 @@ def entity_settings_create(**kwargs) -> None:
 
 
 def _serving_embedded() -> bool:
-    """The development server with eager tasks: nobody runs Celery beat, so we sweep."""
+    """A server with eager tasks (runserver, or gunicorn with layer_sync's config): nobody
+    runs Celery beat, so we sweep."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    # A gunicorn worker started with layer_sync.server.gunicorn_config.
+    if os.environ.get("LAYER_SYNC_EMBEDDED_SWEEPER") == "1":
+        return True
     return (
-        settings.CELERY_TASK_ALWAYS_EAGER
-        and len(sys.argv) > 1
+        len(sys.argv) > 1
         and sys.argv[1] == "runserver"
         # The autoreloader's child, not its parent; or the only process with --noreload.
         and (os.environ.get("RUN_MAIN") == "true" or "--noreload" in sys.argv)

@@ -35,7 +35,10 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
+from layer_sync.server import ServerAddressUnknown, server_url
+
 from .choices import Entity, FieldRule, Operation
+from .errors import ConfigurationError
 from .http import Observer, PlatformClient
 
 if TYPE_CHECKING:
@@ -110,12 +113,16 @@ class Connector:
 
     # --- configuration --------------------------------------------------------
     def api_url(self) -> str:
-        """The platform's API root: its setting, else the in-process sandbox emulator."""
+        """The platform's API root: its setting, else the sandbox emulator of the server this
+        process belongs to (``layer_sync.server``; ConfigurationError when that is unknown)."""
         configured = getattr(settings, f"{self.identifier.upper()}_API_URL", "")
         if configured:
             return configured
         if getattr(settings, "SANDBOX_EMULATORS_ENABLED", False):
-            return f"{settings.SANDBOX_BASE_URL.rstrip('/')}/sandbox/{self.identifier}/"
+            try:
+                return f"{server_url()}/sandbox/{self.identifier}/"
+            except ServerAddressUnknown as exc:
+                raise ConfigurationError(str(exc)) from None
         return ""
 
     def client(
@@ -213,6 +220,12 @@ class Connector:
     ) -> None:
         """Send the repeated fields that changed to an existing platform record."""
         raise NotImplementedError
+
+    def record_exists(self, entity: str, external_id: str, client: PlatformClient) -> bool | None:
+        """Whether the platform has the ``entity`` record ``external_id`` (its get call), for
+        a mapping to check before it binds. None: this platform cannot tell, and the
+        mapping is taken on trust."""
+        return None
 
     def search(self, entity: str, text: str, client: PlatformClient) -> list[RemoteRecord] | None:
         """Platform records of ``entity`` matching ``text``, for staff to map a record to

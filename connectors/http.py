@@ -23,9 +23,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
+
+from layer_sync.server import ServerAddressUnknown, server_url
 
 from .errors import ConfigurationError, NotFoundError, PermanentError, RecoverableError
 from .redaction import excerpt, redact
@@ -335,7 +338,9 @@ class PlatformClient:
             error = f"{self.platform_name} did not answer within {self.timeout[1]:g} s ({exc})"
             raise RecoverableError(redact(error), uncertain_write=method != "GET") from None
         except requests.ConnectionError as exc:
-            error = f"Could not reach {self.platform_name}: {exc}"
+            error = emulator_unreachable(self.platform_name, self.base_url) or (
+                f"Could not reach {self.platform_name}: {exc}"
+            )
             # Refused before anything was sent, or dropped after a write was sent.
             sent = method != "GET" and not _refused_connection(exc)
             raise RecoverableError(redact(error), uncertain_write=sent) from None
@@ -426,6 +431,24 @@ class PlatformClient:
                 status_code=status,
             )
         raise PermanentError(message, status_code=status)
+
+
+def emulator_unreachable(platform_name: str, base_url: str) -> str:
+    """What staff read when this server's own emulator does not answer ("" for another
+    URL): a raw connection error would not say that the emulators are the web server's."""
+    if not getattr(settings, "SANDBOX_EMULATORS_ENABLED", False):
+        return ""
+    try:
+        own = server_url()
+    except ServerAddressUnknown:
+        return ""
+    if not base_url.startswith(f"{own}/sandbox/"):
+        return ""
+    return (
+        f"Could not reach the {platform_name} emulator at {base_url}: the emulators are "
+        f"served by the layer_sync web server at {own}, and nothing answers there. Is that "
+        "server running? (A command or worker run beside it names it with SANDBOX_BASE_URL.)"
+    )
 
 
 def _refused_connection(exc: requests.ConnectionError) -> bool:

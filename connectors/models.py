@@ -16,6 +16,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import ngettext
 
+from billing.choices import BillingFrequency
+from billing.models import BackgroundImport
+
 from .choices import (
     ERROR_STATUSES,
     Direction,
@@ -259,6 +262,58 @@ class ValueMapping(models.Model):
         return f"{self.platform} {self.kind}: {self.layer_value} → {self.external_value}"
 
 
+class InitialSyncEvent(models.Model):
+    """That one of seed 000's initial sync events happened for a customer, and which: a
+    quote won, a lead converted by hand, a sales order created, a manual sync. A customer
+    created directly ("skipping the lead stage") has none until staff sync it by hand, and
+    until then its saves send nothing to a platform that waits for one (Abillity). Kept
+    so that later saves of a customer once synced keep syncing."""
+
+    class Event(models.TextChoices):
+        QUOTE_WIN = "quote_win", "Lead converted by a won quote"
+        LEAD_CONVERSION = "lead_conversion", "Lead converted by hand"
+        SALES_ORDER = "sales_order", "Sales order created"
+        MANUAL_SYNC = "manual_sync", "Manual sync"
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, related_name="initial_sync_event"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    happened_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.get_event_display()}"
+
+
+class ChargeType(models.Model):
+    """A billing platform's service charge type and the billing frequency it suits.
+
+    aBILLity refuses a service charge whose ``ChargeId`` does not suit its
+    ``FrequencyTypeId`` ("servicecharge.ChargeId, Invalid ChargeId", abillity-api.md §10)
+    and has no list of types to read (§11): staff keep this catalogue, and the inventory
+    item admin and the sync check the ids the items hold against it.
+    """
+
+    platform = models.CharField(max_length=20)
+    type_id = models.PositiveIntegerField("type id", help_text="The id the platform gives it.")
+    name = models.CharField(max_length=50, blank=True, help_text="Its name on the platform.")
+    frequency = models.CharField(
+        max_length=10,
+        choices=BillingFrequency.choices,
+        help_text="The billing frequency the platform allows with it.",
+    )
+
+    class Meta:
+        ordering = ["platform", "type_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "type_id"], name="one_charge_type_per_id")
+        ]
+
+    def __str__(self) -> str:
+        label = f" {self.name}" if self.name else ""
+        return f"{self.platform} charge type {self.type_id}{label} ({self.get_frequency_display()})"
+
+
 class ReconciliationRun(models.Model):
     """The outcome of one reconciliation with a platform (``connectors.reconciliation``),
     kept so the sync dashboard shows the latest without reading the platform again.
@@ -290,3 +345,23 @@ class ReconciliationRun(models.Model):
         }
         outcome = differences if self.ok else "failed"
         return f"{self.platform} reconciliation {local_datetime(self.finished_at)}: {outcome}"
+
+
+class AffinityImportManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind__in=("affinity_links", "affinity_ceases"))
+
+
+class AffinityImport(BackgroundImport):
+    """Affinity's file imports (application links, cease requests), run in the background.
+
+    The same rows as billing's file imports, seen from the sync engine's admin: its own
+    page takes the file (``connectors.affinity.background`` runs it) and its own
+    permissions say who may import.
+    """
+
+    objects = AffinityImportManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "Affinity import"

@@ -31,10 +31,10 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from .base import Connector, connector_for, entity_model
-from .choices import ErrorKind, JobStatus
-from .models import Binding, SyncJob
+from .choices import Entity, ErrorKind, JobStatus
+from .models import Binding, InitialSyncEvent, SyncJob
 from .selectors import error_queue, exporting_platforms
-from .services import changes_enqueue, job_retry, jobs_process_due
+from .services import changes_enqueue, initial_sync_events_record, job_retry, jobs_process_due
 
 # Records read, compared and queued per batch (one transaction per batch).
 PREPARE_BATCH = 500
@@ -201,6 +201,12 @@ def _prepare_entity(
         counts.prepared += len(queue)
         if queue and not dry_run:
             with transaction.atomic():  # its jobs are published as this commits
+                if entity == Entity.CUSTOMER:
+                    # Staff syncing by command: a manual sync of each customer queued, one
+                    # of seed 000's initial sync events.
+                    initial_sync_events_record(
+                        customer_ids=queue, event=InitialSyncEvent.Event.MANUAL_SYNC
+                    )
                 changes_enqueue(
                     entity=entity,
                     object_ids=queue,

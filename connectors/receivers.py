@@ -15,14 +15,16 @@ from django.db.models.signals import post_delete, post_save
 
 from billing.models import Asset
 from billing.signals import assets_bulk_updated, demo_data_loaded, sales_order_created
+from customers.choices import ConversionSource
 from customers.models import Address, Contact, Customer, Site, SiteAddress
 from customers.selectors import sites_using_address
-from customers.signals import customer_created_direct, lead_converted
+from customers.signals import lead_converted
 
 from .base import registered
 from .choices import Entity
+from .models import InitialSyncEvent
 from .selectors import exporting_platforms
-from .services import changes_enqueue
+from .services import changes_enqueue, initial_sync_events_record
 
 
 def customer_saved(sender: Any, instance: Customer, created: bool, **kwargs: Any) -> None:
@@ -88,12 +90,17 @@ def assets_bulk_changed(sender: Any, asset_ids: list[int], **kwargs: Any) -> Non
 
 
 def initial_sync_event(sender: Any, customer: Customer, **kwargs: Any) -> None:
-    """Seed 000's initial sync events: a lead converted, a direct customer, a sales order."""
-    reason = {
-        lead_converted: "lead converted",
-        customer_created_direct: "customer created directly",
-        sales_order_created: "sales order created",
-    }.get(kwargs.get("signal"), "initial sync event")
+    """Seed 000's initial sync events: a lead converted (by a won quote or by hand) and a
+    sales order created (the manual sync is ``services.job_request``'s). A customer
+    created directly is not one: it waits for a manual sync, which can map it to an
+    existing company first."""
+    if kwargs.get("signal") is lead_converted:
+        won = kwargs.get("source") == ConversionSource.QUOTE_WIN
+        event = InitialSyncEvent.Event.QUOTE_WIN if won else InitialSyncEvent.Event.LEAD_CONVERSION
+        reason = "lead converted"
+    else:
+        event, reason = InitialSyncEvent.Event.SALES_ORDER, "sales order created"
+    initial_sync_events_record(customer_ids=[customer.pk], event=event)
     changes_enqueue(entity=Entity.CUSTOMER, object_ids=[customer.pk], reason=reason)
 
 
@@ -119,7 +126,6 @@ def connect_receivers() -> None:
     assets_bulk_updated.connect(assets_bulk_changed, dispatch_uid="sync_assets_bulk_updated")
     for signal, uid in (
         (lead_converted, "sync_lead_converted"),
-        (customer_created_direct, "sync_customer_created_direct"),
         (sales_order_created, "sync_sales_order_created"),
     ):
         signal.connect(initial_sync_event, dispatch_uid=uid)

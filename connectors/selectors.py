@@ -267,6 +267,21 @@ def record_jobs(platform: str, entity: str, object_id: int) -> models.QuerySet[S
     return SyncJob.objects.filter(platform=platform, entity=entity, object_id=object_id)
 
 
+SUCCESS_STATUSES = (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE)
+
+
+def sync_state_synced(
+    *, bindings: list[dict[str, Any]], failed_job: Any, ever_succeeded: bool
+) -> bool:
+    """The one rule of "synced" (the green tick, the badges, the panel, ``sync-status``):
+    the record is bound to a platform record that a sync wrote or updated
+    (``last_synced_at``), and its first sync did not fail (a failed job in the error queue
+    with no job of the record ever succeeded shows failed, not synced, though the
+    platform's create went through). A mapping alone is not a sync."""
+    written = any(b["external_id"] and b["last_synced_at"] for b in bindings)
+    return written and (failed_job is None or ever_succeeded)
+
+
 def record_sync_state(platform: str, entity: str, object_id: int) -> dict[str, Any]:
     """A record's sync state on one platform: bindings, the open job and the last finished one."""
     jobs = record_jobs(platform, entity, object_id)
@@ -274,18 +289,22 @@ def record_sync_state(platform: str, entity: str, object_id: int) -> dict[str, A
     last_job = jobs.exclude(status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)).first()
     failed = jobs.filter(Q(status__in=ERROR_STATUSES) & Q(resolved_at__isnull=True)).first()
     bindings = Binding.objects.filter(platform=platform, entity=entity, object_id=object_id)
+    rows = [
+        {
+            "role": b.role,
+            "external_id": b.external_id,
+            "first_synced_at": b.first_synced_at,
+            "last_synced_at": b.last_synced_at,
+        }
+        for b in bindings
+    ]
+    ever_succeeded = failed is not None and jobs.filter(status__in=SUCCESS_STATUSES).exists()
     return {
         "platform": platform,
-        "bindings": [
-            {
-                "role": b.role,
-                "external_id": b.external_id,
-                "first_synced_at": b.first_synced_at,
-                "last_synced_at": b.last_synced_at,
-            }
-            for b in bindings
-        ],
-        "synced": any(b.external_id for b in bindings),
+        "bindings": rows,
+        "synced": sync_state_synced(
+            bindings=rows, failed_job=failed, ever_succeeded=ever_succeeded
+        ),
         "pending_job": open_job,
         "last_job": last_job,
         "failed_job": failed,

@@ -60,7 +60,7 @@ from .errors import (
     RecoverableError,
 )
 from .http import AttemptRecord, PlatformClient, worker_session
-from .models import Binding, ExportFilter, SyncAttempt, SyncJob
+from .models import Binding, ExportFilter, InitialSyncEvent, SyncAttempt, SyncJob
 from .redaction import redact
 from .selectors import (
     FilterUnusable,
@@ -117,6 +117,24 @@ def changes_enqueue(
     return len(jobs)
 
 
+def initial_sync_events_record(*, customer_ids: Iterable[int], event: str) -> None:
+    """Remember that one of seed 000's initial sync events happened for these customers
+    (the first one is kept): from then on their saves sync (``initial_sync_happened``)."""
+    now = timezone.now()
+    InitialSyncEvent.objects.bulk_create(
+        [InitialSyncEvent(customer_id=pk, event=event, happened_at=now) for pk in customer_ids],
+        ignore_conflicts=True,
+    )
+
+
+def initial_sync_happened(customer_id: int) -> bool:
+    """Whether a customer had one of seed 000's initial sync events (read once per job)."""
+    return job_memo(
+        f"initial sync event {customer_id}",
+        lambda: InitialSyncEvent.objects.filter(customer_id=customer_id).exists(),
+    )
+
+
 def job_request(
     *,
     platform: str,
@@ -140,6 +158,11 @@ def job_request(
             "or not exported (see Billing platforms and Entity settings)."
         )
     with transaction.atomic():
+        if entity == Entity.CUSTOMER:
+            # Seed 000: a manual sync is an initial sync event.
+            initial_sync_events_record(
+                customer_ids=[object_id], event=InitialSyncEvent.Event.MANUAL_SYNC
+            )
         job = _pending_job(platform, entity, object_id)
         if job is None:
             try:
@@ -389,6 +412,12 @@ class SyncContext:
     def ensure(self, entity: str, record: models.Model) -> Binding:
         """Make sure a record this one needs exists on the platform (syncing it now if not)."""
         return dependency_ensure(self, entity, record)
+
+    def sync_first(self, entity: str, record: models.Model) -> Binding | None:
+        """Bring a record this one needs in step with the platform now, bound or not,
+        through its own job (claimed here, or waited for when another worker has it): the
+        one-record-in-flight promise holds for records pushed inline as dependencies."""
+        return dependency_ensure(self, entity, record, resync=True)
 
 
 @dataclass
@@ -768,17 +797,23 @@ def _move_to_pending(job: SyncJob, *, reset_attempts: bool = False) -> SyncJob |
 
 
 # --- dependencies ------------------------------------------------------------------
-def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -> Binding:
+def dependency_ensure(
+    context: SyncContext, entity: str, record: models.Model, *, resync: bool = False
+) -> Binding | None:
     """Sync a dependency in this worker before the record that needs it.
 
-    Satisfied when the dependency already has an external id. Otherwise its
+    Satisfied when the dependency already has an external id (unless ``resync``: then
+    it is synced again, once per running job, whether bound or not). Otherwise its
     pending job (made if missing) is claimed and run here; if another worker
     has it in flight, the dependent job is deferred.
     """
     connector = context.connector
     role = connector.role(entity, record)
     binding = binding_for(context.platform, role, entity, record.pk)
-    if binding is not None and binding.external_id:
+    scope = _job_scope.get()
+    if resync and scope is not None and (entity, record.pk) in scope.synced:
+        return binding
+    if not resync and binding is not None and binding.external_id:
         return binding
     if context.depth >= MAX_DEPENDENCY_DEPTH:
         raise PermanentError(f"Dependencies nest deeper than {MAX_DEPENDENCY_DEPTH} levels.")
@@ -809,7 +844,7 @@ def dependency_ensure(context: SyncContext, entity: str, record: models.Model) -
     if finished.status in (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE):
         _job_scope.get().synced.add((entity, record.pk))
         binding = binding_for(context.platform, role, entity, record.pk)
-        if binding is not None and binding.external_id:
+        if resync or (binding is not None and binding.external_id):
             return binding
         raise PermanentError(f"{label} synced but has no {role} id on {connector.name}.")
     if finished.status == JobStatus.PENDING:
@@ -1032,6 +1067,23 @@ def binding_map(
     if record is None:
         raise PermanentError(f"There is no {entity} #{object_id}.")
     role = role or connector.role(entity, record)
+    if not Binding.objects.filter(
+        platform=platform, role=role, entity=entity, object_id=object_id, external_id=external_id
+    ).exists():
+        # The platform record must exist before anything says the record is on it (the
+        # connector's own get call; a platform that cannot tell is taken on trust).
+        try:
+            exists = connector.record_exists(entity, external_id, connector.client())
+        except RecoverableError as error:
+            raise PermanentError(
+                f"{connector.name} could not be asked whether {role} {external_id} exists "
+                f"({error}): try again."
+            ) from None
+        if exists is False:
+            raise PermanentError(
+                f"{connector.name} has no {role} {external_id}: check the id on "
+                f"{connector.name}, or sync without one to create the record."
+            )
     with transaction.atomic():
         clash = (
             Binding.objects.filter(platform=platform, role=role, external_id=external_id)

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its runserver records the address it serves on.
+    "layer_sync.server",
     "django.contrib.staticfiles",
     "rest_framework",
     "layer_sync.accounts.apps.ApiTokensConfig",  # django-rest-knox
@@ -336,9 +338,10 @@ CONNECT_API_TOKEN = env.str("CONNECT_API_TOKEN", default="")
 
 # Mount the sandbox emulators under /sandbox/<platform>/ (never in production).
 SANDBOX_EMULATORS_ENABLED = env.bool("SANDBOX_EMULATORS_ENABLED", default=True)
-# Where the connectors reach the in-process emulators when a platform URL is unset:
-# this server's own address.
-SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000")
+# Where the connectors reach the emulators when a platform URL is unset. Unset: this
+# server's own address, whatever host and port runserver or gunicorn was started on
+# (layer_sync.server); a worker or command run beside the server sets it to the server's.
+SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="")
 
 # --- Sync engine --------------------------------------------------------------
 # Extra modules that register a connector (and its emulator) when imported, beside the
@@ -385,6 +388,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "connectors.sync_history_prune",
         "schedule": SYNC_HISTORY_PRUNE_INTERVAL,
     },
+    # File imports whose task was lost (broker down when queued, worker killed).
+    "background-imports-sweep": {"task": "billing.background_imports_sweep", "schedule": 300.0},
 }
 _visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 if max(SYNC_MAX_COUNTDOWN, SYNC_BACKOFF_CAP) >= _visibility_timeout:

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
@@ -12,7 +13,12 @@ from connectors.api.urls import router as connectors_router
 from customers.api.urls import router as customers_router
 
 from .api.views import ApiDocsView
+from .help import help_index, help_page
 from .views import health
+
+# A request Django refuses while reading it (too big, too many fields): JSON under /api/.
+handler400 = "layer_sync.views.bad_request"
+handler404 = "layer_sync.views.not_found"
 
 admin.site.site_header = "layer_sync back office"
 admin.site.site_title = "layer_sync"
@@ -39,12 +45,16 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The product is the admin: the site's root (and the admin's "View site") leads there.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("billing-export/", include("billing.urls")),
     path("health/", health, name="health"),
+    path("help/", help_index, name="help-index"),
+    path("help/<slug:page>/", help_page, name="help-page"),
 ]
 if settings.SANDBOX_EMULATORS_ENABLED:
     urlpatterns.append(path("sandbox/", include("connectors.urls")))

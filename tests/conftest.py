@@ -28,6 +28,16 @@ def _worker_sessions_closed():
     worker_sessions_close()
 
 
+@pytest.fixture(autouse=True)
+def _emulators_at_the_live_server(request):
+    """A test served by the live server reaches the emulators there, as a real server's
+    connectors reach their own (layer_sync.server): the live server runs in this process,
+    so its emulators are this test's. A test's own fixture may still point elsewhere."""
+    if "live_server" in request.fixturenames:
+        settings = request.getfixturevalue("settings")
+        settings.SANDBOX_BASE_URL = request.getfixturevalue("live_server").url
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -280,8 +280,13 @@ class AccountCodeFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         from billing.call_charges import account_code_set
 
+        location = kwargs.get("location")
+        if location is None:
+            # The location the call charge tests import at (tests/billing/call_charge_helpers).
+            location = LocationFactory(name="Leeds Hub")
         return account_code_set(
             customer=kwargs["customer"],
             platform_code=kwargs.get("platform_code", PlatformCode.CONNECT),
             code=kwargs["code"],
+            location=location,
         )

@@ -242,7 +242,7 @@ def test_docker_compose_runs_web_worker_beat_on_postgres_and_redis_with_producti
     assert services["beat"]["command"][:4] == ["celery", "-A", "layer_sync", "beat"]
     for name in ("web", "worker", "beat"):
         service = services[name]
-        assert service["env_file"] == ".env"
+        assert service["env_file"][0]["path"] == ".env"
         assert service["environment"]["DJANGO_SETTINGS_MODULE"] == PRODUCTION
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["CELERY_BROKER_URL"].startswith("redis://redis:")

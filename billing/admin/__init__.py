@@ -3,6 +3,7 @@ and assets, and the sales order side of quotes (see .orders); the Billing Export
 Change Queue (see .billing_apps); call charges from Connect and batch sheets (see
 .call_charges)."""
 
+from .background_imports import BackgroundImportAdmin
 from .billing_apps import BillingTransferAdmin, ChangeQueueEntryAdmin
 from .call_charges import (
     AccountCodeAdmin,
@@ -29,6 +30,7 @@ __all__ = [
     "AccountCodeAdmin",
     "AssetAdmin",
     "AssetForm",
+    "BackgroundImportAdmin",
     "BaseCategoryAdmin",
     "BatchSheetAdmin",
     "BillingPlatformAdmin",

@@ -20,29 +20,36 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Model, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
-from .. import call_charges
-from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES
+from customers.choices import CustomerStage
+
+from .. import background_imports, call_charges
+from ..call_logger import CALL_LOGGER_COLUMNS, MAX_FILE_BYTES, call_logger_sample
 from ..choices import PlatformCode
 from ..models import (
     AccountCode,
-    BatchCharge,
     BatchSheet,
     BillingPlatform,
     CallChargeImportType,
     ChargeImport,
-    ChargeImportRow,
     InventoryItem,
     Location,
     ProductGroup,
 )
 
 APPROVE = call_charges.APPROVE_PERMISSION
+# Rows and charges shown at once on an import's or a batch sheet's page.
+ROWS_PER_PAGE = 200
+SAMPLE_ACCOUNTS = 5
+SAMPLE_UNKNOWN_CODE = "NO-SUCH-ACCOUNT"
+ROW_FILTERS = {"": "All rows", "matched": "Matched", "unmatched": "Unmatched"}
 
 
 @admin.register(Location)
@@ -60,7 +67,7 @@ class ProductGroupAdmin(admin.ModelAdmin):
 class AccountCodeForm(forms.ModelForm):
     class Meta:
         model = AccountCode
-        fields = ("customer", "platform", "code")
+        fields = ("customer", "platform", "code", "location")
 
     def clean(self):
         cleaned = super().clean()
@@ -80,9 +87,9 @@ class AccountCodeAdmin(admin.ModelAdmin):
     """The codes platforms know customers by in their files (Connect: the Billing Reference)."""
 
     form = AccountCodeForm
-    list_display = ("code", "customer", "platform", "created_at")
-    list_filter = ("platform",)
-    list_select_related = ("customer", "platform")
+    list_display = ("code", "customer", "platform", "location", "created_at")
+    list_filter = ("platform", "location")
+    list_select_related = ("customer", "platform", "location")
     search_fields = ("code", "customer__name")
     autocomplete_fields = ("customer",)
 
@@ -96,6 +103,9 @@ class AccountCodeAdmin(admin.ModelAdmin):
 
 # --- imports -------------------------------------------------------------------------------
 class ChargeImportForm(forms.Form):
+    # Required fields' labels are bold (the admin's style for class "required").
+    required_css_class = "required"
+
     location = forms.ModelChoiceField(
         queryset=Location.objects.filter(connect_call_logger=True),
         help_text="The location the charges were incurred at (locations with the Connect Call "
@@ -124,36 +134,6 @@ def _read_upload(upload) -> bytes:
     return upload.read()
 
 
-class ChargeImportRowInline(admin.TabularInline):
-    model = ChargeImportRow
-    fields = (
-        "line_number",
-        "account_code",
-        "called_at",
-        "cli",
-        "dialled_number",
-        "destination",
-        "duration_seconds",
-        "amount",
-        "customer",
-        "unmatched_reason",
-    )
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
-    ordering = ("line_number",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ChargeImport)
 class ChargeImportAdmin(admin.ModelAdmin):
     list_display = (
@@ -173,7 +153,6 @@ class ChargeImportAdmin(admin.ModelAdmin):
     list_filter = ("status", "location", "product_group", "import_type")
     list_select_related = ("location", "product_group", "created_by")
     search_fields = ("file_name", "reference_text", "file_sha256")
-    inlines = (ChargeImportRowInline,)
     change_form_template = "admin/billing/chargeimport/change_form.html"
     readonly_fields = (
         "import_type",
@@ -212,62 +191,58 @@ class ChargeImportAdmin(admin.ModelAdmin):
                 wrap(self.rematch_view),
                 name="billing_chargeimport_rematch",
             ),
+            path("sample.csv", wrap(self.sample_view), name="billing_chargeimport_sample"),
             *super().get_urls(),
         ]
 
     def add_view(self, request: HttpRequest, form_url="", extra_context=None) -> HttpResponse:
-        """The import page: the form, and a refused file's every bad row with its line."""
+        """The import page: the form; the file is then imported in the background."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        line_errors = []
         duplicate = None
         if request.method == "POST":
             form = ChargeImportForm(request.POST, request.FILES)
             if form.is_valid():
                 data = form.cleaned_data
+                settings_ = {
+                    name: data[name]
+                    for name in (
+                        "location",
+                        "import_type",
+                        "product_group",
+                        "product",
+                        "batch_date",
+                        "reference_date",
+                        "reference_text",
+                    )
+                }
                 try:
                     content = _read_upload(data["file"])
-                    charge_import = call_charges.charge_import_create(
-                        location=data["location"],
-                        import_type=data["import_type"],
-                        product_group=data["product_group"],
-                        product=data["product"],
-                        batch_date=data["batch_date"],
-                        reference_date=data["reference_date"],
-                        reference_text=data["reference_text"],
-                        file_name=data["file"].name,
-                        content=content,
-                        user=request.user,
-                        force=data["force"],
-                        ignore_zero_values=data["ignore_zero_values"],
-                    )
+                    # The settings and a repeated file are answered at once, on this form;
+                    # the rows are read in the background (a file may hold 100,000).
+                    call_charges.charge_import_validate(**settings_, file_name=data["file"].name)
+                    if not data["force"]:
+                        call_charges.charge_import_duplicate_check(content=content)
                 except ValidationError as error:
                     for field, problems in error.message_dict.items():
                         form.add_error(field if field in form.fields else None, problems)
-                except call_charges.ChargeFileRefused as refused:
-                    line_errors = refused.errors
-                    form.add_error(
-                        "file",
-                        f"The file was refused: {len(refused.errors)} problems, listed below. "
-                        "Nothing was imported.",
-                    )
                 except call_charges.DuplicateChargeFile as error:
                     duplicate = error.previous
                     form.add_error("force", error.message)
                 else:
-                    messages.success(
-                        request,
-                        f"Imported {charge_import.row_count} rows: {charge_import.matched_count} "
-                        f"matched, {charge_import.unmatched_count} unmatched"
-                        + (
-                            f", {charge_import.ignored_count} zero-value rows skipped"
-                            if charge_import.ignored_count
-                            else ""
-                        )
-                        + ".",
+                    job = background_imports.background_import_start(
+                        kind=background_imports.CALL_CHARGES,
+                        file_name=data["file"].name,
+                        content=content,
+                        parameters=background_imports.call_charge_parameters(
+                            **settings_,
+                            force=data["force"],
+                            ignore_zero_values=data["ignore_zero_values"],
+                        ),
+                        user=request.user,
                     )
                     return HttpResponseRedirect(
-                        reverse("admin:billing_chargeimport_change", args=[charge_import.pk])
+                        reverse("admin:billing_backgroundimport_change", args=[job.pk])
                     )
         else:
             form = ChargeImportForm(
@@ -278,7 +253,6 @@ class ChargeImportAdmin(admin.ModelAdmin):
             "title": "Import call charges",
             "opts": self.model._meta,
             "form": form,
-            "line_errors": line_errors,
             "duplicate": duplicate,
             "columns": CALL_LOGGER_COLUMNS,
         }
@@ -288,6 +262,43 @@ class ChargeImportAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         extra_context["may_rematch"] = self.has_add_permission(request)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The rows a page at a time (a file may hold 100,000), the totals from the database.
+        if obj is not None:
+            show = request.GET.get("show", "")
+            show = show if show in ROW_FILTERS else ""
+            rows = obj.rows.select_related("customer").order_by("line_number")
+            if show:
+                rows = rows.filter(customer__isnull=show == "unmatched")
+            context.update(
+                {
+                    "rows_page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+                    "rows_show": show,
+                    "row_filters": ROW_FILTERS,
+                    "row_totals": call_charges.charge_import_totals(charge_import=obj),
+                }
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def sample_view(self, request: HttpRequest) -> HttpResponse:
+        """A call logger file to try the import with: calls of the customers holding
+        Connect account codes (a few), and of a code no customer holds."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied("The sample file is for those who may import call charges.")
+        codes = list(
+            AccountCode.objects.filter(
+                platform__code=PlatformCode.CONNECT, customer__stage=CustomerStage.CUSTOMER
+            )
+            .order_by("code")
+            .values_list("code", flat=True)[:SAMPLE_ACCOUNTS]
+        )
+        content = call_logger_sample(
+            codes, today=timezone.localdate(), unknown_code=SAMPLE_UNKNOWN_CODE
+        )
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="sample-call-charges.csv"'
+        return response
 
     def rematch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":
@@ -312,24 +323,6 @@ class ApproveForm(forms.Form):
     confirmed_charges = forms.IntegerField(label="Number of charges you checked", min_value=0)
 
 
-class BatchChargeInline(admin.TabularInline):
-    model = BatchCharge
-    fields = ("customer", "description", "batch_date", "reference_date", "amount", "product")
-    readonly_fields = fields
-    can_delete = False
-    extra = 0
-    max_num = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("customer", "product")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(BatchSheet)
 class BatchSheetAdmin(admin.ModelAdmin):
     list_display = (
@@ -345,7 +338,6 @@ class BatchSheetAdmin(admin.ModelAdmin):
     list_filter = ("location", "product_group", "name")
     list_select_related = ("location", "product_group")
     search_fields = ("name", "location__name", "product_group__name")
-    inlines = (BatchChargeInline,)
     change_form_template = "admin/billing/batchsheet/change_form.html"
     readonly_fields = (
         "name",
@@ -399,10 +391,20 @@ class BatchSheetAdmin(admin.ModelAdmin):
         # Here, not in change_view: the admin has checked the permission and found the
         # sheet (or answered for a missing one or a malformed id) before this runs.
         if obj is not None:
+            totals = call_charges.batch_sheet_totals(sheet=obj)
+            charges = obj.charges.select_related("customer", "product").order_by(
+                "customer__name", "customer_id", "id"
+            )
             context.update(
                 {
                     "sheet": obj,
-                    "totals": call_charges.batch_sheet_totals(sheet=obj),
+                    "totals": totals,
+                    "accounts_page": Paginator(totals.by_account, ROWS_PER_PAGE).get_page(
+                        request.GET.get("accounts")
+                    ),
+                    "charges_page": Paginator(charges, ROWS_PER_PAGE).get_page(
+                        request.GET.get("page")
+                    ),
                     "may_change": request.user.has_perm("billing.change_batchsheet"),
                     "may_approve": request.user.has_perm(APPROVE),
                     "approve_form": ApproveForm(),

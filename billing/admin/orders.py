@@ -30,6 +30,7 @@ from layer_sync.admin import (
 )
 
 from .. import services
+from ..bill_status import line_not_invoiceable_reason
 from ..choices import BillStatus, ItemType, PlatformCode
 from ..models import Asset, SalesOrder, SalesOrderLine
 
@@ -83,6 +84,14 @@ LINE_FIELDS = (
 )
 
 
+def invoiceable_text(line: SalesOrderLine) -> str:
+    """ "Yes", or "No: " and why (seed 002's rule, ``line_not_invoiceable_reason``)."""
+    if line.pk is None:
+        return "-"
+    reason = line_not_invoiceable_reason(line)
+    return f"No: {reason}" if reason else "Yes"
+
+
 class SalesOrderLineForm(ServiceModelForm):
     def service_validate(self, instance: SalesOrderLine) -> None:
         services.sales_order_line_validate(line=instance)
@@ -104,6 +113,7 @@ class SalesOrderLineInline(CompactInlineMixin, ServiceInlineMixin, admin.Stacked
                     ("classification", "action", "target_asset", "cli"),
                     ("upfront_route", "upfront_bill_status"),
                     ("recurring_route", "recurring_bill_status"),
+                    ("invoiceable_in_layer",),
                 )
             },
         ),
@@ -112,12 +122,16 @@ class SalesOrderLineInline(CompactInlineMixin, ServiceInlineMixin, admin.Stacked
     extra = 0
     show_change_link = True
 
+    @admin.display(description="invoiceable in The Layer")
+    def invoiceable_in_layer(self, obj: SalesOrderLine) -> str:
+        return invoiceable_text(obj)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             # A new order's lines are made from LineSpecs, which start Not Billed; their
             # bill statuses can be changed once the order exists.
-            return LINE_BILLING_FIELDS
-        return billing_fields_locked(request, LINE_BILLING_FIELDS)
+            return (*LINE_BILLING_FIELDS, "invoiceable_in_layer")
+        return (*billing_fields_locked(request, LINE_BILLING_FIELDS), "invoiceable_in_layer")
 
     def service_save(self, request: HttpRequest, obj: SalesOrderLine) -> None:
         services.sales_order_line_save(line=obj)
@@ -265,6 +279,7 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
         "site",
         "action",
         "classification",
+        "invoiceable_in_layer",
         "upfront_bill_status",
         "recurring_bill_status",
         "upfront_route",
@@ -287,15 +302,33 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
     )
     search_fields = ("order__reference", "order__customer__name", "inventory_item__name", "cli")
     autocomplete_fields = ("order", "inventory_item", "site", "target_asset")
-    fields = ("order", *LINE_FIELDS)
-    actions = ("convert_to_asset",)
+    fields = ("order", *LINE_FIELDS, "invoiceable_in_layer", "invoiced_in_layer_at")
+    actions = ("convert_to_asset", "invoice_in_layer")
+
+    @admin.display(description="invoiceable in The Layer")
+    def invoiceable_in_layer(self, obj: SalesOrderLine) -> str:
+        return invoiceable_text(obj)
+
+    @admin.action(description="Invoice in The Layer", permissions=["change"])
+    def invoice_in_layer(self, request: HttpRequest, queryset: QuerySet[SalesOrderLine]) -> None:
+        run_service_action(
+            self,
+            request,
+            queryset.select_related("order", "inventory_item"),
+            service=lambda line: services.sales_order_line_invoice_in_layer(line=line),
+            done="Invoiced in The Layer",
+        )
 
     @admin.display(description="customer", ordering="order__customer__name")
     def customer(self, obj: SalesOrderLine) -> str:
         return str(obj.order.customer)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = billing_fields_locked(request, LINE_BILLING_FIELDS)
+        fields = (
+            *billing_fields_locked(request, LINE_BILLING_FIELDS),
+            "invoiceable_in_layer",
+            "invoiced_in_layer_at",
+        )
         return fields if obj is None else (*fields, "order")
 
     def service_save(self, request, obj, form, change) -> None:

@@ -115,8 +115,7 @@ class ExportLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_cli(self, line: SalesOrderLine) -> str:
-        asset = getattr(line, "asset", None)
-        return (asset.identifier if asset else "") or line.cli
+        return export.line_cli(line)
 
     def get_bill_start_date(self, line: SalesOrderLine) -> str | None:
         asset = getattr(line, "asset", None)
@@ -126,6 +125,9 @@ class ExportLineSerializer(serializers.ModelSerializer):
     def get_excluded_from_product_file(self, line: SalesOrderLine) -> str:
         if line.missing_sku:
             return f"{line.inventory_item.name} has no External SKU."
+        asset = getattr(line, "asset", None)
+        if asset is not None and asset.do_not_bill:
+            return f"{line.inventory_item.name} is Do Not Bill."
         return ""
 
 
@@ -184,7 +186,7 @@ class _FileView(APIView):
         lines = export.billing_export_lines(route=route, line_ids=ids)
         if self.kind == "cli":
             return export_response(export.cli_file(lines), export_filename(route, "cli"))
-        excluded = export.product_file_exclusions(lines)
+        excluded = export.product_file_exclusions(lines, route)
         response = export_response(
             export.product_file(lines, route), export_filename(route, "products")
         )

@@ -4,9 +4,11 @@ Billing platforms appear by their stable code (`abillity`, `affinity`,
 `connect`, `layer`), the same identifiers the connectors register under.
 """
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..bill_status import line_not_invoiceable_reason
 from ..choices import IdentifierField
 from ..models import (
     Asset,
@@ -72,6 +74,19 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
 
     upfront_route = route_field("The platform that bills the line's up-front charge.")
     recurring_route = route_field("The platform that bills the line's recurring charge.")
+    invoiceable_in_layer = serializers.SerializerMethodField(
+        help_text="Whether The Layer may invoice the line (its up-front route is The Layer or "
+        "blank)."
+    )
+    not_invoiceable_reason = serializers.SerializerMethodField(
+        help_text="Why The Layer may not invoice the line (empty when it may)."
+    )
+
+    def get_invoiceable_in_layer(self, line: SalesOrderLine) -> bool:
+        return not line_not_invoiceable_reason(line)
+
+    def get_not_invoiceable_reason(self, line: SalesOrderLine) -> str:
+        return line_not_invoiceable_reason(line)
 
     class Meta:
         model = SalesOrderLine
@@ -90,6 +105,9 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
             "recurring_route",
             "upfront_bill_status",
             "recurring_bill_status",
+            "invoiceable_in_layer",
+            "not_invoiceable_reason",
+            "invoiced_in_layer_at",
         ]
         read_only_fields = fields
 
@@ -179,7 +197,7 @@ class ChargeImportCreateSerializer(serializers.Serializer):
     reference_text = serializers.CharField(
         required=False, allow_blank=True, max_length=100, default=""
     )
-    file = serializers.FileField(help_text="The call logger CSV (see docs/connect.md).")
+    file = serializers.FileField(help_text="The call logger CSV (see /help/connect/).")
     ignore_zero_values = serializers.BooleanField(
         default=False, help_text="Skip rows with a zero amount instead of refusing the file."
     )
@@ -209,12 +227,14 @@ class ChargeImportRowSerializer(serializers.ModelSerializer):
 
 
 class ChargeImportSerializer(serializers.ModelSerializer):
-    """An import's summary, with its unmatched rows and the batch sheets it charged."""
+    """An import's summary and the batch sheets it charged; its rows are paged apart
+    (``unmatched_rows_url``, ``rows_url``): a file may hold 100,000."""
 
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
-    unmatched_rows = serializers.SerializerMethodField()
+    rows_url = serializers.SerializerMethodField()
+    unmatched_rows_url = serializers.SerializerMethodField()
     batch_sheets = serializers.SerializerMethodField()
 
     class Meta:
@@ -240,16 +260,27 @@ class ChargeImportSerializer(serializers.ModelSerializer):
             "ignored_count",
             "total_amount",
             "batch_sheets",
-            "unmatched_rows",
+            "rows_url",
+            "unmatched_rows_url",
             "created_by",
             "created_at",
         ]
         read_only_fields = fields
 
-    @extend_schema_field(ChargeImportRowSerializer(many=True))
-    def get_unmatched_rows(self, obj: ChargeImport) -> list:
-        rows = obj.rows.filter(customer__isnull=True).order_by("line_number")
-        return ChargeImportRowSerializer(rows, many=True).data
+    def _rows_url(self, obj: ChargeImport, query: str = "") -> str:
+        path = reverse("charge-import-rows", args=[obj.pk]) + query
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(serializers.URLField())
+    def get_rows_url(self, obj: ChargeImport) -> str:
+        """Every row of the import, paged."""
+        return self._rows_url(obj)
+
+    @extend_schema_field(serializers.URLField())
+    def get_unmatched_rows_url(self, obj: ChargeImport) -> str:
+        """The rows no customer matched (with the reason), paged."""
+        return self._rows_url(obj, "?matched=false")
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_batch_sheets(self, obj: ChargeImport) -> list[int]:

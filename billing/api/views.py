@@ -6,7 +6,13 @@ so a list costs the same number of queries whatever its length.
 """
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -24,6 +30,7 @@ from .serializers import (
     AssetSerializer,
     ChargeFileRefusedSerializer,
     ChargeImportCreateSerializer,
+    ChargeImportRowSerializer,
     ChargeImportSerializer,
     InventoryItemSerializer,
     SalesOrderSerializer,
@@ -48,7 +55,9 @@ class SalesOrderViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SalesOrder.objects.select_related("created_by").prefetch_related(
         Prefetch(
             "lines",
-            queryset=SalesOrderLine.objects.select_related("upfront_route", "recurring_route"),
+            queryset=SalesOrderLine.objects.select_related(
+                "upfront_route", "recurring_route", "inventory_item"
+            ),
         )
     )
     serializer_class = SalesOrderSerializer
@@ -91,7 +100,7 @@ def _refused_body(refused: call_charges.ChargeFileRefused) -> dict:
 
 @extend_schema_view(
     list=extend_schema(summary="Call charge imports", description="Newest first."),
-    retrieve=extend_schema(summary="A call charge import, with its unmatched rows"),
+    retrieve=extend_schema(summary="A call charge import: its summary and batch sheets"),
 )
 class ChargeImportViewSet(
     mixins.CreateModelMixin,
@@ -111,11 +120,45 @@ class ChargeImportViewSet(
     def get_serializer_class(self):
         if self.action == "create":
             return ChargeImportCreateSerializer
+        if self.action == "rows":
+            return ChargeImportRowSerializer
         return ChargeImportSerializer
+
+    def filter_queryset(self, queryset):
+        if self.action == "rows":  # the import's own filters are not the rows'
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(
+        summary="An import's rows, paged",
+        description="The import's rows in line order, a page at a time (`page`, "
+        "`page_size` up to 500). `matched=false`: the rows no customer matched, each with "
+        "the reason; `matched=true`: those that became charges.",
+        parameters=[
+            OpenApiParameter(
+                "matched",
+                OpenApiTypes.BOOL,
+                description="true: matched rows only; false: unmatched rows only.",
+            )
+        ],
+        responses={200: ChargeImportRowSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="rows", url_name="rows")
+    def rows(self, request: Request, pk: str | None = None) -> Response:
+        charge_import = self.get_object()
+        rows = charge_import.rows.order_by("line_number")
+        matched = request.query_params.get("matched")
+        if matched is not None:
+            choice = {"true": True, "1": True, "false": False, "0": False}.get(matched.lower())
+            if choice is None:
+                raise ValidationError({"matched": ["Use true or false."]})
+            rows = rows.filter(customer__isnull=not choice)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ChargeImportRowSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Import a call charge file",
-        description="Parses the call logger file (docs/connect.md) strictly and imports it all "
+        description="Parses the call logger file (/help/connect/) strictly and imports it all "
         "or nothing: each row is matched to a customer by its Connect account code; matched "
         "rows become charges on the open “essensys call logger v2” batch sheet of the "
         "location and product group, unmatched rows are kept with the reason (match them "
@@ -162,7 +205,10 @@ class ChargeImportViewSet(
                 {"file": [duplicate.message], "previous_import": duplicate.previous.pk},
                 status=status.HTTP_409_CONFLICT,
             )
-        return Response(ChargeImportSerializer(charge_import).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ChargeImportSerializer(charge_import, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         summary="Match an import's unmatched rows again",
@@ -176,4 +222,6 @@ class ChargeImportViewSet(
         charge_import = self.get_object()
         call_charges.charge_import_rematch(charge_import=charge_import, user=request.user)
         charge_import.refresh_from_db()
-        return Response(ChargeImportSerializer(charge_import).data)
+        return Response(
+            ChargeImportSerializer(charge_import, context=self.get_serializer_context()).data
+        )

@@ -28,15 +28,16 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from billing.choices import BillComponent, ItemType, LineAction
+from billing.choices import BillComponent, BillingFrequency, ItemType, LineAction
 from billing.export import DirectRoute, line_components_accept, register_direct_route
+from billing.item_rules import register_item_validator
 from billing.models import Asset, BillingPlatform, BillingTransferItem, InventoryItem
 from billing.signals import lines_transferred
 from customers.models import CompanySettings
 
 from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
-from ..models import Binding
+from ..models import Binding, ChargeType
 from ..selectors import binding_for, platform_exports, record_bindings
 from ..services import SyncContext, changes_enqueue, job_memo, payload_hash
 from . import mappers
@@ -135,12 +136,33 @@ def asset_skip_reason(asset: Asset) -> str:
     bindings = record_bindings(PLATFORM, Entity.ASSET, asset.pk)
     bound = any(bindings[role].external_id for role in TAKEN_ROLES if role in bindings)
     line = asset.sales_order_line_id
+    replacing = _replacing_line_unsent(asset)
+    if replacing is not None:
+        # Seed 001: "The sync will include instructions to Abillity to cease the existing
+        # Billing ID and Service Charge": the end goes with the new line, not before it.
+        return (
+            f"Asset {asset} is ceased by New & Cease line {replacing}: its end is sent with "
+            "that line's sync, once the Billing Export sends it."
+        )
     if not bound and not (line is not None and _sent(line).exists()):
         return (
             f"Asset {asset} waits for the Billing Export: Transfer to Billing on the Abillity "
             "route sends it."
         )
     return ""
+
+
+def _replacing_line_unsent(asset: Asset) -> int | None:
+    """The New & Cease line that ceases ``asset`` and whose new asset Abillity does not
+    take yet (its line not sent, nothing bound), if any."""
+    replacing = Asset.objects.filter(
+        sales_order_line__target_asset=asset,
+        sales_order_line__action=LineAction.NEW_AND_CEASE,
+    ).values_list("pk", "sales_order_line_id")
+    for new_id, line_id in replacing:
+        if not assets_taken().filter(pk=new_id).exists():
+            return line_id
+    return None
 
 
 def asset_dependencies(asset: Asset) -> list[tuple[str, Any]]:
@@ -210,23 +232,111 @@ def charge_type_field(component: str) -> str:
     return name
 
 
-def charge_type_problem(item: InventoryItem, component: str) -> tuple[int | None, str]:
-    """The item's charge type id for a component, or why it has none."""
+def _expected_frequency(item: InventoryItem, component: str) -> str:
+    """The billing frequency a component's charge goes with: the up-front one is One off,
+    the recurring one the item's Billing Frequency."""
+    if component == BillComponent.UPFRONT:
+        return BillingFrequency.ONE_OFF
+    return item.billing_frequency
+
+
+def _type_mismatch(item: InventoryItem, component: str, type_id: int) -> str:
+    """Why the catalogue refuses ``type_id`` for this component of the item ("" when it
+    suits): aBILLity refuses a ChargeId that does not suit the charge's FrequencyTypeId
+    (abillity-api.md §10 rule 3, "servicecharge.ChargeId, Invalid ChargeId")."""
+    charge_type = ChargeType.objects.filter(platform=PLATFORM, type_id=type_id).first()
+    if charge_type is None:
+        return (
+            f"Abillity charge type {type_id} is not in the charge types list (Billing platform "
+            "sync → Charge types): add it there with the billing frequency Abillity gives it."
+        )
+    expected = _expected_frequency(item, component)
+    if charge_type.frequency != expected:
+        which = BillComponent(component).label.lower()
+        named = f" ({charge_type.name})" if charge_type.name else ""
+        return (
+            f"Abillity charge type {type_id}{named} is billed "
+            f"{charge_type.get_frequency_display()}, but the {which} charge is "
+            f"{BillingFrequency(expected).label}: Abillity refuses the pair. Use a "
+            f"{BillingFrequency(expected).label} charge type"
+            + ("." if component == BillComponent.UPFRONT else " or change the billing frequency.")
+        )
+    return ""
+
+
+def charge_type_problem(item: InventoryItem, component: str) -> tuple[int | None, str, bool]:
+    """The item's charge type id for a component, or why it cannot be used: (the id or
+    None, the problem, whether the charge still goes without a type). Seed 001: "If a
+    product or service from The Layer is synced without a charge ID, the sync to Abillity
+    will still occur, and the item should appear in the reject queue": a missing id sends
+    the charge without ``ChargeId``; a wrong one (not a number, not in the catalogue, or
+    of another frequency) sends nothing for that charge."""
     field = charge_type_field(component)
     label = str(InventoryItem._meta.get_field(field).verbose_name).title()
     value = str(getattr(item, field) or "").strip()
-    if value.isdigit():
-        return int(value), ""
     which = BillComponent(component).label.lower()
     if not value:
-        return None, (
-            f'Inventory item "{item}" needs its Abillity {which} charge type id in its '
-            f'"{label}" field (the id of the service charge type in Abillity).'
+        return (
+            None,
+            (
+                f'Inventory item "{item}" has no Abillity {which} charge type id in its '
+                f'"{label}" field (the id of the service charge type in Abillity): the {which} '
+                "charge was sent without one. Add it"
+            ),
+            True,
         )
-    return None, (
-        f'Inventory item "{item}": its "{label}" field holds "{value[:30]}", not an Abillity '
-        f"{which} charge type id (a number)."
-    )
+    if not value.isdigit():
+        return (
+            None,
+            (
+                f'Inventory item "{item}": its "{label}" field holds "{value[:30]}", not an '
+                f"Abillity {which} charge type id (a number); the {which} charge was not sent. "
+                "Correct it"
+            ),
+            False,
+        )
+    mismatch = _type_mismatch(item, component, int(value))
+    if mismatch:
+        return (
+            None,
+            (
+                f'Inventory item "{item}", {which} charge, "{label}" field: {mismatch} '
+                f"The {which} charge was not sent. Correct it"
+            ),
+            False,
+        )
+    return int(value), "", False
+
+
+def item_charge_type_errors(item: InventoryItem) -> dict[str, list[str]]:
+    """Where staff set them (``billing.item_rules``): the charge type ids of an item routed
+    to Abillity must be numbers in the charge types list, of the component's frequency."""
+    errors: dict[str, list[str]] = {}
+    components = []
+    if item.upfront_route_id and item.upfront_route.code == PLATFORM:
+        components.append(BillComponent.UPFRONT)
+    if (
+        item.recurring_route_id
+        and item.recurring_route.code == PLATFORM
+        and item.item_type == ItemType.SERVICE
+    ):
+        components.append(BillComponent.RECURRING)
+    for component in components:
+        field = charge_type_field(component)
+        value = str(getattr(item, field) or "").strip()
+        if not value:
+            continue  # seed 001: it may sync without one (and is then in the reject queue)
+        which = BillComponent(component).label.lower()
+        if not value.isdigit():
+            problem = f"The Abillity {which} charge type id must be a number."
+        else:
+            problem = _type_mismatch(item, component, int(value))
+        if problem:
+            errors.setdefault(field, []).append(problem)
+    return errors
+
+
+register_item_validator(item_charge_type_errors)
 
 
 def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[str, Any]]]:
@@ -235,13 +345,13 @@ def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[st
     if asset.identifier.strip():
         parts.append((ROLE_BILLING_ID, dict(mappers.billing_id_payload(asset, site_id=site_id))))
     for component in charged_components(asset):
-        charge_type, _ = charge_type_problem(asset.inventory_item, component)
+        charge_type, _, _ = charge_type_problem(asset.inventory_item, component)
         parts.append(
             (
                 ROLE_CHARGES[component],
                 dict(
                     mappers.service_charge_payload(
-                        asset, component=component, site_id=site_id, charge_type_id=charge_type or 0
+                        asset, component=component, site_id=site_id, charge_type_id=charge_type
                     )
                 ),
             )
@@ -269,15 +379,15 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
     missing."""
     from .sync import _bind, _combined
 
-    if asset is not context.record:  # a New & Cease target: read with what is read of it
-        asset = Asset.objects.select_related(*ASSET_JOINS).get(pk=asset.pk)
     operations: list[str] = []
     line = asset.sales_order_line
     if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:
         target = line.target_asset
         if assets_taken().filter(pk=target.pk).exists():
-            # The old billing ID must end before a new one of the same number is made.
-            operations.append(asset_push(context, target))
+            # The old billing ID must end before a new one of the same number is made:
+            # through the target's own job (claimed here, or waited for while another
+            # worker has it), so two workers never push the target at once.
+            context.sync_first(Entity.ASSET, target)
     client: AbillityClient = context.client
     site_id = _site_id(asset)
     if asset.identifier.strip():
@@ -285,17 +395,19 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
     problems = []
     accepted = []
     for component in charged_components(asset):
-        charge_type, problem = charge_type_problem(asset.inventory_item, component)
+        charge_type, problem, send_anyway = charge_type_problem(asset.inventory_item, component)
         if problem:
             problems.append(problem)
-            continue
+            if not send_anyway:
+                continue
         payload = dict(
             mappers.service_charge_payload(
                 asset, component=component, site_id=site_id, charge_type_id=charge_type
             )
         )
         operations.append(_push_charge(context, client, asset, component, payload, _bind))
-        accepted.append(component)
+        if not problem:
+            accepted.append(component)
     if line is not None:
         # £0 components make no charge: accepted with the asset, unless something failed.
         free = [
@@ -309,7 +421,10 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
             )
     if problems:
         sent = "; the rest was sent" if operations else ""
-        raise PermanentError(" ".join(problems) + f" Add it and retry this job{sent}.")
+        raise PermanentError(
+            " ".join(f"{problem} and retry this job." for problem in problems)
+            + (" The rest was sent." if sent else "")
+        )
     return _combined(operations)
 
 
@@ -377,15 +492,17 @@ def _push_charge(context, client, asset, component, payload, bind) -> str:
 
 def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
     """A charge made by an earlier try whose answer was lost: the same type, description,
-    rental flag and first payment on the same site and CLI, not bound to another asset.
+    frequency and first payment on the same site and CLI, not bound to another asset.
     (aBILLity lists charges only by CLI: a charge without one cannot be looked up.)"""
     if not payload.get("CLI"):
         return None
     for charge in client.site_charges_for_cli(payload["SiteId"], payload["CLI"]):
+        # ServiceChargeView (abillity-api.md §10) lists Description … SerialNo: the type,
+        # description and frequency (rental or one-off) are compared, and the first payment.
         same = (
             all(
                 charge.get(name) == payload.get(name)
-                for name in ("ChargeId", "Description", "Rental", "FrequencyTypeId")
+                for name in ("ChargeId", "Description", "FrequencyTypeId")
             )
             and str(charge.get("FirstPayment") or "")[:10] == str(payload["FirstPayment"])[:10]
         )
@@ -405,8 +522,9 @@ def _integration_on() -> bool:
 
 
 def export_line_filter(lines: QuerySet) -> QuerySet:
-    """Seed 001: a line with no up-front or recurring charge is in the export only while its
-    billing ID was never sent to Abillity (so a new billing ID still goes)."""
+    """Seed 001: a line with no up-front or recurring charge is in the export only while it
+    carries a billing ID never sent to Abillity (so a new billing ID still goes); with no
+    billing ID at all it has nothing to send, and is not listed."""
     sent_ids = Binding.objects.filter(
         platform=PLATFORM, role=ROLE_BILLING_ID, entity=Entity.ASSET
     ).exclude(external_id="")
@@ -420,7 +538,8 @@ def export_line_filter(lines: QuerySet) -> QuerySet:
     no_charge = Q(sell_price=0) & (
         Q(recurring_sell_price=0) | ~Q(inventory_item__item_type=ItemType.SERVICE)
     )
-    return lines.exclude(no_charge & Q(sent_here))
+    no_billing_id = Q(asset__isnull=True) | Q(asset__identifier="")
+    return lines.exclude(no_charge & (no_billing_id | Q(sent_here)))
 
 
 register_direct_route(

@@ -129,6 +129,9 @@ class AbillityClient(PlatformClient):
     def billing_information_put(self, site_id: int, fields: dict[str, Any]) -> None:
         self.request("PUT", f"site/{site_id}/billinginformation", json_body=fields)
 
+    def billing_information_patch(self, site_id: int, fields: dict[str, Any]) -> None:
+        self.request("PATCH", f"site/{site_id}/billinginformation", json_body=fields)
+
     def billing_information_get(self, site_id: int) -> dict[str, Any] | None:
         try:
             return self.request("GET", f"site/{site_id}/billinginformation")

@@ -10,12 +10,14 @@ limit: names are never cut silently.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypedDict
 
-from billing.bill_status import asset_bill_start_date
-from billing.choices import AssetStatus, BillComponent, BillingFrequency
+from django.utils import timezone
+
+from billing.bill_status import asset_bill_start_date, asset_billing_end_date
+from billing.choices import BillComponent, BillingFrequency
 from billing.models import Asset
 from customers.choices import CustomerStatus
 from customers.models import Address, Contact, Customer, Site
@@ -168,6 +170,9 @@ CLI_LIMIT = 17
 DESCRIPTION_LIMIT = 100
 COST_CENTRE_LIMIT = 50
 
+# aBILLity's BackDatable: "may charge a previous billing period (max 90 days back)".
+BACKDATE_LIMIT_DAYS = 90
+
 # Billing Frequency → aBILLity's FrequencyTypeId.
 FREQUENCY_TYPE_IDS = {
     BillingFrequency.ANNUAL: 1,
@@ -216,12 +221,9 @@ def asset_identifier_label(asset: Asset) -> str:
 
 
 def asset_end_date(asset: Asset) -> date | None:
-    """Seed 001's End Date: the cease date once ceased, else the end date of fixed billing."""
-    if asset.status == AssetStatus.CEASED and asset.cease_date:
-        return asset.cease_date
-    if asset.fixed_billing and asset.end_date:
-        return asset.end_date
-    return None
+    """Seed 001's End Date: the cease date once ceased, else the end date of fixed billing
+    (the one rule the Billing Export files use too: ``asset_billing_end_date``)."""
+    return asset_billing_end_date(asset)
 
 
 def billing_id_payload(asset: Asset, *, site_id: int) -> BillingIdPayload:
@@ -246,11 +248,23 @@ def billing_id_payload(asset: Asset, *, site_id: int) -> BillingIdPayload:
 
 
 def service_charge_payload(
-    asset: Asset, *, component: str, site_id: int, charge_type_id: int
+    asset: Asset, *, component: str, site_id: int, charge_type_id: int | None, today=None
 ) -> ServiceChargePayload:
     """Seed 001's Service Charges table for one component of an asset (up-front: a one-off
-    charge; recurring: a rental at the item's billing frequency)."""
+    charge; recurring: a rental at the item's billing frequency).
+
+    Units: aBILLity's ``Quantity`` is "the number of billing periods the charge runs"
+    (abillity-api.md §10), not a count of units, so it is never sent; the asset's units are
+    in the price: ``SalesPrice`` and ``BaselineCost`` are the unit prices times the
+    asset's quantity. Without a charge type id (seed 001) the charge goes without
+    ``ChargeId``, with its frequency and the product name as its description."""
     item = asset.inventory_item
+    units = asset.quantity
+    if units < 1:
+        raise PermanentError(
+            f"Asset {asset} has a quantity of {units}: Abillity charges at least one unit. "
+            "Set its quantity and retry."
+        )
     recurring = component == BillComponent.RECURRING
     if recurring:
         frequency = FREQUENCY_TYPE_IDS.get(item.billing_frequency)
@@ -270,19 +284,23 @@ def service_charge_payload(
             f"Asset {asset} has no date to start billing from (a connection date, an issue "
             "date or a Bill Start Override): Abillity needs a First Payment."
         )
+    today = today or timezone.localdate()
     payload: ServiceChargePayload = {
         "SiteId": site_id,
-        "ChargeId": charge_type_id,
         "Description": _within(item.name.strip(), DESCRIPTION_LIMIT, f'Product name "{item}"'),
         "FrequencyTypeId": frequency,
-        "SalesPrice": float(price),
-        "BaselineCost": float(item.rrp or Decimal("0")),
+        "SalesPrice": float(price * units),
+        "BaselineCost": float((item.rrp or Decimal("0")) * units),
         "FirstPayment": abillity_date(start),
         "LastPayment": abillity_date(asset_end_date(asset)),
         "Rental": recurring,
         "RefundRental": False,
-        "BackDatable": True,
+        # Seed 001: Backdate Yes; aBILLity back-dates at most 90 days (abillity-api.md §10),
+        # so a charge starting earlier goes without it (docs/abillity.md).
+        "BackDatable": start >= today - timedelta(days=BACKDATE_LIMIT_DAYS),
     }
+    if charge_type_id is not None:
+        payload["ChargeId"] = charge_type_id
     if asset.identifier.strip():
         payload["CLI"] = asset_billing_id(asset)
     return payload

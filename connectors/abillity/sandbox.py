@@ -1,20 +1,24 @@
 """An emulator of the public aBILLity REST API, served under /sandbox/abillity/.
 
-It follows ``../shared/platforms/abillity-api.md`` and the project's
+It follows ``../shared/platforms/abillity-api.md`` strictly, and the project's
 assumptions where that is silent (docs/abillity.md): the same paths, field
 names and casing (input keys are matched case-insensitively, as ASP.NET model
-binding does), the documented limits, required fields, email patterns and
-error messages, a duplicate site short name refused, a service charge's CLI
-that must exist on its site, header credentials, ``{"Message": …}`` error
-bodies and a 404 for an empty list. It starts with a few bill runs, payment
-conditions and service charge types, so the demo and the tests have ids to
-map to.
+binding does), the documented limits, required fields (on PATCH and PUT too:
+each body is validated as sent), email patterns and error messages, PUT
+replacing and PATCH updating, charge types that must suit the frequency, the
+CP-user rules, the 90-day backdate limit, ``ServiceChargeView``'s nested
+models, a duplicate site short name refused, a service charge's CLI that must
+exist on its site, header credentials, ``{"Message": …}`` error bodies and a
+404 for an empty list. Where the docs are silent it takes the stricter
+reading, each listed in docs/abillity.md ("Where the emulator chooses"). It
+starts with a few bill runs, payment conditions and service charge types, so
+the demo and the tests have ids to map to.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +32,17 @@ SANDBOX_CREDENTIALS = {
     "systeminformation": "layer-sandbox",
     "username": "layer",
     "password": "sandbox-password",
+}
+
+# The emulator's service charge types: id → (RecurringChargeType, FrequencyTypeId, Rental).
+SANDBOX_CHARGE_TYPES = {
+    1001: ("Line installation", 3, False),
+    1100: ("Handset", 3, False),
+    2010: ("Line rental", 2, True),
+    2030: ("Broadband rental", 2, True),
+    2100: ("Handset lease", 2, True),
+    2200: ("Annual support", 1, True),
+    2300: ("Quarterly maintenance", 4, True),
 }
 
 EMAIL_SINGLE = re.compile(
@@ -141,6 +156,28 @@ SERVICE_CHARGE_FIELDS = {
 }
 
 
+# §10 ``BackDatable``: "may charge a previous billing period (max 90 days back)".
+BACKDATE_LIMIT_DAYS = 90
+# §10 ``ServiceChargeView``: the charge's own fields after the two nested models, the
+# documented ones (``Description`` … ``SerialNo``) only.
+SERVICE_CHARGE_VIEW_FIELDS = (
+    "Description",
+    "ContractId",
+    "CLI",
+    "ChargeId",
+    "FrequencyTypeId",
+    "SalesPrice",
+    "CostPrice",
+    "BaselineCost",
+    "Quantity",
+    "FirstPayment",
+    "LastPayment",
+    "SerialNo",
+)
+# The emulator's reading of the undocumented nested models (docs/abillity.md).
+ACTUAL_VALUE_FIELDS = ("SalesPrice", "CostPrice", "BaselineCost", "Quantity")
+
+
 class Invalid(Exception):
     """A refusal: the status and the platform's message."""
 
@@ -240,20 +277,18 @@ class AbillityEmulator(Emulator):
         ("POST", r"servicecharge", "service_charge_create"),
         ("GET", r"servicecharge/(?P<pk>\d+)", "service_charge_get"),
         ("PATCH", r"servicecharge/(?P<pk>\d+)", "service_charge_patch"),
+        ("PUT", r"servicecharge/(?P<pk>\d+)", "service_charge_put"),
         ("GET", r"servicechargetype/(?P<pk>\d+)", "service_charge_type_get"),
     ]
 
     def initial_state(self) -> dict[str, Any]:
-        charge_types = {
-            1001: ("Line installation", 3, False),
-            1100: ("Handset", 3, False),
-            2010: ("Line rental", 2, True),
-            2030: ("Broadband rental", 2, True),
-            2100: ("Handset lease", 2, True),
-            2200: ("Annual support", 1, True),
-            2300: ("Quarterly maintenance", 4, True),
-        }
+        charge_types = SANDBOX_CHARGE_TYPES
         return {
+            # §2 "Permissions": the sandbox login is a CP user unless a test says otherwise.
+            "cp_login": True,
+            # ``GET api/company?Name=`` is not documented (§4): ignored unless a test turns
+            # it on, to prove the connector works either way.
+            "honour_company_name_filter": False,
             "companies": {},
             "sites": {},
             "billing_information": {},
@@ -325,8 +360,13 @@ class AbillityEmulator(Emulator):
 
     # --- companies -------------------------------------------------------------------
     def company_list(self, request):
-        # ?Name= narrows the list to that name (case and surrounding spaces aside).
-        wanted = _folded(request.query.get("Name"))
+        # ?Name= is not documented (§4 "Not found"): ignored unless the state turns it on,
+        # and then it narrows the list to that name (case and surrounding spaces aside).
+        wanted = (
+            _folded(request.query.get("Name"))
+            if self.state.get("honour_company_name_filter")
+            else ""
+        )
         found = (
             self.where("companies", _name_key, wanted)
             if wanted
@@ -458,11 +498,19 @@ class AbillityEmulator(Emulator):
     def _site_modify(self, request, pk, *, replace: bool):
         site = self._get("sites", pk, f"Site with id = {pk} not found")
         fields = _clean(request.body, SITE_MODIFY_FIELDS)
-        if replace:
-            fields = {name: fields.get(name) for name in SITE_MODIFY_FIELDS}
+        # §6 SiteModify: SiteName and ShortName are Required; whether PATCH enforces that is
+        # not stated, so both methods do (the stricter reading): the model as sent.
         for required in ("SiteName", "ShortName"):
-            if (replace or required in fields) and not (fields.get(required) or "").strip():
+            if not (fields.get(required) or "").strip():
                 raise Invalid(400, f"{required} - The {required} field is required.")
+        if not self.state.get("cp_login", True):
+            # §6 SiteModify errors: AccountRef and BillRunID are for CP users only.
+            for name in ("AccountRef", "BillRunID"):
+                if name in fields:
+                    raise Invalid(403, f"Only a CP user can update the {name}")
+        if replace:
+            # §3 "PUT vs PATCH": PUT replaces every field of the model (omitted: null).
+            fields = {name: fields.get(name) for name in SITE_MODIFY_FIELDS}
         company = self._get(
             "companies", site["CompanyId"], f"Company with id = {site['CompanyId']} not found"
         )
@@ -488,7 +536,7 @@ class AbillityEmulator(Emulator):
                 if other["Id"] != site["Id"]:
                     other["MainSite"] = False
         if "BillRunID" in fields:
-            bill_run = self.state["bill_runs"].get(str(fields["BillRunID"])) or {}
+            bill_run = self.state["bill_runs"].get(str(fields["BillRunID"] or "")) or {}
             site["BillRunIDLocal"] = fields["BillRunID"]
             site["BillRunNameLocal"] = bill_run.get("Name")
         site.update({k: v for k, v in fields.items() if k != "BillRunID"})
@@ -496,6 +544,9 @@ class AbillityEmulator(Emulator):
         return self._ok(site)
 
     def site_set_billing_address(self, request, pk):
+        if not self.state.get("cp_login", True):
+            # §6 setbillingaddress: "401 User need CP permission to change billing address".
+            raise Invalid(401, "User need CP permission to change billing address")
         site = self._get("sites", pk, f"Site with ID {pk} not found")
         body = request.body if isinstance(request.body, dict) else {}
         target_id = {k.lower(): v for k, v in body.items()}.get("id")
@@ -547,6 +598,10 @@ class AbillityEmulator(Emulator):
         if condition is not None and str(condition) not in self.state["payment_conditions"]:
             raise Invalid(400, f"PaymentConditionsId - Invalid payment condition {condition}")
         info = self.state["billing_information"].get(str(pk))
+        if info is None and not replace:
+            # §7: "A site starts without one … PUT is the documented way to add it"; PATCH
+            # updates one that exists (the emulator's reading: 404 otherwise).
+            raise Invalid(404, f"No billing information found for site with id = {pk}")
         if info is None or replace:
             info = {name: None for name in BILLING_INFORMATION_FIELDS}
             info.update(Id=int(pk), isBillingInfoRedacted=False)
@@ -613,10 +668,14 @@ class AbillityEmulator(Emulator):
         contact = self._get("site_contacts", pk, f"Site with ID {pk} not found")
         fields = _clean(request.body, SITE_CONTACT_FIELDS)
         fields.pop("SiteID", None)  # a contact stays on its site
+        # §8 SiteContactModify: Christian and Email are Required, on PUT and on PATCH; the
+        # body is validated as sent, never merged with the stored contact first.
+        self._contact_rules(fields)
         if replace:
+            # §3 "PUT vs PATCH": PUT replaces every field (omitted: null).
             fields = {n: fields.get(n) for n in SITE_CONTACT_FIELDS if n != "SiteID"}
-        merged = {**contact, **fields}
-        self._contact_rules(merged)
+            fields["MainContact"] = bool(fields.get("MainContact"))
+            fields["PreventSDeskNotify"] = bool(fields.get("PreventSDeskNotify"))
         contact.update(fields, LastUpdated=_stamp())
         self._one_main_contact(contact)
         return self._ok(None)
@@ -676,9 +735,44 @@ class AbillityEmulator(Emulator):
         ]
         if not charges:
             raise Invalid(404, "No Service Charges found for the given site Id and cli")
-        return self._ok(charges)
+        return self._ok([self._charge_view(c) for c in charges])
 
-    def _charge_rules(self, charge: dict[str, Any], *, creating: bool) -> None:
+    def _charge_view(self, charge: dict[str, Any]) -> dict[str, Any]:
+        """§10 ``ServiceChargeView``: Id, SiteId, LastUpdated, the nested
+        ``ServiceChargeType`` (the type and its defaults) and ``ActualValues`` (the charge's
+        own values), then ``Description`` … ``SerialNo``; nothing the page does not list."""
+        charge_type = self.state["service_charge_types"].get(str(charge.get("ChargeId")))
+        type_info = None
+        if charge_type is not None:
+            type_info = {
+                "Id": charge_type["Id"],
+                "RecurringChargeType": charge_type["RecurringChargeType"],
+                "FrequencyTypeId": charge_type["FrequencyTypeId"],
+                "Rental": charge_type["Rental"],
+                "DefaultSalePrice": charge_type.get("DefaultSalePrice"),
+                "DefaultDescription": charge_type.get("DefaultDescription"),
+            }
+        return {
+            "Id": charge["Id"],
+            "SiteId": charge["SiteId"],
+            "LastUpdated": charge["LastUpdated"],
+            "ServiceChargeType": type_info,
+            "ActualValues": {name: charge.get(name) for name in ACTUAL_VALUE_FIELDS},
+            **{name: charge.get(name) for name in SERVICE_CHARGE_VIEW_FIELDS},
+        }
+
+    def _charge_rules(
+        self,
+        charge: dict[str, Any],
+        *,
+        method: str,
+        pk: int | None,
+        site_id: int,
+        backdating: bool = True,
+    ) -> None:
+        """§10's validation rules on the charge as it would be stored (``charge``).
+        ``backdating``: the request sets the first payment (a create, or a new date)."""
+        creating = method == "POST"
         charge_id = charge.get("ChargeId")
         frequency = charge.get("FrequencyTypeId")
         if creating and charge_id is None and frequency is None:
@@ -687,23 +781,63 @@ class AbillityEmulator(Emulator):
             raise Invalid(404 if creating else 400, "Invalid FrequencyTypeId")
         charge_type = None
         if charge_id is not None:
+            if not self.state["service_charge_types"]:
+                raise Invalid(404, "No ChargeIds found in aBILLity")
             charge_type = self.state["service_charge_types"].get(str(charge_id))
-            if charge_type is None:
+            # §10 rule 3: a ChargeId must exist and suit the frequency. PATCH's message is
+            # "servicecharge.ChargeId, Invalid ChargeId" (400); PUT's "Invalid Charge Id"
+            # (401, labelled Bad Request); POST lists none, so it answers as PATCH.
+            if charge_type is None or (
+                frequency is not None and charge_type["FrequencyTypeId"] != frequency
+            ):
+                if method == "PUT":
+                    raise Invalid(401, "Invalid Charge Id")
                 raise Invalid(400, "servicecharge.ChargeId, Invalid ChargeId")
-        if not (charge.get("Description") or "").strip() and charge_id is None:
+        description = (charge.get("Description") or "").strip()
+        if not description and charge_id is None:
             raise Invalid(400, "Description is required unless a chargeId provided")
         if creating and not charge.get("FirstPayment"):
             raise Invalid(400, "The First Payment is mandatory")
         first = _parse_date(charge.get("FirstPayment"), "FirstPayment")
         last = _parse_date(charge.get("LastPayment"), "LastPayment")
         if first and last and last < first:
-            raise Invalid(400, "The Last Payment can't be set before the First Payment")
+            raise Invalid(
+                404 if method == "PUT" else 400,
+                "The Last Payment can't be set before the First Payment",
+            )
         effective = frequency or (charge_type or {}).get("FrequencyTypeId")
         rental = charge.get("Rental")
         if rental is not None and effective is not None and bool(rental) != (effective != 3):
             raise Invalid(400, "Attempted to set a one-off charge as a rental, or vice-versa")
-        if charge.get("Quantity") == 0:
+        quantity = charge.get("Quantity")
+        if quantity == 0:
             raise Invalid(400, "You cannot set a quantity of 0")
+        if quantity is not None and quantity < 0:
+            raise Invalid(400, "Quantity - The field Quantity must be greater than 0.")
+        if (
+            charge.get("BackDatable")
+            and backdating
+            and first is not None
+            and first < datetime.now() - timedelta(days=BACKDATE_LIMIT_DAYS + 1)
+        ):
+            raise Invalid(
+                400,
+                f"BackDatable - A service charge can be backdated at most "
+                f"{BACKDATE_LIMIT_DAYS} days.",
+            )
+        if description and not charge.get("LastPayment"):
+            # §10: "unique description"; its scope is not stated: the emulator refuses one
+            # that an open charge of the same site, CLI and frequency already has.
+            for other in self.where("service_charges", "SiteId", site_id):
+                if (
+                    other["Id"] != pk
+                    and not other.get("LastPayment")
+                    and (other.get("Description") or "").strip().casefold()
+                    == description.casefold()
+                    and (other.get("CLI") or "") == (charge.get("CLI") or "")
+                    and other.get("FrequencyTypeId") == effective
+                ):
+                    raise Invalid(400, "Description - The Description must be unique.")
         bill_run_id = charge.get("BillRunId")
         if bill_run_id is not None:
             bill_run = self.state["bill_runs"].get(str(bill_run_id))
@@ -712,41 +846,70 @@ class AbillityEmulator(Emulator):
             if bill_run.get("Hidden"):
                 raise Invalid(400, "You cannot assign a Service Charge to a hidden Bill Run")
 
+    def _charge_site_rules(self, charge: dict[str, Any], site: dict[str, Any], method: str):
+        if charge.get("BillRunId") is not None:
+            if not self.state.get("cp_login", True):
+                raise Invalid(401, "You do not have permission to change BillRunId")
+            company = self.state["companies"].get(str(site["CompanyId"])) or {}
+            if not company.get("IsCustomer"):
+                raise Invalid(400, "Only customers can have a Bill Run assigned to them")
+        number = charge.get("CLI")
+        if number and not any(c["SiteId"] == site["Id"] for c in self.where("clis", "CLI", number)):
+            if method == "PATCH":
+                raise Invalid(404, "The CLI not found for the Service Charge ID provided")
+            raise Invalid(404, "The CLI not found for the site provided")
+
     def service_charge_create(self, request):
         fields = _clean(request.body, SERVICE_CHARGE_FIELDS)
         site_id = fields.get("SiteId")
         site = self._get("sites", site_id, f"Site with id {site_id} not found")
-        self._charge_rules(fields, creating=True)
-        if fields.get("BillRunId") is not None:
-            company = self.state["companies"].get(str(site["CompanyId"])) or {}
-            if not company.get("IsCustomer"):
-                raise Invalid(400, "Only customers can have a Bill Run assigned to them")
-        number = fields.get("CLI")
-        if number and not any(c["SiteId"] == site["Id"] for c in self.where("clis", "CLI", number)):
-            raise Invalid(404, "The CLI not found for the site provided")
+        if fields.get("FrequencyTypeId") is None and fields.get("ChargeId") is not None:
+            charge_type = self.state["service_charge_types"].get(str(fields["ChargeId"]))
+            if charge_type is not None:  # the type's frequency is the charge's
+                fields["FrequencyTypeId"] = charge_type["FrequencyTypeId"]
+        self._charge_rules(fields, method="POST", pk=None, site_id=site["Id"])
+        self._charge_site_rules(fields, site, "POST")
         pk = self._new("service_charge")
         charge = {name: None for name in SERVICE_CHARGE_FIELDS}
         charge.update(fields, Id=pk, LastUpdated=_stamp())
-        charge.setdefault("Quantity", None)
         self.add("service_charges", pk, charge)
         return self._ok({"Id": pk}, 201)
 
     def service_charge_get(self, request, pk):
-        return self._ok(self._get("service_charges", pk, f"ServiceCharge with id {pk} not found"))
+        charge = self._get("service_charges", pk, f"ServiceCharge with id {pk} not found")
+        site = self._get("sites", charge["SiteId"], f"Site with id {charge['SiteId']} not found")
+        company = self.state["companies"].get(str(site["CompanyId"])) or {}
+        if company.get("IsReseller"):
+            # §10 GET errors: "409 This company is set to be a reseller".
+            raise Invalid(409, "This company is set to be a reseller")
+        return self._ok(self._charge_view(charge))
 
     def service_charge_patch(self, request, pk):
+        return self._service_charge_modify(request, pk, replace=False)
+
+    def service_charge_put(self, request, pk):
+        return self._service_charge_modify(request, pk, replace=True)
+
+    def _service_charge_modify(self, request, pk, *, replace: bool):
         charge = self._get("service_charges", pk, f"Service Charge with id {pk} not found")
         fields = _clean(request.body, SERVICE_CHARGE_FIELDS)
-        fields.pop("SiteId", None)
+        fields.pop("SiteId", None)  # §10 ServiceChargeModify has no SiteId
+        if replace:
+            # §3 "PUT vs PATCH": PUT replaces every field of the model (omitted: null).
+            fields = {n: fields.get(n) for n in SERVICE_CHARGE_FIELDS if n != "SiteId"}
         merged = {**charge, **fields}
-        self._charge_rules(merged, creating=False)
-        number = fields.get("CLI")
-        if number and not any(
-            c["SiteId"] == charge["SiteId"] for c in self.where("clis", "CLI", number)
-        ):
-            raise Invalid(404, "The CLI not found for the Service Charge ID provided")
+        method = "PUT" if replace else "PATCH"
+        backdating = (
+            "FirstPayment" in fields
+            and str(fields["FirstPayment"] or "")[:10] != str(charge.get("FirstPayment") or "")[:10]
+        )
+        self._charge_rules(
+            merged, method=method, pk=charge["Id"], site_id=charge["SiteId"], backdating=backdating
+        )
+        site = self._get("sites", charge["SiteId"], f"Site with id {charge['SiteId']} not found")
+        self._charge_site_rules(fields, site, method)
         charge.update(fields, LastUpdated=_stamp())
-        return self._ok(charge)
+        return self._ok(None)
 
     def service_charge_type_get(self, request, pk):
         return self._ok(

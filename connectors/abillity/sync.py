@@ -37,13 +37,20 @@ from customers.selectors import (
 
 from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
-from ..errors import PermanentError
-from ..models import Binding, ValueMapping
+from ..errors import NotFoundError, PermanentError
+from ..models import Binding, ChargeType, ValueMapping
 from ..selectors import binding_for
-from ..services import SyncContext, changes_enqueue, payload_hash, push_single, synced_inline
+from ..services import (
+    SyncContext,
+    changes_enqueue,
+    initial_sync_happened,
+    payload_hash,
+    push_single,
+    synced_inline,
+)
 from . import charges, mappers
 from .client import AbillityClient
-from .sandbox import PLATFORM, SANDBOX_CREDENTIALS
+from .sandbox import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
 
 ROLE_COMPANY = "company"
 ROLE_BILLING_SITE = "billing_site"  # on the customer: the Abillity site invoiced for all others
@@ -96,6 +103,20 @@ FIELD_RULES: dict[str, dict[str, FieldRule]] = {
         "Email": ONE_OFF,  # not in the table: required by the API to create a person
     },
 }
+
+
+# aBILLity's FrequencyTypeId → Billing Frequency.
+FREQUENCIES = {number: frequency for frequency, number in mappers.FREQUENCY_TYPE_IDS.items()}
+
+
+def sandbox_charge_types_ensure() -> None:
+    """The emulator's service charge types in the charge types list (the demo, the tests)."""
+    for type_id, (name, frequency, _rental) in SANDBOX_CHARGE_TYPES.items():
+        ChargeType.objects.update_or_create(
+            platform=PLATFORM,
+            type_id=type_id,
+            defaults={"name": name, "frequency": FREQUENCIES[frequency]},
+        )
 
 
 def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +188,7 @@ class AbillityConnector(Connector):
                 layer_value=value,
                 defaults={"external_value": external},
             )
+        sandbox_charge_types_ensure()
         return (
             "Abillity integration on, against the sandbox emulator (/sandbox/abillity/). "
             "Sync a customer from its admin page (Sync Abillity Customer), or all of them "
@@ -205,13 +227,29 @@ class AbillityConnector(Connector):
 
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
-        if entity == Entity.ASSET and customer.stage == CustomerStage.CUSTOMER:
-            return charges.asset_skip_reason(record)
         if customer.stage != CustomerStage.CUSTOMER:
             return f"{customer} is a lead; leads are synced to Abillity once converted."
+        if not self._initial_sync_happened(customer):
+            return (
+                f"{customer} has not been synced to Abillity: a customer created directly "
+                "waits for a manual sync (Sync Abillity Customer on its page, which can map "
+                "it to an existing Abillity company first)."
+            )
+        if entity == Entity.ASSET:
+            return charges.asset_skip_reason(record)
         if entity == Entity.SITE and record.parent_id:
             return f"Site {record} is a Layer subsite; Layer subsites are not synced to Abillity."
         return ""
+
+    @staticmethod
+    def _initial_sync_happened(customer: Customer) -> bool:
+        """Seed 000: a customer is synced from one of its initial sync events on (a quote
+        won, a lead converted by hand, a sales order created, a manual sync); one with a
+        company already (synced or imported before) is too."""
+        company = binding_for(PLATFORM, ROLE_COMPANY, Entity.CUSTOMER, customer.pk)
+        if company is not None and company.external_id:
+            return True
+        return initial_sync_happened(customer.pk)
 
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
         if entity == Entity.ASSET:
@@ -390,6 +428,17 @@ class AbillityConnector(Connector):
                     return str(person["Id"])
         return None
 
+    def record_exists(self, entity, external_id, client: AbillityClient) -> bool | None:
+        if entity != Entity.CUSTOMER:
+            return None
+        if not external_id.isdigit():
+            return False  # aBILLity's company ids are numbers
+        try:
+            client.company_get(int(external_id))
+        except NotFoundError:
+            return False
+        return True
+
     def create(self, entity, record, payload, client: AbillityClient) -> str:
         if entity == Entity.CUSTOMER:
             return str(client.company_create(payload))
@@ -401,7 +450,21 @@ class AbillityConnector(Connector):
         if entity == Entity.CUSTOMER:
             client.company_update(int(external_id), payload)
         else:
-            client.site_contact_update(int(external_id), payload)
+            client.site_contact_update(int(external_id), self._contact_modify(record, payload))
+
+    @staticmethod
+    def _contact_modify(contact: Contact, payload: dict[str, Any]) -> dict[str, Any]:
+        """``SiteContactModify`` marks ``Christian`` and ``Email`` Required (abillity-api.md
+        §8), on PATCH too: both go with every update. Email is one-off (sent when the
+        person is made), so the one sent then goes again, not a later change."""
+        binding = binding_for(PLATFORM, ROLE_CONTACT, Entity.CONTACT, contact.pk)
+        sent = binding.payload if binding is not None else {}
+        email = sent.get("Email") or contact.email.strip()
+        return {
+            **payload,
+            "Christian": payload.get("Christian", contact.first_name.strip()),
+            "Email": email,
+        }
 
     def push(self, context: SyncContext) -> Operation:
         if context.entity == Entity.ASSET:
@@ -474,9 +537,11 @@ class AbillityConnector(Connector):
         payload["MainSite"] = bool(is_billing_site)
         client: AbillityClient = context.client
         operation = Operation.NONE
+        made_now = False
         if not binding.external_id:
             external_id = self._find_site(client, company_id, payload["ShortName"])
             if external_id is None:
+                made_now = True
                 external_id = client.site_create(
                     company_id=company_id,
                     short_name=payload["ShortName"],
@@ -491,8 +556,14 @@ class AbillityConnector(Connector):
             context.external_id = binding.external_id
         repeated = _repeated(ROLE_SITE, payload)
         digest = payload_hash(repeated)
+        details = Operation.NONE
         if not binding.payload:
-            # Never completed: every field, the billing site, then the billing details.
+            # Never completed: the billing details first (aBILLity refuses a site update
+            # needing them before they exist: abillity-api.md §6, §16.10), then every
+            # field, then the billing site.
+            details = self._push_billing_information(
+                context, site, site_id, is_billing_site, made_now=made_now
+            )
             client.site_update(site_id, payload)
             if not is_billing_site:
                 client.site_set_billing_address(site_id, int(billing.external_id))
@@ -507,7 +578,8 @@ class AbillityConnector(Connector):
                 binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest
             )
             operation = operation or Operation.UPDATED
-        details = self._push_billing_information(context, site, site_id, is_billing_site)
+        if details == Operation.NONE:
+            details = self._push_billing_information(context, site, site_id, is_billing_site)
         return _combined([operation, details])
 
     @staticmethod
@@ -518,9 +590,17 @@ class AbillityConnector(Connector):
         return None
 
     def _push_billing_information(
-        self, context: SyncContext, site: Site, site_id: int, is_billing_site: bool
+        self,
+        context: SyncContext,
+        site: Site,
+        site_id: int,
+        is_billing_site: bool,
+        *,
+        made_now: bool = False,
     ) -> Operation:
-        """Bill run, payment terms, payment method and billing contact: once per site."""
+        """Bill run, payment terms, payment method and billing contact: once per site.
+        ``made_now``: this push created the site, so it has no billing information yet
+        (not read first)."""
         binding = context.binding(ROLE_BILLING_INFORMATION, Entity.SITE, site.pk)
         if binding.external_id:
             return Operation.NONE
@@ -540,10 +620,17 @@ class AbillityConnector(Connector):
             person = context.ensure(Entity.CONTACT, contact)
             information["BillingContactId"] = int(person.external_id)
         client: AbillityClient = context.client
-        if information or "BillRunID" in values:
-            # Also with nothing but a bill run: aBILLity refuses one on a site that has no
-            # billing information record.
+        existing = None if made_now else client.billing_information_get(site_id)
+        if existing is None:
+            # None yet: PUT adds it (§7), also with nothing but a bill run to set, since
+            # aBILLity refuses a bill run on a site without one (§6).
             client.billing_information_put(site_id, information)
+        else:
+            # A site found in aBILLity (adopted): PUT would replace the record and wipe what
+            # was typed there (billing e-mails); PATCH only what differs (§3, §7).
+            changed = {k: v for k, v in information.items() if existing.get(k) != v}
+            if changed:
+                client.billing_information_patch(site_id, changed)
         if "BillRunID" in values:
             # After the billing information: aBILLity refuses a bill run on a site without it.
             client.site_update(

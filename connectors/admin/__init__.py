@@ -3,7 +3,7 @@
 - ``jobs``: the Sync History and the error queue (retry, skip, map to an existing
   platform record), each job with its HTTP attempts;
 - ``setup``: bindings (read-only), entity settings with their export filters, value
-  mappings;
+  mappings, platforms' charge types;
 - ``customer_sync``: the manual customer sync (the summary of a customer, its sites and
   contacts on a platform, mapping to an existing company) and the tick at the top of the
   customer and sales order pages;
@@ -14,20 +14,30 @@
 - ``customer_list``: the customer list's Sync column (per platform: on it, queued, failed);
 - ``dashboard``: the sync dashboard (per platform: queue, error queue's top reasons,
   outcomes per day, latest reconciliation);
-- ``progress``: a job's status as JSON, followed by the pages' progress indicator.
+- ``progress``: a job's status as JSON, followed by the pages' progress indicator;
+- ``affinity_imports``: Affinity's file imports (links, ceases), run in the background.
 
 Adapters over the engine's services and selectors: nothing here calls a platform.
 """
 
+from .affinity_imports import AffinityImportAdmin
 from .customer_list import customer_sync_cell
 from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .record_badge import asset_sync_badge
 from .records import sync_state_panel
-from .setup import BindingAdmin, EntitySettingAdmin, ExportFilterInline, ValueMappingAdmin
+from .setup import (
+    BindingAdmin,
+    ChargeTypeAdmin,
+    EntitySettingAdmin,
+    ExportFilterInline,
+    ValueMappingAdmin,
+)
 
 __all__ = [
+    "AffinityImportAdmin",
     "BindingAdmin",
+    "ChargeTypeAdmin",
     "EntitySettingAdmin",
     "ExportFilterInline",
     "SyncAttemptInline",

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from ..base import platform_choices
 from ..choices import FilterCondition, role_label
-from ..models import Binding, EntitySetting, ExportFilter, ValueMapping
+from ..models import Binding, ChargeType, EntitySetting, ExportFilter, ValueMapping
 from ..selectors import export_filter_problem
 from .common import PlatformFilter, platform_label, platform_name, record_exists, record_link
 
@@ -178,3 +178,26 @@ class ValueMappingAdmin(admin.ModelAdmin):
     list_display = ("platform", "kind", "layer_value", "external_value")
     list_filter = (PlatformFilter, "kind")
     search_fields = ("layer_value", "external_value")
+
+
+# --- charge types ----------------------------------------------------------------------
+
+
+class ChargeTypeForm(forms.ModelForm):
+    platform = forms.ChoiceField(choices=platform_choices)
+
+    class Meta:
+        model = ChargeType
+        fields = ("platform", "type_id", "name", "frequency")
+
+
+@admin.register(ChargeType)
+class ChargeTypeAdmin(admin.ModelAdmin):
+    """A platform's service charge types with the billing frequency each suits (aBILLity
+    has no list of them). An inventory item's charge type id is checked against this list
+    when it is saved and when its assets sync."""
+
+    form = ChargeTypeForm
+    list_display = ("platform", "type_id", "name", "frequency")
+    list_filter = (PlatformFilter, "frequency")
+    search_fields = ("name", "type_id")

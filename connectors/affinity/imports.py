@@ -132,23 +132,34 @@ def _rows(data: bytes | str, headers: tuple[str, ...], *, exact: bool) -> list[t
     return found
 
 
+Progress = Callable[[str, int, int], None]
+PROGRESS_EVERY = 200
+
+
 def _run(
     rows: list[tuple[int, dict]],
     check: Callable[[int, dict, Any], Any],
     apply: Callable[[Any], bool],
     *,
     apply_good_rows: bool,
+    progress: Progress | None = None,
 ) -> ImportResult:
+    """Check every row, then apply the good ones in one transaction. ``progress(phase,
+    done, total)`` hears how far the check has got (every ``PROGRESS_EVERY`` rows)."""
     result = ImportResult(rows=len(rows))
     good: list[tuple[int, Any]] = []
     state: dict[str, Any] = {}
-    for line, row in rows:
+    for done, (line, row) in enumerate(rows):
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress("Checking the rows", done, len(rows))
         try:
             good.append((line, check(line, row, state)))
         except ValidationError as error:
             result.errors.append(RowError(line, " ".join(error.messages)))
     if result.errors and not apply_good_rows:
         return result
+    if progress is not None:
+        progress("Applying the rows", len(rows), len(rows))
     with transaction.atomic():
         for line, planned in good:
             if apply(planned):
@@ -176,7 +187,11 @@ def _remote_exists(client: AffinityClient, entity: str, external_id: str) -> boo
 
 
 def affinity_links_import(
-    *, data: bytes | str, apply_good_rows: bool = False, client: AffinityClient | None = None
+    *,
+    data: bytes | str,
+    apply_good_rows: bool = False,
+    client: AffinityClient | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import Application Links: bind existing Layer records to existing Affinity records.
 
@@ -262,7 +277,7 @@ def affinity_links_import(
             )
         return True
 
-    return _run(rows, check, apply, apply_good_rows=apply_good_rows)
+    return _run(rows, check, apply, apply_good_rows=apply_good_rows, progress=progress)
 
 
 # --- cease requests ------------------------------------------------------------------------
@@ -300,7 +315,12 @@ def assets_for_object_uid(uid: str) -> list[Asset]:
 
 
 def affinity_ceases_import(
-    *, data: bytes | str, apply_good_rows: bool = False, today: date | None = None, user=None
+    *,
+    data: bytes | str,
+    apply_good_rows: bool = False,
+    today: date | None = None,
+    user=None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Import cease requests: set each matching service asset's cease date, and cease it
     (live cleared) when the date is today or past. An asset ceased already on that date
@@ -350,7 +370,7 @@ def affinity_ceases_import(
             changed = True
         return changed
 
-    return _run(rows, check, apply, apply_good_rows=apply_good_rows)
+    return _run(rows, check, apply, apply_good_rows=apply_good_rows, progress=progress)
 
 
 def assets_cease_due(*, today: date | None = None, user=None) -> int:

@@ -15,7 +15,7 @@ from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 
-from billing.bill_status import asset_bill_start_date
+from billing.bill_status import asset_bill_start_date, asset_billing_end_date
 from billing.choices import BillingFrequency, ItemType, PlatformCode
 from billing.cli import cli_normalise
 from billing.models import Asset, InventoryItem
@@ -240,10 +240,9 @@ def asset_cli(asset: Asset) -> str:
 
 def asset_end_date(asset: Asset) -> date | None:
     """When billing ends: the cease date (New & Cease, a cease import, staff), else the
-    fixed billing end date."""
-    if asset.cease_date is not None:
-        return asset.cease_date
-    return asset.end_date if asset.fixed_billing else None
+    fixed billing end date (``billing.bill_status.asset_billing_end_date``, the rule the
+    Billing Export files use too)."""
+    return asset_billing_end_date(asset)
 
 
 def ctn_payload(asset: Asset, *, site_id: str, number: str) -> CtnPayload:

@@ -248,6 +248,11 @@ class AffinityConnector(Connector):
     def rule(self, entity: str, field: str) -> FieldRule:
         return FieldRule(self.field_rules.get(entity, {}).get(field, REPEATED))
 
+    def record_exists(self, entity: str, external_id: str, client: AffinityClient) -> bool | None:
+        if entity != Entity.CUSTOMER:
+            return None
+        return client.account_get(external_id) is not None
+
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
         if customer.stage != CustomerStage.CUSTOMER:

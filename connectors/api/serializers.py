@@ -176,7 +176,10 @@ class RecordSyncStateSerializer(serializers.Serializer):
     """A record's state on one platform (``records_sync_state`` plus the record's id)."""
 
     id = serializers.IntegerField(source="record.pk")
-    synced = serializers.BooleanField(help_text="The platform holds it (it has an external id).")
+    synced = serializers.BooleanField(
+        help_text="A sync put it on the platform (bound and written by a sync), and its first "
+        "sync did not fail."
+    )
     external_ids = serializers.SerializerMethodField(
         help_text="The external id of each platform record it is bound to, by role."
     )

@@ -19,6 +19,7 @@ from customers.models import Contact, Customer, Site
 
 from ..choices import ERROR_STATUSES, Direction, Entity, JobStatus
 from ..models import Binding, EntitySetting, SyncJob
+from ..selectors import SUCCESS_STATUSES, sync_state_synced
 
 OPEN_STATUSES = (JobStatus.PENDING, JobStatus.IN_FLIGHT)
 
@@ -60,6 +61,7 @@ def records_sync_state(
             open_id=Max("id", filter=Q(status__in=OPEN_STATUSES)),
             last_id=Max("id", filter=~Q(status__in=OPEN_STATUSES)),
             failed_id=Max("id", filter=Q(status__in=ERROR_STATUSES, resolved_at__isnull=True)),
+            ok_id=Max("id", filter=Q(status__in=SUCCESS_STATUSES)),
         )
     )
     latest = list(latest)
@@ -76,6 +78,7 @@ def records_sync_state(
         entry["pending_job"] = loaded.get(row["open_id"])
         entry["last_job"] = loaded.get(row["last_id"])
         entry["failed_job"] = loaded.get(row["failed_id"])
+        entry["ever_succeeded"] = row["ok_id"] is not None
     bindings = (
         Binding.objects.filter(which, platform=platform)
         .only("role", "entity", "object_id", "external_id", "first_synced_at", "last_synced_at")
@@ -91,7 +94,12 @@ def records_sync_state(
                 "last_synced_at": binding.last_synced_at,
             }
         )
-        entry["synced"] = entry["synced"] or bool(binding.external_id)
+    for entry in states.values():
+        entry["synced"] = sync_state_synced(
+            bindings=entry["bindings"],
+            failed_job=entry["failed_job"],
+            ever_succeeded=entry.pop("ever_succeeded", False),
+        )
     return states
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from billing.models import BatchSheet, ChargeImport
+from billing.models import BackgroundImport, BatchSheet, ChargeImport
 from tests.admin_helpers import page_messages
 from tests.factories import AccountCodeFactory, CustomerFactory
 
@@ -20,7 +20,19 @@ pytestmark = pytest.mark.django_db
 ADD = reverse("admin:billing_chargeimport_add")
 
 
-def post_import(client, content: bytes, **extra):
+@pytest.fixture
+def post_import(django_capture_on_commit_callbacks):
+    """Post a file to the import page; the import then runs as its task runs with no
+    broker (eagerly, once the request's work commits)."""
+
+    def post(client, content: bytes, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return _post(client, content, **extra)
+
+    return post
+
+
+def _post(client, content: bytes, **extra):
     settings = import_settings()
     data = {
         "location": settings["location"].pk,
@@ -43,20 +55,24 @@ def test_the_import_page_shows_the_form(superuser_client):
     assert "essensys call logger" in page
 
 
-def test_a_refused_file_is_shown_with_every_bad_row_and_its_line(superuser_client):
+def test_a_refused_file_is_shown_with_every_bad_row_and_its_line(superuser_client, post_import):
     content = call_file(call_row("1001", amount="-1.00"), call_row("1002", at="9am"))
 
-    page = post_import(superuser_client, content)
+    answer = post_import(superuser_client, content)
 
+    job = BackgroundImport.objects.get()
+    assert answer.url == reverse("admin:billing_backgroundimport_change", args=[job.pk])
+    page = superuser_client.get(answer.url)
     assert page.status_code == 200
-    errors = page.context["line_errors"]
-    assert [e.line for e in errors] == [2, 3]
+    errors = page.context["errors_page"]
+    assert [e["line"] for e in errors] == [2, 3]
     html = page.content.decode()
+    assert "The file was refused: 2 problems" in html
     assert "Amount -1.00 is negative" in html and "Call Time &quot;9am&quot;" in html
     assert not ChargeImport.objects.exists()
 
 
-def test_an_import_goes_to_its_page_with_matched_and_unmatched_rows(superuser_client):
+def test_an_import_goes_to_its_page_with_matched_and_unmatched_rows(superuser_client, post_import):
     AccountCodeFactory(customer=CustomerFactory(name="Acme"), code="1001")
 
     answer = post_import(
@@ -64,14 +80,17 @@ def test_an_import_goes_to_its_page_with_matched_and_unmatched_rows(superuser_cl
     )
 
     charge_import = ChargeImport.objects.get()
-    assert answer.url == reverse("admin:billing_chargeimport_change", args=[charge_import.pk])
-    page = superuser_client.get(answer.url).content.decode()
+    outcome = superuser_client.get(answer.url).content.decode()
+    assert "Imported 2 rows: 1 matched, 1 unmatched." in outcome
+    url = reverse("admin:billing_chargeimport_change", args=[charge_import.pk])
+    assert f'href="{url}"' in outcome
+    page = superuser_client.get(url).content.decode()
     assert "Acme" in page
     assert "No customer has the Connect account code" in page
     assert 'id="charge-import-rematch"' in page
 
 
-def test_a_duplicate_file_needs_import_anyway(superuser_client):
+def test_a_duplicate_file_needs_import_anyway(superuser_client, post_import):
     content = call_file(call_row())
     post_import(superuser_client, content)
 
@@ -81,6 +100,7 @@ def test_a_duplicate_file_needs_import_anyway(superuser_client):
     assert refused.status_code == 200 and "already imported" in refused.content.decode()
     assert forced.status_code == 302
     assert ChargeImport.objects.count() == 2
+    assert BackgroundImport.objects.count() == 2  # the refused one was never queued
 
 
 def test_match_again_from_the_import_page(superuser_client):

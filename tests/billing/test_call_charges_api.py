@@ -59,9 +59,52 @@ def test_an_import_answers_201_with_its_summary_and_unmatched_rows():
     assert (body["row_count"], body["matched_count"], body["unmatched_count"]) == (2, 1, 1)
     assert body["total_amount"] == "1.42"
     assert len(body["batch_sheets"]) == 1
-    [unmatched] = body["unmatched_rows"]
+    # The rows are paged apart (a file may hold 100,000): the summary links to them.
+    assert "unmatched_rows" not in body
+    rows = importer().get(body["unmatched_rows_url"]).json()
+    assert rows["count"] == 1
+    [unmatched] = rows["results"]
     assert unmatched["line_number"] == 3
     assert unmatched["unmatched_reason"].startswith("No customer has the Connect account code")
+
+
+def test_an_imports_rows_are_paged_and_filtered_by_matched():
+    AccountCodeFactory(customer=CustomerFactory(), code="1001")
+    rows = [
+        call_row("1001" if n % 3 else "9999", at=f"09:{n // 60:02d}:{n % 60:02d}")
+        for n in range(120)
+    ]
+    body = importer().post(URL, form(call_file(*rows)), format="multipart").json()
+    url = reverse("charge-import-rows", args=[body["id"]])
+    api = importer()
+
+    first = api.get(url, {"matched": "false", "page_size": 25}).json()
+    second = api.get(first["next"]).json()
+    every = api.get(url, {"page_size": 500}).json()
+    matched = api.get(url, {"matched": "true", "page_size": 100}).json()
+
+    assert first["count"] == 40 and len(first["results"]) == 25
+    assert second["next"] is None and len(second["results"]) == 15
+    lines = [r["line_number"] for r in first["results"] + second["results"]]
+    assert lines == list(range(2, 122, 3))  # rows 0, 3, 6, ... are 9999, in line order
+    assert every["count"] == 120 and len(every["results"]) == 120
+    assert matched["count"] == 80 and len(matched["results"]) == 80
+    assert all(r["customer"] for r in matched["results"])
+    assert api.get(url, {"matched": "maybe"}).status_code == 400
+
+
+def test_the_import_list_holds_no_rows_whatever_their_number():
+    rows = [call_row("9999", at=f"10:{n // 60:02d}:{n % 60:02d}") for n in range(300)]
+    api = importer()
+    api.post(URL, form(call_file(*rows)), format="multipart")
+
+    body = api.get(URL).json()
+
+    [summary] = body["results"]
+    assert summary["unmatched_count"] == 300
+    page = api.get(summary["unmatched_rows_url"]).json()
+    assert page["count"] == 300 and len(page["results"]) == 50  # the API's page size
+    assert page["next"].endswith("page=2")
 
 
 def test_a_bad_file_answers_400_listing_each_bad_row_and_imports_nothing():

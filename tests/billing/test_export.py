@@ -57,9 +57,11 @@ def rows(text: str) -> list[list[str]]:
 def test_the_lines_are_those_with_a_component_ready_to_bill_on_the_route(affinity):
     ready = ready_line(affinity)
     elsewhere = ready_line(
-        platform(PlatformCode.ABILLITY), customer=CustomerFactory(name="Other"), identifier="2"
+        platform(PlatformCode.ABILLITY),
+        customer=CustomerFactory(name="Other"),
+        identifier="07700900002",
     )
-    billed = ready_line(affinity, customer=CustomerFactory(name="Billed"), identifier="3")
+    billed = ready_line(affinity, customer=CustomerFactory(name="Billed"), identifier="07700900003")
     SalesOrderLine.objects.filter(pk=billed.pk).update(
         upfront_bill_status=IN, recurring_bill_status=IN
     )
@@ -143,7 +145,7 @@ def test_the_product_file_has_a_row_per_ready_component_with_its_columns(affinit
 
 def test_the_product_file_leaves_out_lines_without_an_external_sku(affinity):
     ready_line(affinity, sku="")
-    kept = ready_line(affinity, customer=CustomerFactory(name="Kept"), identifier="2")
+    kept = ready_line(affinity, customer=CustomerFactory(name="Kept"), identifier="07700900002")
     text = export.export_text(
         export.product_file(export.billing_export_lines(route=affinity), affinity)
     )
@@ -229,7 +231,9 @@ def test_a_transfer_moves_the_ready_components_to_in_billing_and_records_who_and
 
 def test_a_transfer_is_all_or_nothing(affinity):
     good = ready_line(affinity)
-    no_sku = ready_line(affinity, sku="", customer=CustomerFactory(name="B"), identifier="2")
+    no_sku = ready_line(
+        affinity, sku="", customer=CustomerFactory(name="B"), identifier="07700900002"
+    )
 
     with pytest.raises(ValidationError) as refused:
         export.billing_transfer(route=affinity, line_ids=[good.pk, no_sku.pk, 999999])

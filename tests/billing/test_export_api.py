@@ -79,7 +79,7 @@ def test_the_export_refuses_anonymous_users_and_users_without_the_apps_permissio
 # --- lines ------------------------------------------------------------------------------------
 def test_the_lines_endpoint_lists_lines_ready_to_bill_with_the_product_file_reason(api):
     good = ready_line()
-    no_sku = ready_line(name="No SKU Ltd", sku="", identifier="2")
+    no_sku = ready_line(name="No SKU Ltd", sku="", identifier="07700900002")
     response = api.get(LINES, {"route": "affinity"})
     assert response.status_code == 200
     results = {row["id"]: row for row in response.json()["results"]}
@@ -109,7 +109,7 @@ def test_the_cli_file_downloads_as_an_attachment(api):
 
 def test_the_product_file_names_the_lines_it_left_out(api):
     kept = ready_line()
-    left = ready_line(name="B", sku="", identifier="2")
+    left = ready_line(name="B", sku="", identifier="07700900002")
     response = api.get(PRODUCTS, {"route": "affinity"})
     assert response["X-Excluded-Count"] == "1"
     assert response["X-Excluded-Lines"] == str(left.pk)
@@ -160,7 +160,7 @@ def test_the_page_needs_the_apps_permission():
 
 def test_the_page_lists_the_lines_flags_a_missing_sku_and_says_cli_first(page_client):
     ready_line()
-    ready_line(name="No SKU Ltd", sku="", identifier="2")
+    ready_line(name="No SKU Ltd", sku="", identifier="07700900002")
     html = page_client.get(reverse("billing-export"), {"route": "affinity"}).content.decode()
     assert "CLI file first" in html
     assert "No External SKU: not in the product file" in html
@@ -222,7 +222,7 @@ def test_the_page_refuses_a_transfer_without_a_selection(page_client):
 # --- the command -------------------------------------------------------------------------------
 def test_the_command_writes_the_file_and_names_left_out_lines_on_stderr():
     ready_line()
-    left = ready_line(name="B", sku="", identifier="2")
+    left = ready_line(name="B", sku="", identifier="07700900002")
     out, err = io.StringIO(), io.StringIO()
     call_command("billing_export", route="affinity", kind="products", stdout=out, stderr=err)
     assert out.getvalue().startswith("Line Reference,")

@@ -475,9 +475,9 @@ def test_converting_a_line_makes_an_asset_carrying_the_lines_values():
 def test_an_identifier_given_at_conversion_wins_over_the_captured_cli():
     line = SalesOrderLineFactory(cli="07700900321")
 
-    asset = services.sales_order_line_convert_to_asset(line=line, identifier="SERIAL-9")
+    asset = services.sales_order_line_convert_to_asset(line=line, identifier="07700900999")
 
-    assert asset.identifier == "SERIAL-9"
+    assert asset.identifier == "07700900999"
 
 
 def test_new_and_cease_ceases_the_target_the_day_before_the_new_connection_date(

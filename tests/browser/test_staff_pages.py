@@ -144,11 +144,12 @@ def test_a_call_charge_file_with_a_bad_row_is_refused_with_its_line_number(staff
     )
     page.click('#charge-import-form input[type=submit][value="Import"]')
 
-    page.wait_for_selector("#charge-import-errors")
-    cells = page.locator("#charge-import-errors tbody tr").first.locator("td")
+    # The file is read in the background; its page follows it, then shows the outcome.
+    page.wait_for_selector("#import-errors")
+    cells = page.locator("#import-errors tbody tr").first.locator("td")
     assert cells.nth(0).inner_text() == "3"  # the header is line 1
     assert "mount" in cells.nth(1).inner_text()
-    assert "Nothing was imported" in page.locator("#charge-import-form").inner_text()
+    assert "Nothing was imported" in page.locator("#import-message").inner_text()
     assert not BatchSheet.objects.exists()
 
 

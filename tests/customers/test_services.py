@@ -1178,7 +1178,9 @@ def test_a_quote_line_at_a_site_of_the_quote_customer_is_saved():
     site = SiteFactory(customer=quote.customer)
 
     line = services.quote_line_save(
-        line=QuoteLine(quote=quote, inventory_item=InventoryItemFactory(), site=site, cli="0113")
+        line=QuoteLine(
+            quote=quote, inventory_item=InventoryItemFactory(), site=site, cli="0113 496 0000"
+        )
     )
 
     assert QuoteLine.objects.get(pk=line.pk).site == site

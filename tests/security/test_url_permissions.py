@@ -137,6 +137,9 @@ ROUTES: dict[str, list[Check]] = {
     f"{API}^charge-imports/(?P<pk>[^/.]+)/$": [
         api("get", "/api/v1/charge-imports/{charge_import}/", "billing.view_chargeimport")
     ],
+    f"{API}^charge-imports/(?P<pk>[^/.]+)/rows/$": [
+        api("get", "/api/v1/charge-imports/{charge_import}/rows/", "billing.view_chargeimport")
+    ],
     f"{API}^charge-imports/(?P<pk>[^/.]+)/rematch/$": [
         api("post", "/api/v1/charge-imports/{charge_import}/rematch/", "billing.add_chargeimport")
     ],
@@ -195,6 +198,11 @@ ROUTES: dict[str, list[Check]] = {
         staff("post", "/billing-export/", BILLING_APPS, ok=(302,), data={"action": "cli"}),
     ],
     "health/": [Check("get", "/health/", kind="public")],
+    # The site's root only redirects to the admin, which asks for a sign-in itself.
+    "": [Check("get", "/", ok=(302,), kind="public")],
+    # Help pages: any signed-in staff member, no permission needed.
+    "help/": [staff("get", "/help/")],
+    "help/<slug:page>/": [staff("get", "/help/connect/")],
     # --- the admin site's own views -------------------------------------------------------
     "admin/": [staff("get", "/admin/")],
     "admin/login/": [Check("get", "/admin/login/", kind="public")],
@@ -222,6 +230,23 @@ ROUTES: dict[str, list[Check]] = {
     ],
     "admin/connectors/syncjob/<int:job_id>/status.json": [
         staff("get", "/admin/connectors/syncjob/{job}/status.json", VIEW_JOBS)
+    ],
+    "admin/billing/backgroundimport/<int:pk>/status/": [
+        staff(
+            "get",
+            "/admin/billing/backgroundimport/{background_import}/status/",
+            "billing.view_backgroundimport",
+        )
+    ],
+    "admin/connectors/affinityimport/<int:pk>/status/": [
+        staff(
+            "get",
+            "/admin/connectors/affinityimport/{affinity_import}/status/",
+            "connectors.view_affinityimport",
+        )
+    ],
+    "admin/billing/chargeimport/sample.csv": [
+        staff("get", "/admin/billing/chargeimport/sample.csv", "billing.add_chargeimport")
     ],
     "admin/customers/customer/<path:object_id>/convert/": [
         staff(

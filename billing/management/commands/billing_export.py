@@ -57,7 +57,7 @@ class Command(TerminalSafeOutput, BaseCommand):
             excluded = []
         else:
             file = export.product_file(lines, route)
-            excluded = export.product_file_exclusions(lines)
+            excluded = export.product_file_exclusions(lines, route)
         out = getattr(self.stdout, "_out", sys.stdout)
         binary = getattr(out, "buffer", None)
         written = 0

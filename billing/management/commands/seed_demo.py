@@ -22,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from billing import call_charges
 from billing import services as billing_services
 from billing.choices import (
     BillingFrequency,
@@ -31,10 +32,13 @@ from billing.choices import (
     PlatformCode,
 )
 from billing.models import (
+    AccountCode,
     Asset,
     BaseCategory,
     BillingPlatform,
     InventoryItem,
+    Location,
+    ProductGroup,
     SalesOrder,
     SalesOrderLine,
 )
@@ -104,14 +108,26 @@ INVENTORY = [
              external_sku="AFF-SIMO-UNL", rrp="30.00"),
     DemoItem("SIP Trunk Channel", SERVICE, "Fixed Line", CONNECT, CONNECT, "25.00", "8.50"),
     DemoItem("Leased Line 100Mb", SERVICE, "Fixed Line", ABILLITY, ABILLITY, "950.00", "345.00",
-             data_description="1100", pricing_tier="2100", rrp="399.00",
+             data_description="1100", pricing_tier="2300", rrp="399.00",
              billing_frequency=BillingFrequency.QUARTERLY),
     DemoItem("0333 Non-geographic Number", SERVICE, "Numbers", None, None, "0", "2.00"),
     DemoItem("Yealink T46U Desk Phone", PRODUCT, "Hardware", AFFINITY, None, "99.00", "0",
              external_sku="YEA-T46U", rrp="129.00", billing_frequency=ONE_OFF),
     DemoItem("Installation and Setup", SERVICE, "Hardware", LAYER, None, "150.00", "0",
              billing_frequency=ONE_OFF),
+    # The product call charges from Connect are billed as (on batch sheets, not orders).
+    DemoItem("Call Charges", SERVICE, "Fixed Line", None, None, "0", "0",
+             billing_frequency=ONE_OFF),
 ]  # fmt: skip
+
+# What the call charge import needs (docs/connect.md): a location whose calls Connect
+# logs, with its Connect Site ID; a product group; the product charged (above); and the
+# Connect account codes of the customers on Connect (their ids, as Send to Connect sets).
+DEMO_LOCATION = "Leeds Hub"
+DEMO_CONNECT_SITE_ID = "LDS-01"
+DEMO_PRODUCT_GROUP = "Telephone Charges"
+DEMO_CALL_CHARGE_PRODUCT = "Call Charges"
+DEMO_CONNECT_CUSTOMERS = ("Cobalt Architects LLP", "Brightwater Dental Group")
 
 
 class Command(BaseCommand):
@@ -148,7 +164,9 @@ class Command(BaseCommand):
             f"{Site.objects.count()} sites, {Address.objects.count()} addresses, "
             f"{Contact.objects.count()} contacts, {Quote.objects.count()} quotes, "
             f"{InventoryItem.objects.count()} inventory items, "
-            f"{SalesOrder.objects.count()} sales orders, {Asset.objects.count()} assets."
+            f"{SalesOrder.objects.count()} sales orders, {Asset.objects.count()} assets, "
+            f"{Location.objects.filter(connect_call_logger=True).count()} call logger location(s) "
+            "for call charge imports (a sample file is on the import page)."
         )
         for line in prepared:
             self.stdout.write(line)
@@ -220,7 +238,33 @@ class DemoData:
             if customer_with_name(name=name) is None:
                 build(name)
                 created += 1
+        self._call_charges()
         return created
+
+    # --- call charges from Connect ---------------------------------------------
+
+    def _call_charges(self) -> None:
+        """A call logger location, a product group and Connect account codes, so that a
+        call charge import can be tried at once (the sample file on the import page)."""
+        location, _ = Location.objects.get_or_create(
+            name=DEMO_LOCATION,
+            defaults={"connect_site_id": DEMO_CONNECT_SITE_ID, "connect_call_logger": True},
+        )
+        if not (location.connect_call_logger and location.connect_site_id):
+            location.connect_call_logger = True
+            location.connect_site_id = location.connect_site_id or DEMO_CONNECT_SITE_ID
+            location.full_clean()
+            location.save()
+        ProductGroup.objects.get_or_create(name=DEMO_PRODUCT_GROUP)
+        for name in DEMO_CONNECT_CUSTOMERS:
+            customer = customer_with_name(name=name)
+            held = AccountCode.objects.filter(
+                customer=customer, platform__code=PlatformCode.CONNECT
+            )
+            if customer is not None and not held.exists():
+                call_charges.account_code_set(
+                    customer=customer, platform_code=PlatformCode.CONNECT, code=str(customer.pk)
+                )
 
     # --- inventory -------------------------------------------------------------
 
@@ -245,7 +289,11 @@ class DemoData:
                     sell_price=Decimal(spec.sell_price),
                     recurring_sell_price=Decimal(spec.recurring_sell_price),
                 )
-                item.full_clean()
+                # Its own fields and constraints; the billing platforms' rules on charge
+                # types (``InventoryItem.clean``) read the platforms' charge type lists, which
+                # the connectors fill for their emulators only after the data is loaded.
+                item.clean_fields()
+                item.validate_constraints()
                 item.save()
             self.items[spec.name] = item
 

@@ -6,6 +6,7 @@ import connectors.abillity.sync  # noqa: F401  (registers the connector and emul
 from billing.models import BillingPlatform
 from connectors.abillity.client import AbillityClient
 from connectors.abillity.sandbox import PLATFORM, SANDBOX_CREDENTIALS
+from connectors.abillity.sync import sandbox_charge_types_ensure
 from connectors.models import ValueMapping
 from connectors.sandbox import emulator_for
 from connectors.services import entity_settings_ensure
@@ -50,4 +51,5 @@ def abillity(transactional_db, live_server, settings, abillity_emulator):
         ValueMapping.objects.update_or_create(
             platform=PLATFORM, kind=kind, layer_value=value, defaults={"external_value": external}
         )
+    sandbox_charge_types_ensure()  # the emulator's charge types with their frequencies
     return abillity_emulator

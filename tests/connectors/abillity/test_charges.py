@@ -1,14 +1,15 @@
 """Seed 001: service charges, billing IDs and New & Cease, against the emulator over real
 HTTP. One test per row of the seed's three tables, and per rule of the issue."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing import export, services
 from billing.choices import BillingFrequency, BillStatus, ItemType, LineAction, PlatformCode
-from billing.models import SalesOrderLine
+from billing.models import InventoryItem, SalesOrderLine
 from connectors.choices import ErrorKind, JobStatus
 from connectors.services import job_retry
 from tests.factories import (
@@ -137,15 +138,20 @@ def test_the_product_name_is_the_description_overriding_the_charge_types_name(ab
 
 
 @pytest.mark.parametrize(
-    ("frequency", "type_id"),
+    ("frequency", "type_id", "charge_type"),
     [
-        (BillingFrequency.MONTHLY, 2),
-        (BillingFrequency.QUARTERLY, 4),
-        (BillingFrequency.ANNUAL, 1),
+        (BillingFrequency.MONTHLY, 2, "2010"),
+        (BillingFrequency.QUARTERLY, 4, "2300"),
+        (BillingFrequency.ANNUAL, 1, "2200"),
     ],
 )
-def test_the_billing_frequency_is_the_frequency(abillity, customer, frequency, type_id):
-    asset = asset_of(customer, inventory_item=item(billing_frequency=frequency))
+def test_the_billing_frequency_is_the_frequency(
+    abillity, customer, frequency, type_id, charge_type
+):
+    # abillity-api.md §10 rule 3: the ChargeId must suit the frequency, so each frequency
+    # is paired with a charge type of that frequency.
+    product = item(billing_frequency=frequency, pricing_tier=charge_type)
+    asset = asset_of(customer, inventory_item=product)
     assert charge(abillity, asset, "recurring")["FrequencyTypeId"] == type_id
     assert charge(abillity, asset, "upfront")["FrequencyTypeId"] == 3  # a one-off
 
@@ -186,10 +192,42 @@ def test_the_rrp_is_the_unit_baseline_price_and_0_when_unset(abillity, customer)
 
 
 def test_refund_rental_is_no_and_backdate_yes_always(abillity, customer):
-    asset = asset_of(customer)
+    # Seed 001: Refund Rental No, Backdate Yes (a start within aBILLity's 90 days).
+    asset = asset_of(customer, connection_date=timezone.localdate() - timedelta(days=30))
     for component in ("upfront", "recurring"):
         sent = charge(abillity, asset, component)
         assert (sent["RefundRental"], sent["BackDatable"]) == (False, True)
+
+
+def test_a_charge_starting_over_90_days_ago_goes_without_backdate(abillity, customer):
+    # abillity-api.md §10 BackDatable: "may charge a previous billing period (max 90 days
+    # back)"; the emulator refuses more, so such a charge goes unticked (docs/abillity.md).
+    start = timezone.localdate() - timedelta(days=91)
+    asset = asset_of(customer, connection_date=start)
+    assert last_job("asset", asset).status == JobStatus.SUCCEEDED
+    for component in ("upfront", "recurring"):
+        sent = charge(abillity, asset, component)
+        assert sent["BackDatable"] is False
+        assert sent["FirstPayment"] == f"{start.isoformat()}T00:00:00"
+
+
+def test_units_are_in_the_price_and_quantity_is_never_sent(abillity, customer):
+    # abillity-api.md §10: Quantity is "number of billing periods the charge runs", so an
+    # asset's units reach aBILLity as unit price times units (docs/abillity.md).
+    asset = asset_of(customer, quantity=5)
+    upfront, recurring = charge(abillity, asset, "upfront"), charge(abillity, asset, "recurring")
+    assert (upfront["SalesPrice"], upfront["BaselineCost"]) == (125.0, 90.0)
+    assert (recurring["SalesPrice"], recurring["BaselineCost"]) == (62.5, 90.0)
+    sent = [c["body"] for c in writes(abillity) if c["path"] == "servicecharge"]
+    assert sent and all("Quantity" not in body for body in sent)
+
+
+def test_an_asset_of_no_units_is_refused_naming_it(abillity, customer):
+    asset = asset_of(customer, quantity=0)
+    job = last_job("asset", asset)
+    assert job.status == JobStatus.FAILED and job.error_kind == ErrorKind.PERMANENT
+    assert "has a quantity of 0" in job.last_error
+    assert not abillity.state["service_charges"]
 
 
 def test_fixed_billing_sets_the_end_date(abillity, customer):
@@ -237,17 +275,22 @@ def test_a_service_charge_needs_no_billing_id(abillity, customer):
 def test_an_item_without_a_charge_type_id_syncs_the_rest_and_is_rejected_until_one_retry(
     abillity, customer
 ):
+    # Seed 001: "If a product or service from The Layer is synced without a charge ID, the
+    # sync to Abillity will still occur, and the item should appear in the reject queue."
     bare = item(name="Leased Line", pricing_tier="")
     asset = asset_of(customer, inventory_item=bare)
 
     job = last_job("asset", asset)
     assert job.status == JobStatus.FAILED and job.error_kind == ErrorKind.PERMANENT
-    assert 'Inventory item "Leased Line" needs its Abillity recurring charge type id' in (
+    assert 'Inventory item "Leased Line" has no Abillity recurring charge type id' in (
         job.last_error
     )
-    assert "Pricing Tier" in job.last_error
+    assert "Pricing Tier" in job.last_error and "retry this job" in job.last_error
+    sent = charge(abillity, asset)  # the charge went, without a charge type
+    assert sent["ChargeId"] is None
+    assert (sent["Description"], sent["FrequencyTypeId"]) == ("Leased Line", 2)
     assert external_id("upfront_charge", "asset", asset)  # the rest was sent
-    assert statuses(asset) == (IN, READY)
+    assert statuses(asset) == (IN, READY)  # not billed as it should be until fixed
 
     bare.pricing_tier = "2010"
     bare.save()
@@ -257,6 +300,32 @@ def test_an_item_without_a_charge_type_id_syncs_the_rest_and_is_rejected_until_o
     assert charge(abillity, asset)["ChargeId"] == 2010
     assert statuses(asset) == (IN, IN)
     assert len(abillity.state["service_charges"]) == 2
+
+
+def test_a_charge_type_of_another_frequency_is_refused_at_sync_naming_the_field(abillity, customer):
+    # abillity-api.md §10 rule 3: "ChargeId must exist and suit the frequency".
+    monthly_type = item(name="Leased Line", pricing_tier="2010")
+    InventoryItem.objects.filter(pk=monthly_type.pk).update(
+        billing_frequency=BillingFrequency.QUARTERLY
+    )
+    monthly_type.refresh_from_db()
+    asset = asset_of(customer, inventory_item=monthly_type)
+
+    job = last_job("asset", asset)
+    assert job.status == JobStatus.FAILED and job.error_kind == ErrorKind.PERMANENT
+    assert 'Inventory item "Leased Line", recurring charge, "Pricing Tier" field' in (
+        job.last_error
+    )
+    assert "charge type 2010 (Line rental) is billed Monthly" in job.last_error
+    assert not external_id("recurring_charge", "asset", asset)
+    assert statuses(asset) == (IN, READY)
+
+
+def test_a_charge_type_missing_from_the_charge_types_list_is_refused_at_sync(abillity, customer):
+    asset = asset_of(customer, inventory_item=item(name="Leased Line", pricing_tier="7777"))
+    job = last_job("asset", asset)
+    assert job.status == JobStatus.FAILED
+    assert "charge type 7777 is not in the charge types list" in job.last_error
 
 
 # --- the Billing Export ---------------------------------------------------------------------------

@@ -151,7 +151,15 @@ def test_a_main_site_clears_the_flag_on_the_companys_other_sites(
     assert sites[str(second)]["MainSite"] is True
 
 
-def test_a_renamed_company_is_found_by_its_new_name_only(abillity_client):
+def test_the_undocumented_name_parameter_is_ignored_by_default(abillity_client, abillity_emulator):
+    # abillity-api.md §4: no GET company page; ?Name= is not documented, so the emulator
+    # answers the full list unless a test turns the filter on.
+    acme, other = company(abillity_client, "Acme Ltd"), company(abillity_client, "Other Ltd")
+    assert [c["Id"] for c in abillity_client.company_list(name="Acme Ltd")] == [acme, other]
+
+
+def test_a_renamed_company_is_found_by_its_new_name_only(abillity_client, abillity_emulator):
+    abillity_emulator.state["honour_company_name_filter"] = True  # the optional reading
     pk = company(abillity_client, "Acme Ltd")
     assert [c["Id"] for c in abillity_client.company_list(name=" acme ltd")] == [pk]
 

@@ -111,16 +111,23 @@ def test_an_existing_company_of_the_same_name_is_found_not_duplicated(
     assert external_id("company", "customer", customer) == str(existing)
 
 
-def test_the_look_up_before_a_create_asks_for_the_companies_of_that_name_only(
-    abillity, customer, abillity_client
+@pytest.mark.parametrize("honoured", [False, True])
+def test_the_company_look_up_works_on_the_documented_list_whether_name_is_honoured_or_not(
+    abillity, customer, abillity_client, honoured
 ):
+    # abillity-api.md §4 "Not found": GET api/company?Name= is not documented. The
+    # connector may send it as an optimisation; a system that ignores it answers the full
+    # list, and the connector still finds the company by comparing the names itself.
+    abillity.state["honour_company_name_filter"] = honoured
     for n in range(3):
         abillity_client.company_create({"Name": f"Other company {n}", "IsCustomer": True})
+    existing = abillity_client.company_create({"Name": " ACME telecoms", "IsCustomer": True})
     sync(customer)
     look_up = next(call for call in abillity.requests if call["method"] == "GET")
     assert look_up["path"] == "company"
-    assert look_up["query"] == {"Name": "Acme Telecoms"}
-    assert look_up["status"] == 404  # none of that name: one small answer, not the list
+    assert look_up["status"] == 200
+    assert external_id("company", "customer", customer) == str(existing)
+    assert len(abillity.state["companies"]) == 4  # found, not made again
 
 
 # --- sites ------------------------------------------------------------------------------
@@ -428,3 +435,69 @@ def test_an_unchanged_resync_writes_nothing(abillity, customer):
     before = len(writes(abillity))
     sync(customer)
     assert len(writes(abillity)) == before
+
+
+# --- the documented contract (abillity-api.md) -------------------------------------------------
+def test_a_contact_update_carries_the_required_christian_and_email(abillity, customer):
+    # abillity-api.md §8: SiteContactModify marks Christian and Email Required (PATCH too).
+    # Email is one-off: the one the person was made with goes again, not a later change.
+    integration(False)
+    contact = ContactFactory(customer=customer, first_name="Ann", email="ann@example.com")
+    integration(True)
+    sync(customer)
+    contact.telephone = "0113 496 0999"
+    contact.email = "ann.new@example.com"
+    services.contact_save(contact=contact)
+    drain()
+    assert last_job("contact", contact).status == JobStatus.SUCCEEDED
+    patch = [c for c in writes(abillity) if c["method"] == "PATCH" and "sitecontact" in c["path"]]
+    assert patch and patch[-1]["status"] == 200
+    assert patch[-1]["body"]["Email"] == "ann@example.com"
+    assert patch[-1]["body"]["Christian"] == "Ann"
+    assert person_of(abillity, contact)["DDI"] == "0113 496 0999"
+
+
+def test_billing_information_is_written_before_any_update_of_a_new_site(abillity, customer):
+    # abillity-api.md §16.10 "Order of writes" and §6's 403 "BillingInformation not found":
+    # a new site's billing information goes before any PATCH of the site.
+    sync(customer)
+    calls = writes(abillity)
+    for site in sites(customer).values():
+        site_id = site_of(abillity, site)["Id"]
+        first_information = next(
+            n for n, c in enumerate(calls) if c["path"] == f"site/{site_id}/billinginformation"
+        )
+        first_update = next(
+            n
+            for n, c in enumerate(calls)
+            if c["method"] == "PATCH" and c["path"] == f"site/{site_id}"
+        )
+        assert first_information < first_update
+
+
+def test_an_adopted_site_keeps_the_billing_emails_typed_in_abillity(
+    abillity, customer, abillity_client
+):
+    # abillity-api.md §1/§3: PUT billinginformation replaces the record, PATCH updates it;
+    # seed 000 keeps billing details one-off so what was typed in aBILLity survives.
+    from connectors.abillity.mappers import site_short_name
+
+    company = abillity_client.company_create({"Name": "Acme Telecoms", "IsCustomer": True})
+    head_office = sites(customer)["Head Office"]
+    existing = abillity_client.site_create(
+        company_id=company, short_name=site_short_name(head_office)
+    )
+    abillity_client.billing_information_put(
+        existing, {"Email": "invoices@acme.example", "PaymentTerms": 45}
+    )
+
+    job = sync(customer)
+
+    assert job.status == JobStatus.SUCCEEDED, job.last_error
+    assert site_of(abillity, head_office)["Id"] == existing
+    information = abillity.state["billing_information"][str(existing)]
+    assert information["Email"] == "invoices@acme.example"  # not wiped
+    assert information["PaymentTerms"] == 30  # the changed field, by PATCH
+    path = f"site/{existing}/billinginformation"
+    puts = [c for c in writes(abillity) if c["method"] == "PUT" and c["path"] == path]
+    assert len(puts) == 1  # the test's own: the connector only PATCHed
