@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from layer_sync.tasks import enqueue_on_commit
 
@@ -301,20 +302,24 @@ def _call_charges_run(job: BackgroundImport, progress: Progress) -> ImportOutcom
         ) from None
     except call_charges.ChargeFileRefused as refused:
         raise ImportRefusedError(
-            f"The file was refused: {len(refused.errors)} problem"
-            f"{'' if len(refused.errors) == 1 else 's'}, listed below. Nothing was imported.",
+            f"The file was refused: {call_charges.problems_text(len(refused.errors))}, listed "
+            "below. Nothing was imported.",
             [{"line": e.line, "message": e.message} for e in refused.errors],
         ) from None
     except call_charges.DuplicateChargeFile as duplicate:
         raise ImportRefusedError(duplicate.message) from None
+    ignored = charge_import.ignored_count
     skipped = (
-        f", {charge_import.ignored_count} zero-value rows skipped"
-        if charge_import.ignored_count
+        ", "
+        + ngettext("%(count)d zero-value row skipped", "%(count)d zero-value rows skipped", ignored)
+        % {"count": ignored}
+        if ignored
         else ""
     )
     return ImportOutcome(
         message=(
-            f"Imported {charge_import.row_count} rows: {charge_import.matched_count} matched, "
+            f"Imported {call_charges.rows_text(charge_import.row_count)}: "
+            f"{charge_import.matched_count} matched, "
             f"{charge_import.unmatched_count} unmatched{skipped}."
         ),
         result={

@@ -92,7 +92,17 @@ def emulator_page(request: HttpRequest, platform: str, snapshot: dict[str, Any])
         **admin.site.each_context(request),
         "title": f"{platform.capitalize()} emulator",
         "platform": platform,
-        "tables": [_table(name, records) for name, records in state.items()],
+        "tables": [
+            _table(name, records)
+            for name, records in state.items()
+            if isinstance(records, dict | list)
+        ],
+        # What an emulator keeps besides its records (flags, counters): name and value.
+        "values": [
+            (name.replace("_", " ").capitalize(), _cell(value))
+            for name, value in state.items()
+            if not isinstance(value, dict | list)
+        ],
         "faults": list(snapshot.get("faults", {}).items()),
         "requests": [_request_row(entry) for entry in reversed(requests[-MAX_ROWS:])],
         "request_count": len(requests),

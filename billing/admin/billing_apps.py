@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
 from ..change_queue import change_queue_entry_resolve
 from ..choices import ChangeStatus
@@ -113,12 +114,16 @@ class ChangeQueueEntryAdmin(BillingAppsMixin, admin.ModelAdmin):
             if refused:
                 self.message_user(request, "Refused: " + " | ".join(refused), messages.WARNING)
             return HttpResponseRedirect(request.get_full_path())
+        count = queryset.count()
         return TemplateResponse(
             request,
             "admin/billing/changequeueentry/resolve.html",
             {
                 **self.admin_site.each_context(request),
-                "title": f"Mark {queryset.count()} entries {label}",
+                "title": ngettext(
+                    "Mark %(count)d entry %(label)s", "Mark %(count)d entries %(label)s", count
+                )
+                % {"count": count, "label": label},
                 "entries": queryset,
                 "form": form,
                 "action": request.POST.get("action"),

@@ -280,10 +280,8 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
         "action",
         "classification",
         "invoiceable_in_layer",
-        "upfront_bill_status",
-        "recurring_bill_status",
-        "upfront_route",
-        "recurring_route",
+        "upfront_billing",
+        "recurring_billing",
     )
     list_filter = (
         "upfront_bill_status",
@@ -322,6 +320,20 @@ class SalesOrderLineAdmin(ServiceModelAdmin):
     @admin.display(description="customer", ordering="order__customer__name")
     def customer(self, obj: SalesOrderLine) -> str:
         return str(obj.order.customer)
+
+    # A component's route and bill status in one column each, so that the list fits a
+    # 1,366 px window.
+    @admin.display(description="up-front: route, bill status", ordering="upfront_bill_status")
+    def upfront_billing(self, obj: SalesOrderLine) -> str:
+        return format_html(
+            "{}<br>{}", obj.upfront_route or "-", obj.get_upfront_bill_status_display()
+        )
+
+    @admin.display(description="recurring: route, bill status", ordering="recurring_bill_status")
+    def recurring_billing(self, obj: SalesOrderLine) -> str:
+        return format_html(
+            "{}<br>{}", obj.recurring_route or "-", obj.get_recurring_bill_status_display()
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = (

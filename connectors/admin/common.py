@@ -41,6 +41,12 @@ def status_badge(status: str, label: str) -> str:
     )
 
 
+def platform_name(identifier: str) -> str:
+    """The platform as staff know it: its connector's name (its identifier if none)."""
+    connector = registered().get(identifier)
+    return (connector.name if connector else "") or identifier
+
+
 def platform_label(identifier: str) -> str:
     """A platform as staff know it: its connector's name and identifier."""
     connector = registered().get(identifier)

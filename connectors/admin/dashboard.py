@@ -30,7 +30,7 @@ from ..dashboard import (
     sync_dashboard,
 )
 from ..models import SyncJob
-from .common import VIEW_JOBS, record_admin_url, record_exists, status_badge
+from .common import VIEW_JOBS, platform_name, record_admin_url, record_exists, status_badge
 
 # The chart's geometry (SVG user units): one pair of bars per day.
 CHART_HEIGHT = 80
@@ -113,6 +113,7 @@ def _recent_error_rows() -> list[dict[str, Any]]:
         rows.append(
             {
                 "job": job,
+                "platform_name": platform_name(job.platform),
                 "badge": status_badge(job.status, job.get_status_display()),
                 "record_url": (
                     record_admin_url(job.entity, job.object_id) if job.record_exists else ""

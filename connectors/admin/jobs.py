@@ -16,7 +16,6 @@ from django.utils.text import Truncator
 
 from layer_sync.wording import local_datetime
 
-from ..base import registered
 from ..choices import ERROR_STATUSES, JobStatus
 from ..models import SyncAttempt, SyncJob
 from . import customer_sync, dashboard, progress, reconciliation, records
@@ -24,6 +23,7 @@ from .common import (
     VIEW_JOBS,
     PlatformFilter,
     platform_label,
+    platform_name,
     record_exists,
     record_jobs_url,
     record_link,
@@ -238,8 +238,7 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
     @admin.display(description="platform", ordering="platform")
     def platform_short(self, job: SyncJob) -> str:
         """The platform as staff know it (its connector's name), not its identifier."""
-        connector = registered().get(job.platform)
-        return (connector.name if connector else "") or job.platform
+        return platform_name(job.platform)
 
     @admin.display(description="attempts", ordering="last_attempt_at")
     def attempts_summary(self, job: SyncJob) -> str:

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from ..base import platform_choices
-from ..choices import FilterCondition
+from ..choices import FilterCondition, role_label
 from ..models import Binding, ChargeType, EntitySetting, ExportFilter, ValueMapping
 from ..selectors import export_filter_problem
-from .common import PlatformFilter, platform_label, record_exists, record_link
+from .common import PlatformFilter, platform_label, platform_name, record_exists, record_link
 
 # --- bindings ------------------------------------------------------------------------
 
@@ -25,8 +25,8 @@ class BindingAdmin(admin.ModelAdmin):
     or Map to an existing external id on a failed job), so read-only here."""
 
     list_display = (
-        "platform",
-        "role",
+        "platform_name",
+        "role_name",
         "entity",
         "record",
         "external_id",
@@ -62,6 +62,14 @@ class BindingAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Binding]:
         return super().get_queryset(request).annotate(record_exists=record_exists())
+
+    @admin.display(description="platform", ordering="platform")
+    def platform_name(self, binding: Binding) -> str:
+        return platform_name(binding.platform)
+
+    @admin.display(description="role", ordering="role")
+    def role_name(self, binding: Binding) -> str:
+        return role_label(binding.role)
 
     @admin.display(description="record id", ordering="object_id")
     def record(self, binding: Binding) -> str:

@@ -112,7 +112,7 @@ def test_marking_an_entry_processed_asks_for_a_reason_and_keeps_it(entry):
 
     asked = client.post(url, data)
     assert 'name="reason"' in asked.content.decode()
-    assert asked.context["title"] == "Mark 1 entries Processed"
+    assert asked.context["title"] == "Mark 1 entry Processed"  # one, not "1 entries"
     entry.refresh_from_db()
     assert entry.status == ChangeStatus.PENDING
 

@@ -92,3 +92,42 @@ def test_times_and_dates_read_as_the_admins_own_fields_do():
     assert local_datetime(when) == "5 Jan 2026, 9:30 a.m."
     assert local_date(when.date()) == "5 Jan 2026"
     assert local_datetime(None) == local_date(None) == ""
+
+
+def background_call_charges(content: bytes):
+    from billing.background_imports import (
+        CALL_CHARGES,
+        background_import_run,
+        background_import_start,
+        call_charge_parameters,
+    )
+
+    job = background_import_start(
+        kind=CALL_CHARGES,
+        file_name="calls.csv",
+        content=content,
+        parameters=call_charge_parameters(
+            **import_settings(),
+            import_type="essensys_call_logger",
+            force=False,
+            ignore_zero_values=True,
+        ),
+        user=None,
+    )
+    background_import_run(import_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_background_import_of_one_row_says_one_row_and_one_skipped():
+    job = background_call_charges(
+        call_file(call_row("1001"), call_row("1002", at="10:00:00", amount="0.00"))
+    )
+
+    assert job.message == "Imported 1 row: 0 matched, 1 unmatched, 1 zero-value row skipped."
+
+
+def test_a_background_import_refused_for_one_problem_says_one_problem():
+    job = background_call_charges(call_file(call_row("1001", amount="lots")))
+
+    assert job.message.startswith("The file was refused: 1 problem, listed below.")

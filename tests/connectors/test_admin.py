@@ -6,7 +6,7 @@ the last one serves the fake platform over real HTTP, where a queued job runs ea
 commit.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -944,3 +944,22 @@ def test_a_retry_from_the_job_page_sends_the_record_again(fake_platform, client)
     page = client.get(job_url(job)).content.decode()
     assert "sync-status-done" in page
     assert page.count('class="sync-excerpt"') >= 2  # the new attempts are on the page
+
+
+def test_the_history_names_platforms_and_says_attempts_with_their_local_times(superuser_client):
+    """Issue 22: names staff understand, one local time format, a list that fits."""
+    last = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    make_job(
+        status=JobStatus.PENDING,
+        attempts=2,
+        last_attempt_at=last,
+        next_attempt_at=last + timedelta(minutes=5),
+    )
+
+    html = superuser_client.get(reverse("admin:connectors_syncjob_changelist")).content.decode()
+
+    row = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert '<td class="field-platform_short">Fake platform</td>' in row
+    # 09:30 UTC in January is 09:30 in London, said as the admin says times.
+    assert "2<br>last 5 Jan 2026, 9:30 a.m.<br>next 5 Jan 2026, 9:35 a.m." in row
+    assert "2026-01-05" not in row

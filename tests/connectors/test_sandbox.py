@@ -117,6 +117,7 @@ def test_a_browser_reads_the_emulator_as_a_page_of_tables_not_raw_json(
 ):
     api("POST", "accounts", {"name": "Acme <b>Ltd</b>", "reference": "C1"})
     fake_emulator.faults_set(latency_ms=5)
+    fake_emulator.state["strict_names"] = True  # a flag beside the records
 
     response = superuser_client.get(STATE, HTTP_ACCEPT=BROWSER_ACCEPT)
 
@@ -133,6 +134,8 @@ def test_a_browser_reads_the_emulator_as_a_page_of_tables_not_raw_json(
     requests_table = page[page.index('id="emulator-requests"') :]
     assert "Requests: 1" in requests_table and "POST accounts" in requests_table
     assert 'href="?format=json"' in page
+    values = page[page.index('id="emulator-values"') :]
+    assert '<th scope="row">Strict names</th><td>True</td>' in values
 
 
 def test_the_json_stays_for_scripts_and_when_asked_for(superuser_client, api, fake_emulator):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from connectors.affinity.imports import (
     ImportRefused,
@@ -53,7 +54,14 @@ class Command(TerminalSafeOutput, BaseCommand):
             for line in results_lines(result):
                 self.stdout.write(line)
             if due:
-                self.stdout.write(f"{due} asset(s) ceased whose cease date has come.")
+                self.stdout.write(
+                    ngettext(
+                        "%(count)d asset ceased whose cease date has come.",
+                        "%(count)d assets ceased whose cease date has come.",
+                        due,
+                    )
+                    % {"count": due}
+                )
         if result.errors and not options["apply_good_rows"]:
             raise CommandError(
                 f"{len(result.errors)} bad row(s): nothing was applied. Fix them, or rerun "

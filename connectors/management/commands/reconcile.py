@@ -14,6 +14,7 @@ import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from connectors.base import UnknownPlatform, registered
 from connectors.errors import SyncError
@@ -71,7 +72,12 @@ class Command(TerminalSafeOutput, BaseCommand):
                             report.platform_name,
                         ),
                         rows,
-                        title=f"{len(rows)} difference(s) with {report.platform_name}",
+                        title=ngettext(
+                            "%(count)d difference with %(platform)s",
+                            "%(count)d differences with %(platform)s",
+                            len(rows),
+                        )
+                        % {"count": len(rows), "platform": report.platform_name},
                     )
                 )
             else:
