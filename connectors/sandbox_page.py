@@ -43,12 +43,7 @@ def _cell(value: Any) -> str:
 def _table(name: str, records: Any) -> dict[str, Any]:
     """One kind of record as a table: its columns (the records' keys, first seen first) and
     at most MAX_ROWS rows."""
-    if isinstance(records, dict):
-        items = list(records.items())
-    elif isinstance(records, list | tuple):
-        items = list(enumerate(records))
-    else:  # one of the emulator's settings (e.g. whether its login is a CP user): one row
-        items = [(name.replace("_", " "), records)]
+    items = list(records.items()) if isinstance(records, dict) else list(enumerate(records))
     columns: list[str] = []
     for _key, record in items[:MAX_ROWS]:
         if isinstance(record, dict):
