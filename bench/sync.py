@@ -70,9 +70,11 @@ PROFILE = os.environ.get("BENCH_PROFILE", "")
 
 # --- the data set ----------------------------------------------------------------------------
 def platform_prepare() -> None:
-    """Abillity on (the only integration), its entities exported, the demo's value mappings."""
+    """Abillity on (the only integration), its entities exported, the demo's value mappings
+    and the emulator's service charge types (the items' charge type ids are checked against
+    that list at sync)."""
     from billing.models import BillingPlatform
-    from connectors.abillity.sync import AbillityConnector
+    from connectors.abillity.sync import AbillityConnector, sandbox_charge_types_ensure
     from connectors.models import ValueMapping
     from connectors.services import entity_settings_ensure
 
@@ -83,6 +85,7 @@ def platform_prepare() -> None:
         ValueMapping.objects.update_or_create(
             platform=PLATFORM, kind=kind, layer_value=value, defaults={"external_value": external}
         )
+    sandbox_charge_types_ensure()
 
 
 def customers_build(
