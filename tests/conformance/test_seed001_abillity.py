@@ -112,10 +112,10 @@ def test_seed001_service_charges_product_name_is_the_description(abillity, custo
 def test_seed001_service_charges_billing_frequency_is_the_frequency(
     abillity, customer, billing_api
 ):
-    # "Billing Frequency | Frequency" (aBILLity FrequencyTypeId 4 = Quarterly)
-    asset = sent(
-        billing_api, customer, inventory_item=item(billing_frequency=BillingFrequency.QUARTERLY)
-    )
+    # "Billing Frequency | Frequency" (aBILLity FrequencyTypeId 4 = Quarterly; charge type
+    # 2300 is the emulator's quarterly one)
+    quarterly = item(billing_frequency=BillingFrequency.QUARTERLY, pricing_tier="2300")
+    asset = sent(billing_api, customer, inventory_item=quarterly)
     assert charge(abillity, asset)["FrequencyTypeId"] == 4
 
 

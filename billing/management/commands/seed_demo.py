@@ -25,6 +25,7 @@ from django.db import transaction
 from billing import call_charges
 from billing import services as billing_services
 from billing.choices import (
+    AssetStatus,
     BillingFrequency,
     Classification,
     ItemType,
@@ -631,7 +632,8 @@ class DemoData:
         )
 
     def _elmstead(self, name: str) -> None:
-        """A direct customer that has since cancelled (Customer unticked in Abillity)."""
+        """A direct customer that has since cancelled (Customer unticked in Abillity), with a
+        ceased asset and a Do Not Bill asset."""
         elmstead = self._customer(
             name,
             stage=CustomerStage.CUSTOMER,
@@ -679,6 +681,16 @@ class DemoData:
             ],
         )
         self._assets_for(order, connected=date(2024, 2, 1), identifiers={})
+        # The office SIM was ceased at the end of June 2024: the Billing Export bills it up
+        # to that date (its End Date) and no further. The branch SIM is Do Not Bill: its CLI
+        # goes to Affinity flagged, and nothing of it is in the product file.
+        ceased = Asset.objects.get(customer=elmstead, identifier="07700900511")
+        ceased.status = AssetStatus.CEASED
+        ceased.cease_date = date(2024, 6, 30)
+        billing_services.asset_save(asset=ceased)
+        free = Asset.objects.get(customer=elmstead, identifier="07700900512")
+        free.do_not_bill = True
+        billing_services.asset_save(asset=free)
         elmstead.refresh_from_db()
         elmstead.status = CustomerStatus.CANCELLED
         customer_services.customer_save(customer=elmstead)
