@@ -10,7 +10,8 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from billing.models import BatchSheet, BillingTransfer, ChangeQueueEntry
+from billing.choices import BillingFrequency
+from billing.models import BackgroundImport, BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
 from connectors.models import Binding, ChargeType, SyncJob, ValueMapping
 from connectors.services import entity_settings_ensure
@@ -69,11 +70,18 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     ValueMapping.objects.create(
         platform=PLATFORM, kind="bill_run", layer_value="Monthly 1st", external_value="1"
     )
-    ChargeType.objects.create(platform=PLATFORM, type_id=2010, name="Line rental",
-                              frequency="monthly")  # fmt: skip
+    ChargeType.objects.create(
+        platform=PLATFORM, type_id=2010, name="Line rental", frequency=BillingFrequency.MONTHLY
+    )
     charge_import = import_file()
     sheet = BatchSheet.objects.create(
         location=charge_import.location, product_group=charge_import.product_group
+    )
+    background_import = BackgroundImport.objects.create(
+        kind="call_charges", file_name="calls.csv", status="succeeded", created_by=owner
+    )
+    affinity_import = BackgroundImport.objects.create(
+        kind="affinity_links", file_name="links.csv", status="succeeded", created_by=owner
     )
     platform = apps.get_model("billing", "BillingPlatform").objects.get(code="affinity")
     ChangeQueueEntry.objects.create(asset=asset, platform=platform, source="asset_edit")
@@ -108,6 +116,8 @@ def records(db, unreachable_platforms) -> dict[str, int]:
         "job": job.pk,
         "charge_import": charge_import.pk,
         "batch_sheet": sheet.pk,
+        "background_import": background_import.pk,
+        "affinity_import": affinity_import.pk,
         "platform": PLATFORM,
     }
 
