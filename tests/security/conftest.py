@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from billing.models import BatchSheet, BillingTransfer, ChangeQueueEntry
+from billing.models import BackgroundImport, BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
 from connectors.models import Binding, ChargeType, SyncJob, ValueMapping
 from connectors.services import entity_settings_ensure
@@ -75,6 +75,12 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     sheet = BatchSheet.objects.create(
         location=charge_import.location, product_group=charge_import.product_group
     )
+    background_import = BackgroundImport.objects.create(
+        kind="call_charges", file_name="calls.csv", status="succeeded", created_by=owner
+    )
+    affinity_import = BackgroundImport.objects.create(
+        kind="affinity_links", file_name="links.csv", status="succeeded", created_by=owner
+    )
     platform = apps.get_model("billing", "BillingPlatform").objects.get(code="affinity")
     ChangeQueueEntry.objects.create(asset=asset, platform=platform, source="asset_edit")
     BillingTransfer.objects.create(route=platform, transferred_by=owner)
@@ -108,6 +114,8 @@ def records(db, unreachable_platforms) -> dict[str, int]:
         "job": job.pk,
         "charge_import": charge_import.pk,
         "batch_sheet": sheet.pk,
+        "background_import": background_import.pk,
+        "affinity_import": affinity_import.pk,
         "platform": PLATFORM,
     }
 
