@@ -7,6 +7,7 @@ Production deployments use `layer_sync.settings_production`, which refuses to
 start with DEBUG on, a weak secret or a platform URL left unset.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +20,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def secret(name: str, default: str = "") -> str:
+    """A secret setting exactly as given: django-environ reads a value starting with "$" as
+    the name of another variable, which would silently swap a random key or password that
+    happens to start with one (about 1 in 50 of Django's own keys) for something else."""
+    return os.environ.get(name, default)
+
+
 # A development-only key, deliberately public so the embedded mode needs no
 # setup; production settings refuse it.
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-layer-sync-embedded-default-do-not-deploy"  # noqa: S105
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+SECRET_KEY = secret("DJANGO_SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -305,12 +314,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 ABILLITY_API_URL = env.str("ABILLITY_API_URL", default="")
 ABILLITY_SYSTEM_INFORMATION = env.str("ABILLITY_SYSTEM_INFORMATION", default="")
 ABILLITY_USERNAME = env.str("ABILLITY_USERNAME", default="")
-ABILLITY_PASSWORD = env.str("ABILLITY_PASSWORD", default="")
+ABILLITY_PASSWORD = secret("ABILLITY_PASSWORD")
 # The customer class `import_abillity` gives the customers it brings in (a class code;
 # empty: none, unless the command names one).
 ABILLITY_IMPORT_CUSTOMER_CLASS = env.str("ABILLITY_IMPORT_CUSTOMER_CLASS", default="")
 AFFINITY_API_URL = env.str("AFFINITY_API_URL", default="")
-AFFINITY_API_KEY = env.str("AFFINITY_API_KEY", default="")
+AFFINITY_API_KEY = secret("AFFINITY_API_KEY")
 # Affinity's rules (docs/affinity.md): make an inventory item whose External SKU is not in
 # Affinity's price book as a custom product (else the line fails until it is added there);
 # which base-category identifiers are CLIs; at which stages (quote, sales_order,
@@ -334,7 +343,7 @@ AFFINITY_LINK_ENTITY_TYPES = env.dict(
     "AFFINITY_LINK_ENTITY_TYPES", default={"19": "site", "1": "customer", "3": "contact"}
 )
 CONNECT_API_URL = env.str("CONNECT_API_URL", default="")
-CONNECT_API_TOKEN = env.str("CONNECT_API_TOKEN", default="")
+CONNECT_API_TOKEN = secret("CONNECT_API_TOKEN")
 
 # Mount the sandbox emulators under /sandbox/<platform>/ (never in production).
 SANDBOX_EMULATORS_ENABLED = env.bool("SANDBOX_EMULATORS_ENABLED", default=True)

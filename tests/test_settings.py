@@ -146,6 +146,21 @@ def test_a_random_key_of_either_usual_kind_is_accepted():
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    "variable", ["DJANGO_SECRET_KEY", "ABILLITY_PASSWORD", "AFFINITY_API_KEY", "CONNECT_API_TOKEN"]
+)
+def test_a_secret_starting_with_a_dollar_sign_is_used_as_given(variable):
+    # Django's own keys use "$" (get_random_secret_key); django-environ would read such a
+    # value as the name of another variable.
+    value = "$" + secrets.token_urlsafe(50)
+    setting = {"DJANGO_SECRET_KEY": "SECRET_KEY"}.get(variable, variable)
+
+    result = load_settings({**good_production_env(), variable: value}, setting)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{setting}={value!r}" in result.stdout
+
+
 @pytest.mark.parametrize("variable", PLATFORM_URLS)
 def test_production_settings_refuse_a_missing_platform_url(variable):
     result = load_settings({**good_production_env(), variable: ""}, "DEBUG")
@@ -210,7 +225,9 @@ def test_tests_use_in_memory_sqlite_otherwise():
 def variables_read_by_settings() -> set[str]:
     names: set[str] = set()
     for module in (BASE_DIR / "layer_sync").glob("settings*.py"):
-        names |= set(re.findall(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z0-9_]+)[\"']", module.read_text()))
+        names |= set(
+            re.findall(r"\b(?:env(?:\.\w+)?|secret)\(\s*[\"']([A-Z0-9_]+)[\"']", module.read_text())
+        )
     return names
 
 
