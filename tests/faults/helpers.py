@@ -24,8 +24,9 @@ from redis.retry import Retry
 
 from connectors.abillity.sandbox import PLATFORM
 from connectors.choices import JobStatus
-from connectors.models import SyncAttempt, SyncJob
+from connectors.models import InitialSyncEvent, SyncAttempt, SyncJob
 from connectors.sandbox import Emulator
+from connectors.services import initial_sync_events_record
 from customers.models import Customer
 from tests.connectors.worker_helpers import CeleryWorker, wait_for
 from tests.factories import CustomerFactory, SiteFactory
@@ -181,9 +182,15 @@ def kill_hard(worker: CeleryWorker, timeout: float = 10) -> None:
 
 # --- records and jobs ------------------------------------------------------------------------
 def customer_with_site(name: str) -> Customer:
-    """A customer and its default site, saved in one transaction (one change, its jobs)."""
+    """A customer and its default site, saved in one transaction (one change, its jobs).
+
+    The customer has had its initial sync event (seed 000: a customer made directly is
+    synced from its manual sync on), as one made from an order or a lead would."""
     with transaction.atomic():
         customer = CustomerFactory(name=name)
+        initial_sync_events_record(
+            customer_ids=[customer.pk], event=InitialSyncEvent.Event.MANUAL_SYNC
+        )
         SiteFactory(customer=customer, name=f"{name} head office", is_default=True)
     return customer
 
