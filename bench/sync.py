@@ -548,8 +548,8 @@ def resync(platform: Platform, records: int) -> dict:
 def shapes(platform: Platform, per_shape: int) -> list[dict]:
     """Queries per record of customers with more and more sites and contacts (no latency)."""
     from connectors.choices import ERROR_STATUSES, Entity
-    from connectors.models import SyncJob
-    from connectors.services import changes_enqueue
+    from connectors.models import InitialSyncEvent, SyncJob
+    from connectors.services import changes_enqueue, initial_sync_events_record
     from customers.models import Contact, Site
 
     platform.latency(0)  # not reset: the records synced before stay bound to its records
@@ -563,6 +563,8 @@ def shapes(platform: Platform, per_shape: int) -> list[dict]:
             contacts=contacts,
             assets=0,
         )
+        # Synced as a manual sync would (seed 000: a customer made directly waits for one).
+        initial_sync_events_record(customer_ids=ids, event=InitialSyncEvent.Event.MANUAL_SYNC)
         site_ids = list(Site.objects.filter(customer__in=ids).values_list("pk", flat=True))
         contact_ids = list(Contact.objects.filter(customer__in=ids).values_list("pk", flat=True))
         for entity, pks in (
