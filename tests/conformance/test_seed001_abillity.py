@@ -12,16 +12,18 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.choices import BillingFrequency, ItemType, LineAction, PlatformCode
+from billing.choices import BillingFrequency, ItemType, LineAction
 from connectors.choices import JobStatus
-from tests.connectors.abillity.helpers import drain, external_id, integration, last_job, sync
+from tests.connectors.abillity.helpers import (
+    abillity_item,
+    drain,
+    external_id,
+    last_job,
+    synced_customer,
+)
 from tests.factories import (
     AssetFactory,
-    CustomerFactory,
-    InventoryItemFactory,
     SalesOrderFactory,
-    SiteFactory,
-    platform,
 )
 from tests.helpers import set_company
 
@@ -30,28 +32,10 @@ from .conftest import CONNECTED, TODAY, transfer
 
 @pytest.fixture
 def customer(abillity):
-    integration(False)
-    customer = CustomerFactory(name="Conformance Telecoms", bill_run="Monthly 1st")
-    SiteFactory(customer=customer, name="Head Office", is_default=True)
-    integration(True)
-    sync(customer)
-    return customer
+    return synced_customer("Conformance Telecoms")
 
 
-def item(**fields):
-    route = platform(PlatformCode.ABILLITY)
-    values = {
-        "name": "Business Mobile 10GB",
-        "upfront_route": route,
-        "recurring_route": route,
-        "data_description": "1001",
-        "pricing_tier": "2010",
-        "sell_price": Decimal("25.00"),
-        "recurring_sell_price": Decimal("12.50"),
-        "rrp": Decimal("18.00"),
-        **fields,
-    }
-    return InventoryItemFactory(**values)
+item = abillity_item
 
 
 def sent(billing_api, customer, *, identifier="07700900001", inventory_item=None, **fields):

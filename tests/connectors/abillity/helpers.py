@@ -64,3 +64,39 @@ def integration(on: bool) -> None:
     from billing.models import BillingPlatform
 
     BillingPlatform.objects.filter(code="abillity").update(integration_enabled=on)
+
+
+def synced_customer(name: str):
+    """A customer with its default site (Head Office), made with the integration off, then
+    synced to Abillity by a manual sync (seed 000's initial sync event)."""
+    from tests.factories import CustomerFactory, SiteFactory
+
+    integration(False)
+    customer = CustomerFactory(name=name, bill_run="Monthly 1st")
+    SiteFactory(customer=customer, name="Head Office", is_default=True)
+    integration(True)
+    sync(customer)
+    return customer
+
+
+def abillity_item(**fields):
+    """A mobile item routed to Abillity both ways, with charge types that suit its billing
+    frequency (1001 One off, 2010 Monthly); ``fields`` override."""
+    from decimal import Decimal
+
+    from billing.choices import PlatformCode
+    from tests.factories import InventoryItemFactory, platform
+
+    route = platform(PlatformCode.ABILLITY)
+    values = {
+        "name": "Business Mobile 10GB",
+        "upfront_route": route,
+        "recurring_route": route,
+        "data_description": "1001",
+        "pricing_tier": "2010",
+        "sell_price": Decimal("25.00"),
+        "recurring_sell_price": Decimal("12.50"),
+        "rrp": Decimal("18.00"),
+        **fields,
+    }
+    return InventoryItemFactory(**values)

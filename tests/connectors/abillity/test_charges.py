@@ -14,43 +14,29 @@ from connectors.choices import ErrorKind, JobStatus
 from connectors.services import job_retry
 from tests.factories import (
     AssetFactory,
-    CustomerFactory,
-    InventoryItemFactory,
     SalesOrderFactory,
-    SiteFactory,
     platform,
 )
 from tests.helpers import set_company
 
-from .helpers import drain, external_id, integration, last_job, sync, writes
+from .helpers import (
+    abillity_item,
+    drain,
+    external_id,
+    last_job,
+    synced_customer,
+    writes,
+)
 
 READY, IN = BillStatus.READY_TO_BILL, BillStatus.IN_BILLING
 
 
 @pytest.fixture
 def customer(abillity):
-    integration(False)
-    customer = CustomerFactory(name="Acme Telecoms", bill_run="Monthly 1st")
-    SiteFactory(customer=customer, name="Head Office", is_default=True)
-    integration(True)
-    sync(customer)
-    return customer
+    return synced_customer("Acme Telecoms")
 
 
-def item(**fields):
-    abillity = platform(PlatformCode.ABILLITY)
-    values = {
-        "name": "Business Mobile 10GB",
-        "upfront_route": abillity,
-        "recurring_route": abillity,
-        "data_description": "1001",
-        "pricing_tier": "2010",
-        "sell_price": Decimal("25.00"),
-        "recurring_sell_price": Decimal("12.50"),
-        "rrp": Decimal("18.00"),
-        **fields,
-    }
-    return InventoryItemFactory(**values)
+item = abillity_item
 
 
 def asset_of(customer, *, identifier="07700900001", sent=True, **fields):

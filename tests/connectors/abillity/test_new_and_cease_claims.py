@@ -17,7 +17,7 @@ from tests.connectors.worker_helpers import capture_publishes
 from tests.factories import SalesOrderFactory, platform
 from tests.helpers import on_postgresql, set_company
 
-from .helpers import drain, external_id
+from .helpers import drain, external_id, synced_customer
 from .test_charges import asset_of, item
 
 NUMBER = "07700900001"
@@ -27,13 +27,7 @@ NUMBER = "07700900001"
 def both_lines(abillity, settings, monkeypatch):
     """An old asset and its New & Cease replacement, neither sent yet; both lines sent by
     one Billing Export transfer, their jobs queued and not run (no worker yet)."""
-    from .test_charges import CustomerFactory, SiteFactory, integration, sync
-
-    integration(False)
-    customer = CustomerFactory(name="Acme Telecoms", bill_run="Monthly 1st")
-    SiteFactory(customer=customer, name="Head Office", is_default=True)
-    integration(True)
-    sync(customer)
+    customer = synced_customer("Acme Telecoms")
     set_company(new_and_cease_enabled=True)
     old = asset_of(customer, identifier=NUMBER, sent=False)
     order = SalesOrderFactory(
