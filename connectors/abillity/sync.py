@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from billing.models import BillingPlatform
 from customers.choices import CustomerStage, CustomerStatus
@@ -38,7 +38,7 @@ from customers.selectors import (
 from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
 from ..errors import NotFoundError, PermanentError
-from ..models import Binding, ChargeType, ValueMapping
+from ..models import Binding, ChargeType, InitialSyncEvent, ValueMapping
 from ..selectors import binding_for
 from ..services import (
     SyncContext,
@@ -57,6 +57,20 @@ ROLE_BILLING_SITE = "billing_site"  # on the customer: the Abillity site invoice
 ROLE_SITE = "site"
 ROLE_BILLING_INFORMATION = "billing_information"  # on a site: its one-off billing details
 ROLE_CONTACT = "site_contact"
+
+# The annotation a job's record carries: whether its customer has been synced (seed 000).
+SYNC_STARTED = "abillity_sync_started"
+
+
+def _sync_started(customer: OuterRef) -> Exists:
+    """Whether the customer had an initial sync event or has a company (one query with the
+    record, not one per job step)."""
+    return Exists(InitialSyncEvent.objects.filter(customer_id=customer)) | Exists(
+        Binding.objects.filter(
+            platform=PLATFORM, role=ROLE_COMPANY, entity=Entity.CUSTOMER, object_id=customer
+        ).exclude(external_id="")
+    )
+
 
 MAPPING_BILL_RUN = "bill_run"
 MAPPING_PAYMENT_METHOD = "payment_method"
@@ -211,7 +225,13 @@ class AbillityConnector(Connector):
             Entity.CONTACT: ("customer", "site"),
             Entity.ASSET: charges.ASSET_JOINS,
         }.get(entity, ())
-        return super().record_queryset(entity).select_related(*joined)
+        loaded = super().record_queryset(entity).select_related(*joined)
+        # What ``skip_reason`` reads, answered in the query that loads the record.
+        customer = OuterRef("pk" if entity == Entity.CUSTOMER else "customer_id")
+        loaded = loaded.annotate(**{SYNC_STARTED: _sync_started(customer)})
+        if entity == Entity.ASSET:
+            loaded = charges.with_replacement_known(loaded)
+        return loaded
 
     def role(self, entity: str, record: models.Model) -> str:
         return {
@@ -229,7 +249,7 @@ class AbillityConnector(Connector):
         customer = record if entity == Entity.CUSTOMER else record.customer
         if customer.stage != CustomerStage.CUSTOMER:
             return f"{customer} is a lead; leads are synced to Abillity once converted."
-        if not self._initial_sync_happened(customer):
+        if not self._initial_sync_happened(record):
             return (
                 f"{customer} has not been synced to Abillity: a customer created directly "
                 "waits for a manual sync (Sync Abillity Customer on its page, which can map "
@@ -241,11 +261,15 @@ class AbillityConnector(Connector):
             return f"Site {record} is a Layer subsite; Layer subsites are not synced to Abillity."
         return ""
 
-    @staticmethod
-    def _initial_sync_happened(customer: Customer) -> bool:
+    def _initial_sync_happened(self, record: models.Model) -> bool:
         """Seed 000: a customer is synced from one of its initial sync events on (a quote
         won, a lead converted by hand, a sales order created, a manual sync); one with a
-        company already (synced or imported before) is too."""
+        company already (synced or imported before) is too. A job's record has the answer
+        joined in (``record_queryset``); any other record is read here."""
+        known = getattr(record, SYNC_STARTED, None)
+        if known is not None:
+            return known
+        customer = record if isinstance(record, Customer) else record.customer
         company = binding_for(PLATFORM, ROLE_COMPANY, Entity.CUSTOMER, customer.pk)
         if company is not None and company.external_id:
             return True
