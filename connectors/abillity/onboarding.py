@@ -63,7 +63,7 @@ from ..models import Binding
 from ..prepare import Progress
 from ..services import _bind, payload_hash, repeated_fields
 from .client import AbillityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
 from .sync import (
     ROLE_BILLING_INFORMATION,
     ROLE_BILLING_SITE,

@@ -41,7 +41,7 @@ from ..models import Binding
 from ..selectors import exporting_platforms
 from ..services import changes_enqueue, external_id_problem
 from .client import AffinityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
 
 APPLICATION_NAME = "Aurora Affinity"
 LINK_HEADERS = ("Application Name", "Entity Id", "Entity Type", "Integration Id")

@@ -29,8 +29,8 @@ from billing.platform_rules import item_is_cli_based
 from ..base import ReconcileDifference
 from ..choices import Entity
 from ..models import Binding
-from .client import AffinityClient
-from .sandbox import PLATFORM, ended
+from .client import AffinityClient, ended
+from .constants import PLATFORM
 
 KIND_LABELS = {
     "live_unknown_there": "Live here, unknown to Affinity",

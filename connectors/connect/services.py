@@ -46,7 +46,7 @@ from ..models import Binding
 from ..services import _bind, payload_hash
 from . import mappers
 from .client import BillingReferenceTaken, ConnectClient
-from .sandbox import NAME_MAX, PLATFORM
+from .constants import NAME_MAX, PLATFORM
 from .sync import ROLE_CLIENT
 
 NOT_SENT = "Contacts, services and rooms are not sent: add users, services and rooms in Connect."
