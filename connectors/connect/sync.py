@@ -52,4 +52,3 @@ class ConnectConnector(Connector):
             "Connect integration on, against the sandbox emulator (/sandbox/connect/): press "
             "Send to Connect on a customer's page."
         )
-
