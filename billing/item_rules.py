@@ -16,6 +16,7 @@ from layer_sync.registry import registry
 
 ItemValidator = Callable[[Any], dict[str, list[str]]]
 
+
 def register_item_validator(validator: ItemValidator) -> ItemValidator:
     """Run ``validator`` on every item (``registry["item_validators"]``), from the platform's
     ``AppConfig.ready``. Registering it twice runs it once."""

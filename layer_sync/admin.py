@@ -312,6 +312,7 @@ PanelProvider = Callable[[HttpRequest, Model], str]
 
 PANEL_POSITIONS = ("top", "bottom")
 
+
 def register_change_form_panel(
     *model_labels: str, position: str = "bottom"
 ) -> Callable[[PanelProvider], PanelProvider]:

@@ -103,10 +103,10 @@ def customer_sync_visible(request: HttpRequest) -> bool:
 
 # The customer list's Sync column (registered by ``connectors.admin.admin_panels_register``).
 CUSTOMER_SYNC_COLUMN = ChangelistColumn(
-        name="platform_sync",
-        header="sync",
-        annotate=customer_sync_annotate,
-        render=customer_sync_cell,
-        legend=customer_sync_legend,
+    name="platform_sync",
+    header="sync",
+    annotate=customer_sync_annotate,
+    render=customer_sync_cell,
+    legend=customer_sync_legend,
     visible=customer_sync_visible,
 )

@@ -99,9 +99,7 @@ def test_connect_refusing_the_client_is_a_failed_job_in_the_error_queue(connect,
     ]
 
 
-def test_a_send_that_got_no_answer_is_an_aborted_job_with_the_call_that_timed_out(
-    connect, sender
-):
+def test_a_send_that_got_no_answer_is_an_aborted_job_with_the_call_that_timed_out(connect, sender):
     customer = CustomerFactory()
     connect.faults_set(
         hang_next=1, hang_seconds=django_settings.SYNC_READ_TIMEOUT + 1, only_method="POST"
@@ -113,6 +111,7 @@ def test_a_send_that_got_no_answer_is_an_aborted_job_with_the_call_that_timed_ou
     [job] = SyncJob.objects.filter(platform="connect")
     assert (job.status, job.error_kind) == (JobStatus.ABORTED, ErrorKind.RECOVERABLE)
     [lookup, create] = job.attempt_log.order_by("pk")
+    assert (lookup.method, lookup.status_code) == ("GET", 200)
     assert (create.method, create.path, create.status_code) == ("POST", "clients", None)
     assert create.error  # what the client saw: no answer
 
