@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db.models.signals import post_migrate
 from django.utils.module_loading import import_string
 
+from layer_sync.registry import registry
+
 logger = logging.getLogger(__name__)
 
 
@@ -54,12 +56,12 @@ class PlatformConfig(AppConfig):
     emulator: ClassVar[str] = ""
 
     def ready(self) -> None:
-        from layer_sync.registry import registry
-
         from .base import register
 
         register(import_string(self.connector))
         if self.emulator and settings.SANDBOX_EMULATORS_ENABLED:
+            # The store itself (what connectors.sandbox.register_emulator writes): this
+            # module, loaded in production too, imports no emulator code of its own.
             emulator = import_string(self.emulator)
             registry["emulators"][emulator.platform] = emulator()
 
