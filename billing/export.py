@@ -38,6 +38,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils import timezone
 
+from layer_sync.registry import registry
+
 from .bill_status import (
     STATUS_FIELDS,
     bill_start_date_expression,
@@ -74,16 +76,15 @@ class DirectRoute:
     needs_external_sku: bool = False
 
 
-_direct_routes: dict[str, DirectRoute] = {}
-
-
 def register_direct_route(code: str, route: DirectRoute) -> None:
-    _direct_routes[code] = route
+    """Make ``route`` the direct route of billing route ``code`` (``registry["direct_routes"]``),
+    from the platform's ``AppConfig.ready``."""
+    registry["direct_routes"][code] = route
 
 
 def direct_route(route: BillingPlatform) -> DirectRoute | None:
     """The route's registration while its platform takes lines through its API now."""
-    found = _direct_routes.get(route.code)
+    found = registry["direct_routes"].get(route.code)
     return found if found is not None and found.is_active() else None
 
 
@@ -151,7 +152,7 @@ def billing_export_lines(
         )
         .order_by("-id")
     )
-    registered = _direct_routes.get(route.code)
+    registered = registry["direct_routes"].get(route.code)
     if registered is not None and registered.line_filter is not None:
         lines = registered.line_filter(lines)
     if line_ids is not None:

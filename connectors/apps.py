@@ -1,42 +1,69 @@
+"""The sync engine's app, and the base of the platform packages' apps.
+
+What the engine and each platform plug into the other apps (connectors, emulators,
+direct routes, admin panels, secret settings) is registered here, in ``ready``, into the
+project's registry (``layer_sync.registry``): importing a module registers nothing.
+"""
+
 import logging
 import os
 import sys
 import threading
 import time
 from importlib import import_module
+from typing import ClassVar
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate
+from django.utils.module_loading import import_string
+
+from layer_sync.registry import registry
 
 logger = logging.getLogger(__name__)
 
-# The platform connectors that ship with the product; SYNC_CONNECTOR_MODULES adds others.
-BUILT_IN_CONNECTORS = (
-    "connectors.abillity.sync",
-    "connectors.affinity.sync",
-    "connectors.connect.sync",
-)
-
 
 class ConnectorsConfig(AppConfig):
+    default = True  # the app of "connectors" (PlatformConfig, below, is the platforms')
     name = "connectors"
     verbose_name = "Billing platform sync"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from . import lookup_logging
+        from .admin import admin_panels_register
         from .receivers import connect_receivers
 
         lookup_logging.install()
-
-        for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
-            import_module(module)  # each registers its connector (and emulator)
+        admin_panels_register()
+        # Connectors outside the product's platform packages: each module registers its
+        # connector (and emulator) as it is imported, here.
+        for module in settings.SYNC_CONNECTOR_MODULES:
+            import_module(module)
         connect_receivers()
-        import_module("connectors.affinity.background")  # Affinity's file imports
         post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
         if _serving_embedded():
             _start_embedded_sweeper()
+
+
+class PlatformConfig(AppConfig):
+    """The app of a platform package (``connectors/<platform>/``, in ``INSTALLED_APPS``
+    after ``connectors``): ``ready`` registers its connector (``connector``, a dotted
+    path) and, where ``SANDBOX_EMULATORS_ENABLED``, its emulator (``emulator``). A
+    platform with more to register (a direct route, a panel) extends ``ready``."""
+
+    connector: ClassVar[str] = ""
+    emulator: ClassVar[str] = ""
+
+    def ready(self) -> None:
+        from .base import register
+
+        register(import_string(self.connector))
+        if self.emulator and settings.SANDBOX_EMULATORS_ENABLED:
+            # The store itself (what connectors.sandbox.register_emulator writes): this
+            # module, loaded in production too, imports no emulator code of its own.
+            emulator = import_string(self.emulator)
+            registry["emulators"][emulator.platform] = emulator()
 
 
 def entity_settings_create(**kwargs) -> None:

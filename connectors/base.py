@@ -2,7 +2,8 @@
 
 A connector is the engine's view of one platform. It subclasses
 ``Connector``, sets a stable ``identifier`` (``abillity``, ``affinity``,
-``connect``) and registers with ``@register``. The engine calls it to:
+``connect``) and is registered (``register``) from its platform's ``AppConfig.ready``
+(``connectors.apps.PlatformConfig``). The engine calls it to:
 
 - say which entities it exports and which records of each are eligible
   (``entities``, ``queryset``);
@@ -35,6 +36,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
+from layer_sync.registry import registry
 from layer_sync.server import ServerAddressUnknown, server_url
 
 from .choices import Entity, FieldRule, Operation
@@ -94,7 +96,7 @@ class UnknownPlatform(ValueError):
     """No connector is registered under that identifier."""
 
     def __init__(self, identifier: str) -> None:
-        known = ", ".join(sorted(_registry)) or "none"
+        known = ", ".join(sorted(registry["connectors"])) or "none"
         super().__init__(f'Unknown platform "{identifier}". Known platforms: {known}.')
         self.identifier = identifier
 
@@ -265,32 +267,33 @@ class Connector:
         return type(self).reconcile is not Connector.reconcile
 
 
-_registry: dict[str, Connector] = {}
-
-
 def register(cls: type[Connector]) -> type[Connector]:
-    """Class decorator: make a connector available under its identifier."""
+    """Make a connector available under its identifier (``registry["connectors"]``), and
+    its ``secrets`` known to the redactor. Called from the platform's ``AppConfig.ready``
+    (``connectors.apps.PlatformConfig``); usable as a class decorator in a module listed in
+    ``SYNC_CONNECTOR_MODULES``, which the engine imports from its own ``ready``."""
     if not cls.identifier:
         raise ValueError(f"{cls.__name__} has no identifier")
-    _registry[cls.identifier] = cls()
+    registry["connectors"][cls.identifier] = cls()
+    registry["secret_settings"].update(cls.secrets)
     return cls
 
 
 def unregister(identifier: str) -> None:
-    _registry.pop(identifier, None)
+    registry["connectors"].pop(identifier, None)
 
 
 def connector_for(identifier: str) -> Connector:
     """The registered connector, or UnknownPlatform naming the known ones."""
     try:
-        return _registry[identifier]
+        return registry["connectors"][identifier]
     except KeyError:
         raise UnknownPlatform(identifier) from None
 
 
 def registered() -> dict[str, Connector]:
-    return dict(_registry)
+    return dict(registry["connectors"])
 
 
 def platform_choices() -> list[tuple[str, str]]:
-    return [(key, c.name or key) for key, c in sorted(_registry.items())]
+    return [(key, c.name or key) for key, c in sorted(registry["connectors"].items())]

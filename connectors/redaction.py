@@ -1,9 +1,10 @@
 """Keep credentials out of every log line, attempt row and error message.
 
-The secrets are the values of the settings named in ``SECRET_SETTINGS`` (and
-any a connector adds with ``register_secret``). ``redact`` replaces each
-occurrence of one, and the value of any key that looks like a credential in
-a JSON or form body or a header. ``RedactingFilter`` applies it to every log
+The secrets are the values of the settings named in ``SECRET_SETTINGS`` and in the
+registry's ``secret_settings`` (each registered connector's ``secrets``), and any value
+obtained at run time that a client adds with ``register_secret`` (a token, say).
+``redact`` replaces each occurrence of one, and the value of any key that looks like a
+credential in a JSON or form body or a header. ``RedactingFilter`` applies it to every log
 record; it is installed on the root handlers by the settings.
 """
 
@@ -18,6 +19,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from django.conf import settings
+
+from layer_sync.registry import registry
 
 MASK = "********"
 SECRET_SETTINGS = (
@@ -46,9 +49,7 @@ def register_secret(value: str) -> None:
 
 def secret_values() -> tuple[str, ...]:
     """Every secret as it may appear in text: as set, URL-encoded and JSON-escaped."""
-    from .base import registered
-
-    names = {*SECRET_SETTINGS, *(n for c in registered().values() for n in c.secrets)}
+    names = {*SECRET_SETTINGS, *registry["secret_settings"]}
     values = {str(getattr(settings, name, "") or "") for name in names} | _extra_secrets
     return _secret_forms(frozenset(values))
 

@@ -3,8 +3,9 @@
 An emulator is a stateful, in-memory imitation of a platform's HTTP API. It
 serves the demo (the embedded mode mounts it in-process), the tests and the
 benchmarks, always over real HTTP. Each platform package subclasses
-``Emulator``, declares its ``routes`` and registers it with
-``@register_emulator``. Production settings never mount emulators.
+``Emulator`` and declares its ``routes``; its ``AppConfig.ready`` registers it
+(``register_emulator``) when ``SANDBOX_EMULATORS_ENABLED``, which production settings
+never set.
 
 Every emulator, whatever the platform:
 
@@ -13,7 +14,8 @@ Every emulator, whatever the platform:
 - shows all of it at ``/sandbox/<platform>/_emulator/`` (staff only: a page for a
   browser, JSON for scripts),
   resets at ``_emulator/reset`` and takes fault settings at
-  ``_emulator/faults`` (POST JSON), or through ``faults_set`` in-process;
+  ``_emulator/faults`` (POST JSON), or through ``faults_set`` in-process (those views,
+  and the API's, are ``connectors.sandbox_page``'s, finding the emulator in the registry);
 - injects faults on its API routes: added latency, a random error rate, the
   next N calls failing with a given status (429 with Retry-After), and the
   next N calls hanging for a while before they are processed (past the
@@ -42,11 +44,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, RawPostDataException
-from django.views.decorators.csrf import csrf_exempt
 
 from layer_sync.input_checks import JSONTooDeep, json_loads_bounded
+from layer_sync.registry import registry
 
 from .redaction import redact_mapping
 
@@ -273,6 +274,31 @@ class Emulator:
         self._log(request, response)
         return response
 
+    def serve(self, request: HttpRequest, path: str = "") -> HttpResponse:
+        """Answer a Django request to this emulator's API at ``path`` (as a platform would
+        receive it: JSON in, JSON out; a body that is not JSON is a 400)."""
+        try:
+            raw = request.body
+        except RawPostDataException:  # a form body, already read: not the JSON a platform takes
+            return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
+        body = None
+        if raw:
+            try:
+                body = json_loads_bounded(raw)
+            except JSONTooDeep as exc:
+                return JsonResponse({"message": str(exc)}, status=400)
+            except ValueError:
+                return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
+        call = EmulatorRequest(
+            method=request.method or "GET",
+            path=path,
+            query={k: v for k, v in request.GET.items()},
+            headers={k: v for k, v in request.headers.items()},
+            body=body,
+            raw=raw,
+        )
+        return _as_http(self.handle(call))
+
     def _draw_faults(self, method: str) -> tuple[float, float, EmulatorResponse | None]:
         with self._lock:
             f = self.faults
@@ -336,27 +362,25 @@ def _key_of(key: RecordKey, record: dict[str, Any]) -> Hashable:
     return record.get(key) if isinstance(key, str) else key(record)
 
 
-_emulators: dict[str, Emulator] = {}
-
-
 def register_emulator(cls: type[Emulator]) -> type[Emulator]:
-    """Class decorator: serve an emulator under /sandbox/<cls.platform>/."""
-    _emulators[cls.platform] = cls()
+    """Serve an emulator under /sandbox/<cls.platform>/ (``registry["emulators"]``).
+    Called from the platform's ``AppConfig.ready`` when ``SANDBOX_EMULATORS_ENABLED``;
+    usable as a class decorator in a module listed in ``SYNC_CONNECTOR_MODULES``."""
+    registry["emulators"][cls.platform] = cls()
     return cls
 
 
 def emulator_for(platform: str) -> Emulator:
     try:
-        return _emulators[platform]
+        return registry["emulators"][platform]
     except KeyError:
         raise Http404(f"No emulator for {platform!r}") from None
 
 
 def emulators() -> dict[str, Emulator]:
-    return dict(_emulators)
+    return dict(registry["emulators"])
 
 
-# --- views ---------------------------------------------------------------------------
 def _as_http(response: EmulatorResponse) -> HttpResponse:
     if response.body is None:
         http = HttpResponse(status=response.status)
@@ -365,68 +389,3 @@ def _as_http(response: EmulatorResponse) -> HttpResponse:
     for name, value in response.headers.items():
         http[name] = value
     return http
-
-
-@csrf_exempt
-def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpResponse:
-    """An API call to an emulator (as a platform would receive it: no session, no CSRF)."""
-    emulator = emulator_for(platform)
-    try:
-        raw = request.body
-    except RawPostDataException:  # a form body, already read: not the JSON a platform takes
-        return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
-    body = None
-    if raw:
-        try:
-            body = json_loads_bounded(raw)
-        except JSONTooDeep as exc:
-            return JsonResponse({"message": str(exc)}, status=400)
-        except ValueError:
-            return JsonResponse({"message": "The request body is not valid JSON."}, status=400)
-    headers = {k: v for k, v in request.headers.items()}
-    call = EmulatorRequest(
-        method=request.method or "GET",
-        path=path,
-        query={k: v for k, v in request.GET.items()},
-        headers=headers,
-        body=body,
-        raw=raw,
-    )
-    return _as_http(emulator.handle(call))
-
-
-@staff_member_required
-def emulator_state(request: HttpRequest, platform: str) -> HttpResponse:
-    """Everything the emulator holds and every request it received: a page for a browser,
-    JSON for scripts (``connectors.sandbox_page``)."""
-    from .sandbox_page import emulator_page, wants_html
-
-    snapshot = emulator_for(platform).snapshot()
-    if wants_html(request):
-        return emulator_page(request, platform, snapshot)
-    return JsonResponse(snapshot, json_dumps_params={"indent": 2})
-
-
-@staff_member_required
-def emulator_reset(request: HttpRequest, platform: str) -> HttpResponse:
-    if request.method != "POST":
-        return JsonResponse({"message": "POST to reset the emulator."}, status=405)
-    emulator_for(platform).reset()
-    return JsonResponse({"reset": True})
-
-
-@staff_member_required
-def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
-    """The fault settings (GET); POST a JSON object to change some of them, all or none."""
-    emulator = emulator_for(platform)
-    if request.method not in ("GET", "HEAD", "POST"):
-        return JsonResponse({"message": "GET the fault settings, or POST changes."}, status=405)
-    if request.method == "POST":
-        try:
-            values = json_loads_bounded(request.body or b"{}")
-            if not isinstance(values, dict):
-                raise ValueError("Send a JSON object of fault settings.")
-            emulator.faults_set(**values)
-        except ValueError as exc:
-            return JsonResponse({"message": str(exc)}, status=400)
-    return JsonResponse(asdict(emulator.faults))

@@ -1,4 +1,8 @@
-"""The emulator's page for people: ``/sandbox/<platform>/_emulator/`` in a browser shows
+"""The emulators' views under ``/sandbox/<platform>/`` (``connectors/urls.py``), each
+finding the platform's emulator in the registry (``registry["emulators"]``): its API, and
+for staff its state, reset and fault settings.
+
+The state page for people: ``/sandbox/<platform>/_emulator/`` in a browser shows
 what the emulator holds as tables (one per kind of record), its fault settings and the
 latest requests it answered, instead of raw JSON.
 
@@ -9,14 +13,22 @@ Scripts and tests keep the JSON: it is served when the request does not ask for 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.views.decorators.csrf import csrf_exempt
 
+from layer_sync.input_checks import json_loads_bounded
+from layer_sync.registry import registry
 from layer_sync.wording import local_datetime
+
+if TYPE_CHECKING:
+    from .sandbox import Emulator
 
 # The most records of one kind and requests a page shows (the JSON has them all).
 MAX_ROWS = 200
@@ -104,3 +116,52 @@ def emulator_page(request: HttpRequest, platform: str, snapshot: dict[str, Any])
         "max_rows": MAX_ROWS,
     }
     return TemplateResponse(request, "admin/connectors/emulator.html", context)
+
+
+# --- views ---------------------------------------------------------------------------
+def _emulator(platform: str) -> Emulator:
+    try:
+        return registry["emulators"][platform]
+    except KeyError:
+        raise Http404(f"No emulator for {platform!r}") from None
+
+
+@csrf_exempt
+def emulator_api(request: HttpRequest, platform: str, path: str = "") -> HttpResponse:
+    """An API call to an emulator (as a platform would receive it: no session, no CSRF)."""
+    return _emulator(platform).serve(request, path)
+
+
+@staff_member_required
+def emulator_state(request: HttpRequest, platform: str) -> HttpResponse:
+    """Everything the emulator holds and every request it received: a page for a browser,
+    JSON for scripts."""
+    snapshot = _emulator(platform).snapshot()
+    if wants_html(request):
+        return emulator_page(request, platform, snapshot)
+    return JsonResponse(snapshot, json_dumps_params={"indent": 2})
+
+
+@staff_member_required
+def emulator_reset(request: HttpRequest, platform: str) -> HttpResponse:
+    if request.method != "POST":
+        return JsonResponse({"message": "POST to reset the emulator."}, status=405)
+    _emulator(platform).reset()
+    return JsonResponse({"reset": True})
+
+
+@staff_member_required
+def emulator_faults(request: HttpRequest, platform: str) -> HttpResponse:
+    """The fault settings (GET); POST a JSON object to change some of them, all or none."""
+    emulator = _emulator(platform)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return JsonResponse({"message": "GET the fault settings, or POST changes."}, status=405)
+    if request.method == "POST":
+        try:
+            values = json_loads_bounded(request.body or b"{}")
+            if not isinstance(values, dict):
+                raise ValueError("Send a JSON object of fault settings.")
+            emulator.faults_set(**values)
+        except ValueError as exc:
+            return JsonResponse({"message": str(exc)}, status=400)
+    return JsonResponse(asdict(emulator.faults))

@@ -7,15 +7,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.db.models import FilteredRelation, Q
 from django.db.models.functions import Now
 
 from billing.models import BillingPlatform
 
-from .base import registered
-from .choices import ERROR_STATUSES, Direction, FilterCondition, JobStatus
+from .base import ENTITY_MODELS, entity_model, registered
+from .choices import ERROR_STATUSES, VALUELESS_CONDITIONS, Direction, FilterCondition, JobStatus
 from .models import Binding, EntitySetting, ExportFilter, SyncJob
 
 
@@ -315,11 +315,6 @@ def export_filter_problem(entity: str, field_path: str, condition: str, value: s
     """Why an export filtering condition cannot work ("" when it can): an unknown entity,
     field or condition, a path through a list of records, or a value missing or given
     where none is taken."""
-    from django.core.exceptions import FieldDoesNotExist
-
-    from .base import ENTITY_MODELS, entity_model
-    from .choices import VALUELESS_CONDITIONS
-
     if entity not in ENTITY_MODELS:
         return f'Unknown entity "{entity}". Entities: {", ".join(ENTITY_MODELS)}.'
     if condition not in FilterCondition.values:

@@ -38,6 +38,8 @@ from django.forms.models import construct_instance
 from django.http import HttpRequest
 from django.utils.text import capfirst
 
+from .registry import registry
+
 _SERVICE_ERRORS_ATTR = "_layer_sync_admin_service_errors"
 
 
@@ -310,9 +312,6 @@ PanelProvider = Callable[[HttpRequest, Model], str]
 
 PANEL_POSITIONS = ("top", "bottom")
 
-# (model label, position) → providers, in registration order.
-_change_form_panels: dict[tuple[str, str], list[PanelProvider]] = {}
-
 
 def register_change_form_panel(
     *model_labels: str, position: str = "bottom"
@@ -332,7 +331,7 @@ def register_change_form_panel(
 
     def decorator(provider: PanelProvider) -> PanelProvider:
         for label in model_labels:
-            providers = _change_form_panels.setdefault((label, position), [])
+            providers = registry["change_form_panels"][(label, position)]
             if provider not in providers:
                 providers.append(provider)
         return provider
@@ -342,7 +341,7 @@ def register_change_form_panel(
 
 def unregister_change_form_panel(provider: PanelProvider) -> None:
     """Stop showing `provider`'s panel on every page it was registered for."""
-    for providers in _change_form_panels.values():
+    for providers in registry["change_form_panels"].values():
         if provider in providers:
             providers.remove(provider)
 
@@ -350,7 +349,7 @@ def unregister_change_form_panel(provider: PanelProvider) -> None:
 def change_form_panels(request: HttpRequest, obj: Model, position: str = "bottom") -> list[str]:
     """The HTML of each panel registered for `obj`'s model at `position` that has something
     to show."""
-    providers = _change_form_panels.get((obj._meta.label, position), ())
+    providers = registry["change_form_panels"].get((obj._meta.label, position), ())
     panels = (provider(request, obj) for provider in providers)
     return [html for html in panels if html]
 
@@ -413,23 +412,19 @@ class ChangelistColumn:
     visible: Callable[[HttpRequest], bool] = lambda request: True
 
 
-# model label → columns, in registration order.
-_changelist_columns: dict[str, dict[str, ChangelistColumn]] = {}
-
-
 def register_changelist_column(model_label: str, column: ChangelistColumn) -> None:
     """Show ``column`` on the changelist of the model named ("customers.Customer"), whose
     admin mixes in `ChangelistColumnsMixin`. Registering a column of the same name again
     replaces it."""
-    _changelist_columns.setdefault(model_label, {})[column.name] = column
+    registry["changelist_columns"][model_label][column.name] = column
 
 
 def unregister_changelist_column(model_label: str, name: str) -> None:
-    _changelist_columns.get(model_label, {}).pop(name, None)
+    registry["changelist_columns"].get(model_label, {}).pop(name, None)
 
 
 def changelist_columns(model_label: str) -> list[ChangelistColumn]:
-    return list(_changelist_columns.get(model_label, {}).values())
+    return list(registry["changelist_columns"].get(model_label, {}).values())
 
 
 class ChangelistColumnsMixin:

@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "customers",
     "billing",
     "connectors",
+    # The platform packages, after the engine (their apps register into its registry).
+    "connectors.abillity.apps.AbillityConfig",
+    "connectors.affinity.apps.AffinityConfig",
+    "connectors.connect.apps.ConnectConfig",
 ]
 
 MIDDLEWARE = [
@@ -354,7 +358,8 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="")
 
 # --- Sync engine --------------------------------------------------------------
 # Extra modules that register a connector (and its emulator) when imported, beside the
-# built-in ones (connectors.apps.BUILT_IN_CONNECTORS).
+# platform packages' apps (connectors.apps.PlatformConfig); the engine imports them in its
+# AppConfig.ready.
 SYNC_CONNECTOR_MODULES = env.list("SYNC_CONNECTOR_MODULES", default=[])
 # A job is tried this many times (recoverable errors) before it is aborted.
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)

@@ -29,8 +29,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from billing.choices import BillComponent, BillingFrequency, ItemType, LineAction
-from billing.export import DirectRoute, line_components_accept, register_direct_route
-from billing.item_rules import register_item_validator
+from billing.export import DirectRoute, line_components_accept
 from billing.models import Asset, BillingPlatform, BillingTransferItem, InventoryItem
 from billing.signals import lines_transferred
 from customers.models import CompanySettings
@@ -42,7 +41,7 @@ from ..selectors import binding_for, platform_exports, record_bindings
 from ..services import SyncContext, changes_enqueue, job_memo, payload_hash
 from . import mappers
 from .client import AbillityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
 
 ROLE_BILLING_ID = "billing_id"
 ROLE_CHARGES = {
@@ -355,9 +354,6 @@ def item_charge_type_errors(item: InventoryItem) -> dict[str, list[str]]:
     return errors
 
 
-register_item_validator(item_charge_type_errors)
-
-
 def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[str, Any]]]:
     """(role, payload) of each Abillity record the asset makes, for the preview."""
     parts = []
@@ -561,9 +557,8 @@ def export_line_filter(lines: QuerySet) -> QuerySet:
     return lines.exclude(no_charge & (no_billing_id | Q(sent_here)))
 
 
-register_direct_route(
-    PLATFORM, DirectRoute(is_active=_integration_on, line_filter=export_line_filter)
-)
+# The Billing Export's route to Abillity (registered by Abillity's AppConfig.ready).
+DIRECT_ROUTE = DirectRoute(is_active=_integration_on, line_filter=export_line_filter)
 
 
 def lines_sent_to_abillity(sender, transfer, route: BillingPlatform, line_ids, **kwargs) -> None:

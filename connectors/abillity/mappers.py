@@ -24,7 +24,7 @@ from customers.models import Address, Contact, Customer, Site
 
 from ..errors import PermanentError
 from .client import abillity_date
-from .sandbox import EMAIL_SINGLE
+from .constants import EMAIL_SINGLE
 
 COMPANY_NAME_LIMIT = 50
 SITE_NAME_LIMIT = 255

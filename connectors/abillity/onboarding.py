@@ -28,6 +28,9 @@ the payload hash the connector computes for it, and end as *no change*
 without a call to Abillity. A company that fails leaves nothing behind and
 does not stop the others.
 
+What Abillity holds is read by ``onboarding_remote.py`` (a company's sites and people,
+refused when The Layer could not sync them); this module makes and binds the records.
+
 Rerunning is safe: a company bound already is skipped. A company whose name
 an unbound local customer holds is reported as a conflict, to be mapped by
 hand (the sync page's map-to-existing), never duplicated.
@@ -36,7 +39,6 @@ hand (the sync page's map-to-existing), never duplicated.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -63,7 +65,16 @@ from ..models import Binding
 from ..prepare import Progress
 from ..services import _bind, payload_hash, repeated_fields
 from .client import AbillityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
+from .onboarding_remote import (
+    CompanyRefused,
+    RemotePerson,
+    RemoteSite,
+    billing_site_of,
+    remote_sites,
+    remote_text,
+    street_lines,
+)
 from .sync import (
     ROLE_BILLING_INFORMATION,
     ROLE_BILLING_SITE,
@@ -148,152 +159,6 @@ class ImportSummary:
         }
 
 
-class CompanyRefused(Exception):
-    """A company the import cannot take as Abillity holds it; the message says why."""
-
-
-# --- what Abillity holds --------------------------------------------------------------
-def _text(record: dict[str, Any], key: str) -> str:
-    return str(record.get(key) or "").strip()
-
-
-@dataclass(frozen=True)
-class RemotePerson:
-    id: int
-    first_name: str
-    last_name: str
-    email: str
-    telephone: str
-    main_contact: bool
-
-    @classmethod
-    def read(cls, person: dict[str, Any]) -> RemotePerson:
-        return cls(
-            id=int(person["Id"]),
-            first_name=_text(person, "Christian"),
-            last_name=_text(person, "Surname"),
-            email=_text(person, "Email"),
-            telephone=_text(person, "DDI"),
-            main_contact=bool(person.get("MainContact")),
-        )
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
-    def as_payload(self) -> dict[str, Any]:
-        """Its repeated fields as the connector would send them."""
-        return {
-            "Christian": self.first_name,
-            "Surname": self.last_name,
-            "DDI": self.telephone,
-            "MainContact": self.main_contact,
-        }
-
-
-@dataclass(frozen=True)
-class RemoteSite:
-    id: int
-    name: str
-    short_name: str
-    address: str
-    town: str
-    county: str
-    postcode: str
-    account_ref: str
-    main_site: bool
-    billed_to: int | None
-    people: tuple[RemotePerson, ...] = ()
-
-    @classmethod
-    def read(cls, site: dict[str, Any], people: Iterable[dict[str, Any]]) -> RemoteSite:
-        short_name = _text(site, "ShortName")
-        billed_to = site.get("BillingAddress")
-        return cls(
-            id=int(site["Id"]),
-            name=_text(site, "SiteName") or short_name,
-            short_name=short_name,
-            address=_text(site, "Address"),
-            town=_text(site, "Town"),
-            county=_text(site, "County"),
-            postcode=_text(site, "PostCode"),
-            account_ref=_text(site, "AccountRef"),
-            main_site=bool(site.get("MainSite")),
-            billed_to=int(billed_to) if billed_to not in (None, "") else None,
-            people=tuple(
-                sorted((RemotePerson.read(p) for p in people), key=lambda person: person.id)
-            ),
-        )
-
-    @property
-    def address_key(self) -> tuple[str, ...]:
-        return (self.address, self.town, self.county, self.postcode)
-
-    def as_payload(self) -> dict[str, Any]:
-        """Its repeated fields as the connector would send them."""
-        return {
-            "SiteName": self.name,
-            "ShortName": self.short_name,
-            "Address": self.address,
-            "Town": self.town,
-            "County": self.county,
-            "PostCode": self.postcode,
-            "AccountRef": self.account_ref,
-        }
-
-
-def _remote_sites(client: AbillityClient, company_id: int) -> list[RemoteSite]:
-    """The company's sites with their people, refused when The Layer could not sync them."""
-    found = [
-        RemoteSite.read(site, client.site_contacts(int(site["Id"])))
-        for site in client.company_sites(company_id)
-    ]
-    if not found:
-        raise CompanyRefused(
-            "It has no sites in Abillity; a Layer customer synced to Abillity needs a billing "
-            "site. Add one in Abillity and run the import again."
-        )
-    for site in found:
-        for person in site.people:
-            if not person.email:
-                raise CompanyRefused(
-                    f'Person "{person.full_name}" (Abillity id {person.id}) at site '
-                    f'"{site.name}" has no email address; The Layer needs one to sync a '
-                    "contact to Abillity. Add it in Abillity and run the import again."
-                )
-            if not person.first_name:
-                raise CompanyRefused(
-                    f'Person {person.id} at site "{site.name}" has no first name (Christian); '
-                    "a Layer contact needs one. Add it in Abillity and run the import again."
-                )
-    return sorted(found, key=lambda site: site.id)
-
-
-def billing_site_of(sites: list[RemoteSite]) -> RemoteSite:
-    """The site that becomes the default: the MainSite, else the first site billed to
-    itself (a billing site rather than a subsite), else the first site."""
-    for site in sites:
-        if site.main_site:
-            return site
-    for site in sites:
-        if site.billed_to in (None, site.id):
-            return site
-    return sites[0]
-
-
-def street_lines(address: str) -> tuple[str, str, str]:
-    """Abillity's one address text as street lines, the reverse of the mapper's join by
-    ", ": joined again they give the same text (else it all stays in the first line)."""
-    parts = address.split(", ")
-    if len(parts) > 3:
-        parts = [parts[0], parts[1], ", ".join(parts[2:])]
-    lines = (*parts, "", "")[:3]
-    rejoined = ", ".join(line.strip() for line in lines if line.strip())
-    if rejoined != address:
-        return (address, "", "")
-    return (lines[0], lines[1], lines[2])
-
-
 # --- the import --------------------------------------------------------------------------
 def abillity_companies_import(
     *,
@@ -367,7 +232,7 @@ def _company_import(
     dry_run: bool,
     names_taken: set[str],
 ) -> CompanyImport:
-    result = CompanyImport(company_id=int(company["Id"]), name=_text(company, "Name"))
+    result = CompanyImport(company_id=int(company["Id"]), name=remote_text(company, "Name"))
     bound = Binding.objects.filter(
         platform=PLATFORM, role=ROLE_COMPANY, external_id=str(result.company_id)
     ).first()
@@ -395,7 +260,7 @@ def _company_import(
         )
         return result
     try:
-        sites = _remote_sites(client, result.company_id)  # read before any transaction opens
+        sites = remote_sites(client, result.company_id)  # read before any transaction opens
         with transaction.atomic():
             _company_make(connector, company, sites, result, customer_class=customer_class)
             if dry_run:

@@ -17,42 +17,13 @@ the demo and the tests have ids to map to.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
-from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse, register_emulator
-
-PLATFORM = "abillity"
-
-# Credentials the emulator accepts when none are configured (the embedded mode).
-SANDBOX_CREDENTIALS = {
-    "systeminformation": "layer-sandbox",
-    "username": "layer",
-    "password": "sandbox-password",
-}
-
-# The emulator's service charge types: id → (RecurringChargeType, FrequencyTypeId, Rental).
-SANDBOX_CHARGE_TYPES = {
-    1001: ("Line installation", 3, False),
-    1100: ("Handset", 3, False),
-    2010: ("Line rental", 2, True),
-    2030: ("Broadband rental", 2, True),
-    2100: ("Handset lease", 2, True),
-    2200: ("Annual support", 1, True),
-    2300: ("Quarterly maintenance", 4, True),
-}
-
-EMAIL_SINGLE = re.compile(
-    r"^([a-zA-Z0-9_\-\.]+)@((\[?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\]?)"
-    r"|(([a-zA-Z0-9\-]+\.)+)([a-zA-Z0-9]{2,63}))$"
-)
-EMAIL_LIST = re.compile(
-    r"^(([a-zA-Z0-9_\-\.]+)@((\[?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\]?)"
-    r"|(([a-zA-Z0-9\-]+\.)+)([a-zA-Z0-9]{2,63}))(\s*;\s*|\s*$))*$"
-)
+from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse
+from .constants import EMAIL_LIST, EMAIL_SINGLE, PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
 
 # Field name → (type, maximum length or None) per model; the casing is the API's.
 COMPANY_FIELDS = {
@@ -245,7 +216,6 @@ def _stamp() -> str:
     return datetime.now().replace(microsecond=0).isoformat()
 
 
-@register_emulator
 class AbillityEmulator(Emulator):
     platform = PLATFORM
     routes = [

@@ -35,7 +35,7 @@ from customers.selectors import (
     site_address_for_sync,
 )
 
-from ..base import Connector, RemoteRecord, register
+from ..base import Connector, RemoteRecord
 from ..choices import Entity, FieldRule, Operation
 from ..errors import NotFoundError, PermanentError
 from ..models import Binding, ChargeType, InitialSyncEvent, ValueMapping
@@ -50,7 +50,7 @@ from ..services import (
 )
 from . import charges, mappers
 from .client import AbillityClient
-from .sandbox import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
+from .constants import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
 
 ROLE_COMPANY = "company"
 ROLE_BILLING_SITE = "billing_site"  # on the customer: the Abillity site invoiced for all others
@@ -137,7 +137,6 @@ def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if FIELD_RULES[role].get(k, REPEATED) == REPEATED}
 
 
-@register
 class AbillityConnector(Connector):
     identifier = PLATFORM
     name = "Abillity"

@@ -17,11 +17,16 @@
 - ``progress``: a job's status as JSON, followed by the pages' progress indicator;
 - ``affinity_imports``: Affinity's file imports (links, ceases), run in the background.
 
-Adapters over the engine's services and selectors: nothing here calls a platform.
+Adapters over the engine's services and selectors: nothing here calls a platform. The
+panels and the column it adds to other apps' pages are registered by
+``admin_panels_register``, from the engine's ``AppConfig.ready``.
 """
 
+from layer_sync.admin import register_change_form_panel, register_changelist_column
+
+from ..base import ENTITY_MODELS
 from .affinity_imports import AffinityImportAdmin
-from .customer_list import customer_sync_cell
+from .customer_list import CUSTOMER_SYNC_COLUMN, customer_sync_cell
 from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .record_badge import asset_sync_badge
@@ -49,3 +54,15 @@ __all__ = [
     "jobs_status_summary",
     "sync_state_panel",
 ]
+
+
+def admin_panels_register() -> None:
+    """Show the engine's views of other apps' records on their admin pages: the sync tick
+    at the top of customers, sales orders and assets, a record's sync state below the form
+    of each record a platform takes, and the customer list's Sync column."""
+    register_changelist_column("customers.Customer", CUSTOMER_SYNC_COLUMN)
+    register_change_form_panel("customers.Customer", "billing.SalesOrder", position="top")(
+        customer_sync_badge
+    )
+    register_change_form_panel("billing.Asset", position="top")(asset_sync_badge)
+    register_change_form_panel(*sorted(set(ENTITY_MODELS.values())))(sync_state_panel)

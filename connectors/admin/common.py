@@ -15,6 +15,8 @@ from django.utils.html import format_html
 
 from ..base import ENTITY_MODELS, Connector, entity_model, platform_choices, registered
 from ..choices import JobStatus, role_label
+from ..models import Binding
+from ..selectors import exporting_platforms
 
 # Reading jobs, sync states and previews; queuing a sync (the "add" of a job: the same
 # permission the API's manual sync asks for); acting on the error queue.
@@ -122,8 +124,6 @@ def platform_badges(
     """The ticks at the top of a record's page: per platform taking ``entity``, the record's
     sync state (``state_of(platform)``) and external ids, plus ``extra`` of each. A
     platform whose integration is off and that never had the record is left out."""
-    from ..selectors import exporting_platforms
-
     exporting = set(exporting_platforms(entity))
     badges: list[dict[str, Any]] = []
     for identifier, connector in sorted(registered().items()):
@@ -153,8 +153,6 @@ def bindings_described(platform: str, entity: str, bindings: list[dict[str, Any]
     ``billing_site`` 1 is the site bound as ``site`` 1, so staff read "Billing site: Leeds
     Head Office" rather than a role and a number. Two queries, however many bindings.
     """
-    from ..models import Binding
-
     ids = {b["external_id"] for b in bindings if b["external_id"]}
     others = (
         Binding.objects.filter(platform=platform, external_id__in=ids)

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from customers.choices import CustomerStage
 from customers.models import Customer
-from layer_sync.admin import ChangelistColumn, register_changelist_column
+from layer_sync.admin import ChangelistColumn
 
 from ..base import registered
 from ..choices import ERROR_STATUSES, Entity, JobStatus
@@ -101,14 +101,12 @@ def customer_sync_visible(request: HttpRequest) -> bool:
     return request.user.has_perm(VIEW_JOBS)
 
 
-register_changelist_column(
-    "customers.Customer",
-    ChangelistColumn(
-        name="platform_sync",
-        header="sync",
-        annotate=customer_sync_annotate,
-        render=customer_sync_cell,
-        legend=customer_sync_legend,
-        visible=customer_sync_visible,
-    ),
+# The customer list's Sync column (registered by ``connectors.admin.admin_panels_register``).
+CUSTOMER_SYNC_COLUMN = ChangelistColumn(
+    name="platform_sync",
+    header="sync",
+    annotate=customer_sync_annotate,
+    render=customer_sync_cell,
+    legend=customer_sync_legend,
+    visible=customer_sync_visible,
 )

@@ -29,7 +29,6 @@ from django.utils.html import format_html
 
 from customers.choices import CustomerStage
 from customers.models import Customer
-from layer_sync.admin import register_change_form_panel
 
 from ..api.sync_status import customer_sync_status
 from ..base import Connector, UnknownPlatform, connector_for
@@ -69,7 +68,6 @@ def customer_sync_url(platform: str, customer_id: int) -> str:
     return reverse("admin:connectors_syncjob_customer_sync", args=[platform, customer_id])
 
 
-@register_change_form_panel("customers.Customer", "billing.SalesOrder", position="top")
 def customer_sync_badge(request: HttpRequest, obj: Model) -> str:
     """Is the customer (of this order) on each platform that takes customers: the tick, or
     what is pending or failed; with the button to its sync summary."""

@@ -12,14 +12,11 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
-from layer_sync.admin import register_change_form_panel
-
 from ..choices import Entity
 from ..selectors import record_sync_state
 from .common import VIEW_JOBS, platform_badges
 
 
-@register_change_form_panel("billing.Asset", position="top")
 def asset_sync_badge(request: HttpRequest, obj: Model) -> str:
     """Is the asset on each platform that takes assets: the tick, or what is pending or failed."""
     if not request.user.has_perm(VIEW_JOBS):

@@ -25,8 +25,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from layer_sync.admin import register_change_form_panel
-
 from ..base import ENTITY_MODELS, UnknownPlatform, connector_for, entity_model, registered
 from ..choices import Entity
 from ..errors import SyncError
@@ -60,7 +58,6 @@ def _record_urls(platform: str, entity: str, object_id: int) -> dict[str, str]:
     }
 
 
-@register_change_form_panel(*sorted(set(ENTITY_MODELS.values())))
 def sync_state_panel(request: HttpRequest, obj: Model) -> str:
     """Per registered platform that takes the record: its external ids by role with first
     and last sync, the open job, the last finished job and the job in the error queue.

@@ -1,6 +1,6 @@
 """Affinity's two imports (application links, cease requests) as background file imports.
 
-Registered with billing.background_imports at start-up (connectors.apps): the Affinity
+Registered with billing.background_imports at start-up (Affinity's AppConfig.ready): the Affinity
 import page (*Billing platform sync → Affinity imports → Add*) saves the file and queues
 it; the task calls these, which run the import services of ``.imports`` with progress.
 """
@@ -18,6 +18,7 @@ from billing.background_imports import (
 )
 from billing.models import BackgroundImport
 
+from ..base import connector_for
 from ..errors import SyncError
 from .imports import (
     ImportRefused,
@@ -52,8 +53,6 @@ def _outcome(result: ImportResult, *, apply_good_rows: bool) -> ImportOutcome:
 
 
 def _links_run(job: BackgroundImport, progress: Progress) -> ImportOutcome:
-    from ..base import connector_for
-
     apply_good_rows = bool(job.parameters.get("apply_good_rows"))
     client = connector_for("affinity").client() if job.parameters.get("verify") else None
     try:

@@ -11,6 +11,7 @@ contract is known.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import requests
@@ -18,10 +19,17 @@ import requests
 from ..errors import ConfigurationError, NotFoundError
 from ..http import PlatformClient
 from ..redaction import register_secret
-from .sandbox import API_KEY_HEADER
+from .constants import API_KEY_HEADER
 
 PAGE_SIZE = 500
 MAX_PAGES = 10_000
+
+
+def ended(record: Mapping[str, Any], today: date | None = None) -> bool:
+    """Whether a CTN or site product (as Affinity answers it) has ended: its end date is
+    today or past."""
+    end = record.get("end_date")
+    return bool(end) and date.fromisoformat(end) <= (today or date.today())
 
 
 class AffinityClient(PlatformClient):

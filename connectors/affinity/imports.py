@@ -41,7 +41,8 @@ from ..models import Binding
 from ..selectors import exporting_platforms
 from ..services import changes_enqueue, external_id_problem
 from .client import AffinityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
+from .sync import ENTITY_ROLES, ROLE_CTN, ROLE_SITE_PRODUCT
 
 APPLICATION_NAME = "Aurora Affinity"
 LINK_HEADERS = ("Application Name", "Entity Id", "Entity Type", "Integration Id")
@@ -199,8 +200,6 @@ def affinity_links_import(
     there too). Applied links queue a sync of their record (it then updates the Affinity
     record with The Layer's data, The Layer being the system of authority).
     """
-    from .sync import ENTITY_ROLES
-
     rows = _rows(data, LINK_HEADERS, exact=True)
     types = link_entity_types()
 
@@ -300,8 +299,6 @@ def parse_completed_on(text: str) -> date:
 def assets_for_object_uid(uid: str) -> list[Asset]:
     """The assets an Affinity id names: the asset of that site product, or the assets of
     that CTN (its owner, and those whose site products are on it)."""
-    from .sync import ROLE_CTN, ROLE_SITE_PRODUCT
-
     bound = Binding.objects.filter(
         platform=PLATFORM, entity=Entity.ASSET, role__in=(ROLE_SITE_PRODUCT, ROLE_CTN)
     )
@@ -376,8 +373,6 @@ def affinity_ceases_import(
 def assets_cease_due(*, today: date | None = None, user=None) -> int:
     """Cease the live assets on Affinity whose cease date (from a cease import with a
     future date) has come: the import leaves them live until then. Returns how many."""
-    from .sync import ROLE_SITE_PRODUCT
-
     today = today or timezone.localdate()
     on_affinity = Binding.objects.filter(
         platform=PLATFORM, role=ROLE_SITE_PRODUCT, entity=Entity.ASSET

@@ -29,8 +29,9 @@ from billing.platform_rules import item_is_cli_based
 from ..base import ReconcileDifference
 from ..choices import Entity
 from ..models import Binding
-from .client import AffinityClient
-from .sandbox import PLATFORM, ended
+from .client import AffinityClient, ended
+from .constants import PLATFORM
+from .sync import ROLE_SITE_PRODUCT
 
 KIND_LABELS = {
     "live_unknown_there": "Live here, unknown to Affinity",
@@ -55,8 +56,6 @@ def affinity_differences(
     *, client: AffinityClient, today: date | None = None
 ) -> list[ReconcileDifference]:
     """Every difference between the assets Affinity should bill and its site products."""
-    from .sync import ROLE_SITE_PRODUCT
-
     remote = {str(sp["id"]): sp for sp in client.site_products_list()}
     bindings = {
         b.object_id: b

@@ -20,12 +20,9 @@ from typing import Any
 
 from django.conf import settings
 
-from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse, register_emulator
-
-PLATFORM = "affinity"
-API_KEY_HEADER = "X-API-Key"
-# The key the emulator accepts when none is configured (the embedded mode).
-SANDBOX_API_KEY = "affinity-sandbox-key"
+from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse
+from .client import ended
+from .constants import API_KEY_HEADER, PLATFORM, SANDBOX_API_KEY
 
 CTN_NUMBER = re.compile(r"(0[1-9]\d{8,9}|00[1-9]\d{4,14})")
 PRODUCT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,29}")
@@ -141,17 +138,6 @@ class Invalid(Exception):
         self.field = field
 
 
-def _today() -> date:
-    return date.today()
-
-
-def ended(record: dict[str, Any], today: date | None = None) -> bool:
-    """Whether a CTN or site product has ended: its end date is today or past."""
-    end = record.get("end_date")
-    return bool(end) and date.fromisoformat(end) <= (today or _today())
-
-
-@register_emulator
 class AffinityEmulator(Emulator):
     platform = PLATFORM
     _id = r"(?P<pk>[A-Z]{3}\d+)"

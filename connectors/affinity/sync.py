@@ -37,7 +37,7 @@ from customers.choices import CustomerStage
 from customers.models import Contact, Customer, Site
 from customers.selectors import customer_default_site, site_address_for_sync
 
-from ..base import Connector, ReconcileDifference, register
+from ..base import Connector, ReconcileDifference
 from ..choices import Entity, FieldRule, Operation
 from ..errors import PermanentError
 from ..models import Binding
@@ -45,8 +45,8 @@ from ..selectors import binding_for, exporting_platforms, platform_exports
 from ..services import SyncContext, changes_enqueue, payload_hash
 from ..services import _bind as engine_bind
 from . import mappers
-from .client import AffinityClient
-from .sandbox import PLATFORM, SANDBOX_API_KEY, ended
+from .client import AffinityClient, ended
+from .constants import PLATFORM, SANDBOX_API_KEY
 
 ROLE_ACCOUNT = "account"
 ROLE_SITE = "site"
@@ -196,7 +196,6 @@ def asset_site(asset: Asset) -> Site | None:
     return customer_default_site(customer=asset.customer)
 
 
-@register
 class AffinityConnector(Connector):
     identifier = PLATFORM
     name = "Affinity"

@@ -1,5 +1,5 @@
-"""The customer page's *Send to Connect* panel (seed 004), added from here so customers
-never imports connectors (``register_change_form_panel``).
+"""The customer page's *Send to Connect* panel (seed 004), registered by Connect's
+``AppConfig.ready`` so customers never imports connectors (``register_change_form_panel``).
 
 Before sending: the button (for staff who may request syncs), what will be sent, and
 that contacts, services and rooms are not. After: no button, the link to the client in
@@ -17,12 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
-from layer_sync.admin import register_change_form_panel
 
 from ..admin.common import REQUEST_JOBS, VIEW_JOBS
 from ..base import registered
 from . import mappers
-from .sandbox import PLATFORM
+from .constants import PLATFORM
 from .services import (
     NOT_SENT,
     connect_client_state,
@@ -31,7 +30,6 @@ from .services import (
 )
 
 
-@register_change_form_panel("customers.Customer", position="top")
 def connect_client_panel(request: HttpRequest, obj: Model) -> str:
     """The customer's Connect client, or the Send to Connect button."""
     if (

@@ -26,15 +26,11 @@ from typing import Any
 
 from django.conf import settings
 
-from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse, register_emulator
+from ..sandbox import Emulator, EmulatorRequest, EmulatorResponse
 from .client import CLIENT_TYPES, STATUS_AWAITING_PROVISIONING
+from .constants import BILLING_REFERENCE_MAX, NAME_MAX, PLATFORM, SANDBOX_TOKEN
 
-PLATFORM = "connect"
-# The token the emulator takes when CONNECT_API_TOKEN is unset (the embedded mode).
-SANDBOX_TOKEN = "connect-sandbox-token"  # noqa: S105 - the emulator's own, not a secret
 CLIENT_FIELDS = ("name", "type", "start_date", "end_date", "billing_reference")
-NAME_MAX = 100
-BILLING_REFERENCE_MAX = 50
 PORTAL_PREFIX = "portal/"
 
 
@@ -48,7 +44,6 @@ def _moment(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-@register_emulator
 class ConnectEmulator(Emulator):
     platform = PLATFORM
     routes = [

@@ -20,11 +20,18 @@ after a timeout):
 Connect is called inside the request (bounded by the connector's timeouts):
 staff press the button to get the client now, and the page then links to
 it. A failure changes nothing here and says what to do.
+
+A send that reached Connect is kept in the Sync History as the engine's jobs are: a
+job (platform ``connect``, the customer) with its outcome, and an attempt row per HTTP
+call, made by the same recorded client (``ConnectConnector.client`` with an observer).
+It is written once the send is over, outside the send's transaction, so a failure
+(whose transaction rolls back) is kept too; a success takes the customer's earlier
+failed sends out of the error queue.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -40,13 +47,15 @@ from customers.models import Customer
 from layer_sync.links import link_url
 
 from ..base import connector_for, registered
-from ..choices import Entity
-from ..errors import ConfigurationError, PermanentError
-from ..models import Binding
+from ..choices import ERROR_STATUSES, Entity, ErrorKind, JobStatus, Operation
+from ..errors import ConfigurationError, PermanentError, RecoverableError, SyncError
+from ..http import AttemptRecord
+from ..models import Binding, SyncAttempt, SyncJob
+from ..redaction import redact
 from ..services import _bind, payload_hash
 from . import mappers
 from .client import BillingReferenceTaken, ConnectClient
-from .sandbox import NAME_MAX, PLATFORM
+from .constants import NAME_MAX, PLATFORM
 from .sync import ROLE_CLIENT
 
 NOT_SENT = "Contacts, services and rooms are not sent: add users, services and rooms in Connect."
@@ -141,14 +150,91 @@ def connect_integration_on() -> bool:
     return connector is not None and connector.is_enabled()
 
 
+@dataclass
+class _SendLog:
+    """One send's calls to Connect, kept until the send is over (``_history_record``)."""
+
+    customer: Customer | None = None  # set when the send gets as far as Connect's client
+    calls: list[AttemptRecord] = field(default_factory=list)
+    started_at: datetime = field(default_factory=timezone.now)
+
+
 def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
     """Create the customer's Connect client, or answer the one it has. See the module doc.
 
     Raises Customer.DoesNotExist, ConfigurationError (the integration off, no
     URL or token), SendRefused (our rules), RecoverableError (Connect did not
     answer: send again, the lookup finds a client made meanwhile) or
-    PermanentError (Connect refused).
+    PermanentError (Connect refused). A send that reached Connect's client is kept in
+    the Sync History, failed or not.
     """
+    log = _SendLog()
+    try:
+        result = _client_send(customer_id=customer_id, user=user, log=log)
+    except SyncError as error:
+        if log.customer is not None:
+            _history_record(log.customer, log, user=user, error=error)
+        raise
+    if log.customer is not None:
+        _history_record(log.customer, log, user=user, result=result)
+    return result
+
+
+def _history_record(
+    customer: Customer,
+    log: _SendLog,
+    *,
+    user: Any,
+    result: SendResult | None = None,
+    error: SyncError | None = None,
+) -> SyncJob:
+    """The send as a finished job of the Sync History, with an attempt row per call."""
+    now = timezone.now()
+    job = SyncJob(
+        platform=PLATFORM,
+        entity=Entity.CUSTOMER,
+        object_id=customer.pk,
+        object_repr=str(customer)[:255],
+        reason="Send to Connect",
+        attempts=1,
+        next_attempt_at=log.started_at,
+        last_attempt_at=log.started_at,
+        finished_at=now,
+        requested_by=user if getattr(user, "pk", None) else None,
+    )
+    if result is not None:
+        job.status = JobStatus.SUCCEEDED
+        job.operation = Operation.MAPPED if result.found_existing else Operation.INSERTED
+        job.external_id = result.client.client_id
+        job.last_error = redact("; ".join(result.notes))
+    else:
+        # Sent once, by hand: a call that got no answer is not retried (staff send again,
+        # and the lookup finds a client made meanwhile), so it ends here as an abort.
+        recoverable = isinstance(error, RecoverableError)
+        job.status = JobStatus.ABORTED if recoverable else JobStatus.FAILED
+        job.error_kind = (
+            ErrorKind.RECOVERABLE
+            if recoverable
+            else ErrorKind.CONFIGURATION
+            if isinstance(error, ConfigurationError)
+            else ErrorKind.PERMANENT
+        )
+        job.last_error = redact(getattr(error, "message", "") or str(error))
+    with transaction.atomic():
+        job.save()
+        SyncAttempt.objects.bulk_create(SyncAttempt(job=job, **vars(call)) for call in log.calls)
+        if result is not None:  # the customer's earlier failed sends leave the error queue
+            SyncJob.objects.filter(
+                platform=PLATFORM,
+                entity=Entity.CUSTOMER,
+                object_id=customer.pk,
+                status__in=ERROR_STATUSES,
+                resolved_at__isnull=True,
+            ).exclude(pk=job.pk).update(resolved_at=now)
+    return job
+
+
+def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
     connector = connector_for(PLATFORM)
     if not connector.is_enabled():
         raise ConfigurationError(
@@ -170,7 +256,8 @@ def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
             raise SendRefused(refusal)
         sent_at = timezone.now()
         payload = mappers.client_payload(customer, sent_at=sent_at)
-        client: ConnectClient = connector.client()
+        log.customer, log.started_at = customer, sent_at
+        client: ConnectClient = connector.client(observer=log.calls.append)
         try:
             remote, found_existing = _find_or_create(client, payload)
         finally:

@@ -15,14 +15,13 @@ from django.conf import settings
 
 from billing.models import BillingPlatform
 
-from ..base import Connector, register
+from ..base import Connector
 from .client import ConnectClient
-from .sandbox import PLATFORM, SANDBOX_TOKEN
+from .constants import PLATFORM, SANDBOX_TOKEN
 
 ROLE_CLIENT = "client"
 
 
-@register
 class ConnectConnector(Connector):
     identifier = PLATFORM
     name = "Connect"
@@ -53,6 +52,3 @@ class ConnectConnector(Connector):
             "Connect integration on, against the sandbox emulator (/sandbox/connect/): press "
             "Send to Connect on a customer's page."
         )
-
-
-from . import admin as _admin  # noqa: E402, F401  (the customer page's Send to Connect panel)

@@ -1,4 +1,5 @@
-"""What the sync commands show on a terminal: plain tables (progress: layer_sync.console).
+"""What the sync commands show on a terminal: plain tables (progress: layer_sync.console);
+and how they read the file they are given (``command_file_read``).
 
 Tables are rendered to text first and written through the command's own
 stdout, so ``call_command(..., stdout=...)`` captures them and no colour
@@ -12,13 +13,23 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+from django.core.management.base import CommandError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from connectors.choices import JobStatus
 from layer_sync.console import printable
+
+
+def command_file_read(name: str) -> bytes:
+    """The bytes of the file a command was given; CommandError naming it when unreadable."""
+    try:
+        return Path(name).read_bytes()
+    except OSError as error:
+        raise CommandError(f"Cannot read {name}: {error.strerror}.") from None
 
 
 def status_label(status: str) -> str:

@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.models import BillingPlatform
-from connectors import base
 from connectors.base import Connector, register, unregister
 from connectors.choices import Entity, ErrorKind, JobStatus
 from connectors.models import Binding, SyncJob
@@ -22,6 +21,7 @@ from layer_sync.admin import (
     register_change_form_panel,
     unregister_change_form_panel,
 )
+from layer_sync.registry import registry
 from tests.admin_helpers import page_messages
 from tests.connectors.fake import PLATFORM
 from tests.factories import (
@@ -36,6 +36,12 @@ VIEW = "connectors.view_syncjob"
 ADD = "connectors.add_syncjob"
 
 pytestmark = pytest.mark.django_db
+
+
+def registered_only(monkeypatch, *identifiers: str) -> None:
+    """For the test, no connector registered but those named."""
+    for identifier in set(registry["connectors"]) - set(identifiers):
+        monkeypatch.delitem(registry["connectors"], identifier)
 
 
 def fake_integration(*, enabled: bool = True) -> None:
@@ -211,7 +217,7 @@ def test_the_asset_page_shows_the_asset_and_its_charges_on_a_platform_taking_the
 def test_no_panel_when_no_registered_connector_takes_the_record(superuser_client, monkeypatch):
     asset = AssetFactory()
     # Only the fake platform, which takes customers, sites and contacts, not assets.
-    monkeypatch.setattr(base, "_registry", {PLATFORM: base.connector_for(PLATFORM)})
+    registered_only(monkeypatch, PLATFORM)
 
     page = superuser_client.get(change_url(asset)).content.decode()
 
@@ -220,7 +226,7 @@ def test_no_panel_when_no_registered_connector_takes_the_record(superuser_client
 
 def test_no_panel_when_no_connector_is_registered(superuser_client, monkeypatch):
     customer = CustomerFactory()
-    monkeypatch.setattr(base, "_registry", {})
+    registered_only(monkeypatch)
 
     page = superuser_client.get(change_url(customer)).content.decode()
 
@@ -457,7 +463,7 @@ def test_a_panel_given_as_plain_text_is_escaped(superuser_client):
 
 def test_a_provider_with_nothing_to_show_adds_nothing(superuser_client, monkeypatch):
     customer = CustomerFactory()
-    monkeypatch.setattr(base, "_registry", {})
+    registered_only(monkeypatch)
     request = superuser_client.get(change_url(customer)).wsgi_request
 
     assert change_form_panels(request, customer) == []

@@ -10,13 +10,13 @@ from django.utils import timezone
 from connectors import prepare
 from connectors.base import UnknownPlatform
 from connectors.choices import Entity, ErrorKind, JobStatus
+from connectors.error_queue import error_queue_retry
 from connectors.models import Binding, EntitySetting, SyncJob
 from connectors.prepare import (
     FULL,
     INCREMENTAL,
     SINCE,
     PrepareRefused,
-    error_queue_retry,
     sync_prepare,
     sync_process,
     sync_statuses_since,

@@ -22,8 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connectors.abillity.constants import PLATFORM
 from connectors.abillity.onboarding import ImportSummary, Outcome, abillity_companies_import
-from connectors.abillity.sandbox import PLATFORM
 from connectors.base import connector_for
 from connectors.errors import SyncError
 from connectors.management.console import render_table

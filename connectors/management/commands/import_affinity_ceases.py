@@ -22,9 +22,8 @@ from connectors.affinity.imports import (
     assets_cease_due,
     results_lines,
 )
+from connectors.management.console import command_file_read
 from layer_sync.console import TerminalSafeOutput, progress_step
-
-from .import_affinity_links import _read
 
 
 class Command(TerminalSafeOutput, BaseCommand):
@@ -43,7 +42,8 @@ class Command(TerminalSafeOutput, BaseCommand):
         try:
             with progress_step("Importing ceases", show=not options["json"]):
                 result = affinity_ceases_import(
-                    data=_read(options["file"]), apply_good_rows=options["apply_good_rows"]
+                    data=command_file_read(options["file"]),
+                    apply_good_rows=options["apply_good_rows"],
                 )
         except ImportRefused as error:
             raise CommandError(f"{error} Nothing was imported.") from None

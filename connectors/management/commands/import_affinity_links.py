@@ -10,13 +10,13 @@ Affinity unless ``--no-verify``.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.affinity.imports import ImportRefused, affinity_links_import, results_lines
 from connectors.base import connector_for
 from connectors.errors import SyncError
+from connectors.management.console import command_file_read
 from layer_sync.console import TerminalSafeOutput, progress_step
 
 
@@ -39,7 +39,7 @@ class Command(TerminalSafeOutput, BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args, **options) -> None:
-        data = _read(options["file"])
+        data = command_file_read(options["file"])
         client = None if options["no_verify"] else connector_for("affinity").client()
         try:
             with progress_step("Importing links", show=not options["json"]):
@@ -54,13 +54,6 @@ class Command(TerminalSafeOutput, BaseCommand):
             if client is not None:
                 client.close()
         _report(self, result, options)
-
-
-def _read(name: str) -> bytes:
-    try:
-        return Path(name).read_bytes()
-    except OSError as error:
-        raise CommandError(f"Cannot read {name}: {error.strerror}.") from None
 
 
 def _report(command: BaseCommand, result, options) -> None:

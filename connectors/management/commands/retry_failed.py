@@ -19,9 +19,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.choices import Entity, ErrorKind
+from connectors.error_queue import error_queue_retry
 from connectors.management.console import render_table, status_label
 from connectors.models import SyncJob
-from connectors.prepare import error_queue_retry
 from layer_sync.console import TerminalSafeOutput
 
 ERROR_EXCERPT = 80

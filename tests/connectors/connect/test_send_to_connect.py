@@ -240,7 +240,10 @@ def test_saving_or_sending_a_customer_queues_no_connect_job(connect, sender_api)
     customer.name = "Renamed Again Ltd"
     customer_services.customer_save(customer=customer)
 
-    assert not SyncJob.objects.filter(platform="connect").exists()
+    # The only Connect job is the send's own record in the Sync History (issue 20, item 6:
+    # "its calls appear in Sync History"), finished: the saves queued nothing.
+    [sent] = SyncJob.objects.filter(platform="connect")
+    assert (sent.reason, sent.status) == ("Send to Connect", "succeeded")
     assert len(connect.calls("POST", "clients")) == 1
 
 
