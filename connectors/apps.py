@@ -17,6 +17,11 @@ BUILT_IN_CONNECTORS = (
     "connectors.affinity.sync",
     "connectors.connect.sync",
 )
+# The platforms' rules on sales lines, registered with billing (billing.platform_rules).
+PLATFORM_LINE_RULES = (
+    "connectors.abillity.line_rules",
+    "connectors.affinity.line_rules",
+)
 
 
 class ConnectorsConfig(AppConfig):
@@ -32,6 +37,8 @@ class ConnectorsConfig(AppConfig):
 
         for module in (*BUILT_IN_CONNECTORS, *settings.SYNC_CONNECTOR_MODULES):
             import_module(module)  # each registers its connector (and emulator)
+        for module in PLATFORM_LINE_RULES:
+            import_module(module)
         connect_receivers()
         import_module("connectors.affinity.background")  # Affinity's file imports
         post_migrate.connect(entity_settings_create, sender=self, dispatch_uid="sync_settings")
