@@ -185,12 +185,12 @@ def _analyze() -> None:
 def _lines(count: int):
     """The first ``count`` lines, selected by an id bound (not a list of ids: the page's
     and the API's own selections are a route and a search)."""
-    from billing import export
+    from billing import selectors
     from billing.choices import PlatformCode
     from billing.models import BillingPlatform
 
     affinity = BillingPlatform.objects.get(code=PlatformCode.AFFINITY)
-    lines = export.billing_export_lines(route=affinity)
+    lines = selectors.billing_export_lines(route=affinity)
     last = lines.order_by("id").values_list("pk", flat=True)[count - 1]
     return affinity, lines.filter(pk__lte=last)
 
@@ -223,10 +223,10 @@ def _raw_copy(file) -> int:
 
 
 def measure(count: int, repeat: int) -> dict:
-    from billing import export
+    from billing import export, selectors
 
     route, lines = _lines(count)
-    file = export.product_file(lines, route)
+    file = selectors.product_file(lines, route)
     copy_s, copy_bytes = _best(lambda: _raw_copy(file), repeat)
     export_s, export_bytes = _best(lambda: _consume(export.export_stream(file)), repeat)
     python_s, _ = _best(lambda: _consume(export._python_stream(file)), max(1, repeat // 2))
@@ -244,10 +244,10 @@ def measure(count: int, repeat: int) -> dict:
 
 
 def peak_memory(count: int) -> dict:
-    from billing import export
+    from billing import export, selectors
 
     route, lines = _lines(count)
-    file = export.product_file(lines, route)
+    file = selectors.product_file(lines, route)
     result = {"lines": count}
     for name, stream in (("export", export.export_stream), ("python", export._python_stream)):
         tracemalloc.start()

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from billing import export
+from billing import export, selectors
 from billing.choices import BillStatus, ItemType, PlatformCode
 from billing.models import BillingTransfer, SalesOrderLine
 from tests.factories import (
@@ -65,22 +65,22 @@ def test_the_lines_are_those_with_a_component_ready_to_bill_on_the_route(affinit
     SalesOrderLine.objects.filter(pk=billed.pk).update(
         upfront_bill_status=IN, recurring_bill_status=IN
     )
-    assert list(export.billing_export_lines(route=affinity)) == [ready]
-    assert elsewhere not in export.billing_export_lines(route=affinity)
+    assert list(selectors.billing_export_lines(route=affinity)) == [ready]
+    assert elsewhere not in selectors.billing_export_lines(route=affinity)
 
 
 def test_the_lines_can_be_searched_by_customer_product_or_cli(affinity):
     acme = ready_line(affinity)
     other = ready_line(affinity, customer=CustomerFactory(name="Zenith"), identifier="07700900999")
-    assert list(export.billing_export_lines(route=affinity, search="acme")) == [acme]
-    assert list(export.billing_export_lines(route=affinity, search="900999")) == [other]
+    assert list(selectors.billing_export_lines(route=affinity, search="acme")) == [acme]
+    assert list(selectors.billing_export_lines(route=affinity, search="900999")) == [other]
 
 
 def test_a_line_without_an_external_sku_is_flagged_and_listed_with_its_reason(affinity):
     line = ready_line(affinity, sku="", name="Mystery Router")
-    lines = export.billing_export_lines(route=affinity)
+    lines = selectors.billing_export_lines(route=affinity)
     assert lines.get().missing_sku is True
-    (excluded,) = export.product_file_exclusions(lines)
+    (excluded,) = selectors.product_file_exclusions(lines)
     assert excluded.line_id == line.pk
     assert "Mystery Router has no External SKU" in excluded.reason
 
@@ -96,7 +96,7 @@ def test_line_ids_are_parsed_strictly():
 def test_the_cli_file_has_its_columns_and_one_row_per_cli(affinity):
     line = ready_line(affinity)
     customer = line.order.customer
-    text = export.export_text(export.cli_file(export.billing_export_lines(route=affinity)))
+    text = export.export_text(selectors.cli_file(selectors.billing_export_lines(route=affinity)))
     header, *body = rows(text)
     assert header == [
         "Customer Reference",
@@ -117,7 +117,7 @@ def test_the_cli_file_has_its_columns_and_one_row_per_cli(affinity):
 def test_the_product_file_has_a_row_per_ready_component_with_its_columns(affinity):
     line = ready_line(affinity, name="Business Mobile 10GB")
     text = export.export_text(
-        export.product_file(export.billing_export_lines(route=affinity), affinity)
+        selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
     )
     header, upfront, recurring = rows(text)
     assert header == [
@@ -147,7 +147,7 @@ def test_the_product_file_leaves_out_lines_without_an_external_sku(affinity):
     ready_line(affinity, sku="")
     kept = ready_line(affinity, customer=CustomerFactory(name="Kept"), identifier="07700900002")
     text = export.export_text(
-        export.product_file(export.billing_export_lines(route=affinity), affinity)
+        selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
     )
     assert {row[0] for row in rows(text)[1:]} == {str(kept.pk)}
 
@@ -155,7 +155,7 @@ def test_the_product_file_leaves_out_lines_without_an_external_sku(affinity):
 def test_only_the_component_ready_on_this_route_is_in_the_product_file(affinity):
     line = ready_line(affinity, item_type=ItemType.PRODUCT)
     text = export.export_text(
-        export.product_file(export.billing_export_lines(route=affinity), affinity)
+        selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
     )
     assert [(row[0], row[8], row[12]) for row in rows(text)[1:]] == [
         (str(line.pk), "Up-front", "2026-01-06")  # a product starts on its issue date
@@ -170,8 +170,8 @@ def test_cells_that_could_run_as_formulas_are_neutralised(affinity, start):
     line.asset.save(update_fields=["cost_centre"])
     line.inventory_item.name = hostile
     line.inventory_item.save(update_fields=["name"])
-    lines = export.billing_export_lines(route=affinity)
-    for file in (export.cli_file(lines), export.product_file(lines, affinity)):
+    lines = selectors.billing_export_lines(route=affinity)
+    for file in (selectors.cli_file(lines), selectors.product_file(lines, affinity)):
         cells = [cell for row in rows(export.export_text(file)) for cell in row]
         assert f"'{hostile}" in cells
         assert f"Evil {start}Corp" in cells  # only a cell's first character matters
@@ -182,7 +182,7 @@ def test_a_negative_price_is_a_number_not_a_neutralised_cell(affinity):
     line = ready_line(affinity)
     SalesOrderLine.objects.filter(pk=line.pk).update(sell_price=Decimal("-5.00"))
     text = export.export_text(
-        export.product_file(export.billing_export_lines(route=affinity), affinity)
+        selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
     )
     assert rows(text)[1][10] == "-5.00"
 
@@ -196,9 +196,9 @@ def test_postgresql_copy_and_the_python_writer_give_the_same_bytes(affinity):
             identifier=f"0770090000{n}",
             sku="" if n == 3 else f"SKU-{n}",
         )
-    lines = export.billing_export_lines(route=affinity)
+    lines = selectors.billing_export_lines(route=affinity)
     assert connection.vendor == "postgresql"
-    for file in (export.cli_file(lines), export.product_file(lines, affinity)):
+    for file in (selectors.cli_file(lines), selectors.product_file(lines, affinity)):
         copied = b"".join(export._copy_stream(file))
         written = b"".join(export._python_stream(file))
         assert copied == written
@@ -211,7 +211,7 @@ def test_the_files_stream_in_chunks(affinity, monkeypatch):
     for n in range(5):
         ready_line(affinity, customer=customer, identifier=f"0770090010{n}")
     chunks = list(
-        export._python_stream(export.cli_file(export.billing_export_lines(route=affinity)))
+        export._python_stream(selectors.cli_file(selectors.billing_export_lines(route=affinity)))
     )
     assert len(chunks) >= 3
 
