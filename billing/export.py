@@ -33,6 +33,8 @@ from .signals import lines_transferred
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
+# What the streams hand the WSGI server at once: tens of kilobytes, not one row.
+CHUNK_BYTES = 64 * 1024
 # The largest id a line can have (a 64-bit signed primary key): larger ones are not ids.
 MAX_LINE_ID = 2**63 - 1
 
@@ -109,10 +111,26 @@ def _csv_cell(text: str) -> str:
     return text
 
 
+def _file_rows(export: ExportFile) -> Iterator[Sequence[Any]]:
+    """The file's rows (values in the columns' order) from ``export.rows``, read in chunks;
+    with variants, each row's one per variant whose ``when`` is true."""
+    rows = export.rows.iterator(chunk_size=CHUNK_ROWS)
+    if not export.variants:
+        yield from rows
+        return
+    names = list(export.rows.query.values_select) + list(export.rows.query.annotation_select)
+    at = {name: index for index, name in enumerate(names)}
+    picks = [(at[v.when], [at[name] for name in v.cells]) for v in export.variants]
+    for row in rows:
+        for when, cells in picks:
+            if row[when]:
+                yield [row[index] for index in cells]
+
+
 def _python_stream(export: ExportFile) -> Iterator[bytes]:
     kinds = [column.kind for column in export.columns]
     buffer = [",".join(_csv_cell(column.header) for column in export.columns) + "\n"]
-    for count, row in enumerate(export.rows.iterator(chunk_size=CHUNK_ROWS), start=1):
+    for count, row in enumerate(_file_rows(export), start=1):
         cells = (_csv_cell(_as_text(value, kind)) for value, kind in zip(row, kinds, strict=True))
         buffer.append(",".join(cells) + "\n")
         if count % CHUNK_ROWS == 0:
@@ -123,14 +141,30 @@ def _python_stream(export: ExportFile) -> Iterator[bytes]:
 
 def _copy_sql(export: ExportFile) -> tuple[str, tuple]:
     inner, params = export.rows.query.sql_with_params()
+    order = ", ".join(_outer_order(export))
+    if not export.variants:
+        cells = [f"c{i}" for i in range(len(export.columns))]
+        source = f"({inner}) AS export_rows"
+    else:
+        # Each row of the inner query gives one file row per variant whose flag is true,
+        # in the variants' order: the inner order plus the variant's number.
+        cells = [f"k{i}" for i in range(len(export.columns))]
+        values = ", ".join(
+            "(" + ", ".join([str(n), f'x."{v.when}"', *(f'x."{c}"' for c in v.cells)]) + ")"
+            for n, v in enumerate(export.variants)
+        )
+        source = (
+            f"({inner}) AS x CROSS JOIN LATERAL (VALUES {values}) "
+            f"AS v(variant, written, {', '.join(cells)}) WHERE v.written"
+        )
+        order += ", v.variant"
     outer = ", ".join(
-        f'{_sql_as_text(f"c{i}", column.kind)} AS "{column.header}"'
-        for i, column in enumerate(export.columns)
+        f'{_sql_as_text(cell, column.kind)} AS "{column.header}"'
+        for cell, column in zip(cells, export.columns, strict=True)
     )
-    order = "ORDER BY " + ", ".join(_outer_order(export))
     # Only our own column names and Django's compiled query (its values are parameters).
     return (
-        f"COPY (SELECT {outer} FROM ({inner}) AS export_rows {order}) "  # noqa: S608
+        f"COPY (SELECT {outer} FROM {source} ORDER BY {order}) "  # noqa: S608
         "TO STDOUT WITH (FORMAT csv, HEADER true)",
         params,
     )
@@ -149,9 +183,17 @@ def _copy_stream(export: ExportFile) -> Iterator[bytes]:
     # A transaction of its own (or the caller's): COPY reads one snapshot.
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor, for COPY
+        buffer = bytearray()
         with raw.copy(sql, params or None) as copy:
+            # COPY hands over one row at a time: gathered into chunks of CHUNK_BYTES, so a
+            # WSGI server writes (and frames) tens of kilobytes at once, not one row.
             for chunk in copy:
-                yield bytes(chunk)
+                buffer += chunk
+                if len(buffer) >= CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+        if buffer:
+            yield bytes(buffer)
 
 
 def export_text(export: ExportFile) -> str:

@@ -17,6 +17,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    ExpressionWrapper,
     F,
     IntegerField,
     Q,
@@ -261,12 +262,28 @@ PRODUCT_COLUMNS = _product_columns(BillComponent.UPFRONT)  # the headers; values
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One file row that a row of ``ExportFile.rows`` may give: written where its boolean
+    column ``when`` is true, its cells the columns of ``rows`` named in ``cells`` (one per
+    file column, in order)."""
+
+    when: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ExportFile:
-    """A file to stream: its rows' queryset (columns c0..cN, in order) and its columns."""
+    """A file to stream: its rows' queryset (columns c0..cN, in order) and its columns.
+
+    With ``variants``, each row of ``rows`` gives one file row per variant whose ``when``
+    is true, in the variants' order (the product file: a line's up-front row, then its
+    recurring one), so the rows are read once and need no sort beyond their own order.
+    """
 
     kind: str
     columns: tuple[Column, ...]
     rows: QuerySet
+    variants: tuple[Variant, ...] = ()
 
 
 def _annotated(lines: QuerySet, columns: Sequence[Column]) -> QuerySet:
@@ -308,16 +325,42 @@ def cli_file(lines: QuerySet[SalesOrderLine]) -> ExportFile:
 def product_file(lines: QuerySet[SalesOrderLine], route: BillingPlatform) -> ExportFile:
     """One row per component billable now on ``route`` of the lines, except those
     ``product_file_exclusions`` names (Do Not Bill; no External SKU where the route needs
-    it), each with its End Date (``billing.bill_status.asset_billing_end_date``)."""
+    it), each with its End Date (``billing.bill_status.asset_billing_end_date``); by line,
+    the up-front row before the recurring one.
+
+    One pass: each line is read once, in id order, with both components' values and
+    whether each is billable now; ``Variant``s turn it into its one or two rows (a UNION of
+    the two components needed a sort of every row, which spilled to disk at a million
+    lines).
+    """
     usable = lines.exclude(asset__do_not_bill=True).order_by()
     if route_needs_external_sku(route):
         usable = usable.exclude(inventory_item__external_sku="")
-    parts = [
-        _annotated(
-            usable.filter(line_billable_now_q(route, component)), _product_columns(component)
+    components = (BillComponent.UPFRONT, BillComponent.RECURRING)
+    names: dict[str, Any] = {}
+    variants = []
+    for n, component in enumerate(components):
+        when = f"w{n}"
+        names[when] = ExpressionWrapper(
+            line_billable_now_q(route, component), output_field=BooleanField()
         )
-        for component in (BillComponent.UPFRONT, BillComponent.RECURRING)
-    ]
-    # Line, then the up-front row before the recurring one ("Charge" sorts that way).
-    rows = parts[0].union(parts[1], all=True).order_by("c0", "-c8")
-    return ExportFile("products", PRODUCT_COLUMNS, rows)
+        cells = []
+        for i, column in enumerate(_product_columns(component)):
+            shared = f"c{i}"
+            if shared not in names or names[shared] == column.expression:
+                names.setdefault(shared, column.expression)
+                cells.append(shared)
+            else:  # this component's own value (Charge, Unit Price, Frequency)
+                names[f"c{i}_{n}"] = column.expression
+                cells.append(f"c{i}_{n}")
+        variants.append(Variant(when, tuple(cells)))
+    rows = (
+        usable.filter(
+            line_billable_now_q(route, BillComponent.UPFRONT)
+            | line_billable_now_q(route, BillComponent.RECURRING)
+        )
+        .annotate(**names)
+        .values_list(*names)
+        .order_by("c0")  # the line's id
+    )
+    return ExportFile("products", PRODUCT_COLUMNS, rows, tuple(variants))

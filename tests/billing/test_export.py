@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from billing import export, selectors
-from billing.choices import BillStatus, ItemType, PlatformCode
+from billing.bill_status import line_billable_now_q
+from billing.choices import BillComponent, BillingFrequency, BillStatus, ItemType, PlatformCode
 from billing.models import BillingTransfer, SalesOrderLine
 from tests.factories import (
     AssetFactory,
@@ -205,6 +206,66 @@ def test_postgresql_copy_and_the_python_writer_give_the_same_bytes(affinity):
         assert copied.count(b"\n") > 1
 
 
+def _product_rows_by_union(lines, route):
+    """The product file's rows as the export built them before issue 24: one SELECT per
+    component, UNION ALL, sorted by line then Charge (up-front first)."""
+    usable = lines.exclude(asset__do_not_bill=True).order_by()
+    if selectors.route_needs_external_sku(route):
+        usable = usable.exclude(inventory_item__external_sku="")
+    parts = [
+        selectors._annotated(
+            usable.filter(line_billable_now_q(route, component)),
+            selectors._product_columns(component),
+        )
+        for component in (BillComponent.UPFRONT, BillComponent.RECURRING)
+    ]
+    rows = parts[0].union(parts[1], all=True).order_by("c0", "-c8")
+    return selectors.ExportFile("products", selectors.PRODUCT_COLUMNS, rows)
+
+
+def test_the_one_pass_product_file_gives_the_bytes_of_the_union_it_replaced(affinity):
+    # Issue 24: "the export's query in one pass ... the same bytes" (docs/billing-export.md,
+    # Product file: one row per component billable now, up-front first, sorted by line).
+    abillity = platform(PlatformCode.ABILLITY)
+    ready_line(affinity, customer=CustomerFactory(name='=Both, "quoted"'))
+    ready_line(
+        affinity,
+        customer=CustomerFactory(name="Product"),
+        identifier="07700900002",
+        item_type=ItemType.PRODUCT,
+    )
+    upfront_only = ready_line(
+        affinity,
+        customer=CustomerFactory(name="Up-front only"),
+        identifier="07700900003",
+        billing_frequency=BillingFrequency.QUARTERLY,
+    )
+    SalesOrderLine.objects.filter(pk=upfront_only.pk).update(recurring_route=abillity)
+    recurring_only = ready_line(
+        affinity,
+        customer=CustomerFactory(name="Recurring only"),
+        identifier="07700900004",
+        billing_frequency=BillingFrequency.ANNUAL,
+    )
+    SalesOrderLine.objects.filter(pk=recurring_only.pk).update(upfront_bill_status=IN)
+    ready_line(affinity, customer=CustomerFactory(name="No SKU"), identifier="07700900005", sku="")
+    flagged = ready_line(affinity, customer=CustomerFactory(name="DNB"), identifier="07700900006")
+    flagged.asset.do_not_bill = True
+    flagged.asset.save()
+    ceasing = ready_line(
+        affinity, customer=CustomerFactory(name="+Ceasing"), identifier="07700900007"
+    )
+    ceasing.asset.cease_date = date(2026, 3, 1)
+    ceasing.asset.save()
+    lines = selectors.billing_export_lines(route=affinity)
+    one_pass = selectors.product_file(lines, affinity)
+
+    expected = export.export_text(_product_rows_by_union(lines, affinity))
+    assert export.export_text(one_pass) == expected
+    assert b"".join(export._python_stream(one_pass)).decode() == expected
+    assert len(rows(expected)) == 1 + 2 + 1 + 1 + 1 + 2  # header; both, product, one, one, ceasing
+
+
 def test_the_files_stream_in_chunks(affinity, monkeypatch):
     monkeypatch.setattr(export, "CHUNK_ROWS", 2)
     customer = CustomerFactory(name="Many")
@@ -214,6 +275,21 @@ def test_the_files_stream_in_chunks(affinity, monkeypatch):
         export._python_stream(selectors.cli_file(selectors.billing_export_lines(route=affinity)))
     )
     assert len(chunks) >= 3
+
+
+@on_postgresql
+def test_copy_hands_over_chunks_of_many_rows_not_one_row_each(affinity, monkeypatch):
+    # Issue 24: through gunicorn "the COPY path yields one chunk per row"; the file is to
+    # be "streamed to HTTP in chunks of tens of kilobytes" (CHUNK_BYTES; 300 here).
+    monkeypatch.setattr(export, "CHUNK_BYTES", 300)
+    customer = CustomerFactory(name="Many")
+    for n in range(8):
+        ready_line(affinity, customer=customer, identifier=f"0770090010{n}")
+    file = selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
+    chunks = list(export._copy_stream(file))
+    assert b"".join(chunks).count(b"\n") == 1 + 16
+    assert 1 < len(chunks) < 1 + 16
+    assert all(len(chunk) >= 300 for chunk in chunks[:-1])
 
 
 # --- Transfer to Billing ----------------------------------------------------------------------
