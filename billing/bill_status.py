@@ -164,8 +164,14 @@ def line_billable_now_q(route: BillingPlatform, component: str) -> Q:
     ``route``, and its asset has a span to bill (``asset_bill_span_open``). Do Not Bill is
     not part of it: such a line is still handed to the platform, flagged (see
     docs/billing-export.md, Decisions)."""
+    return line_ready_on_q(route, component) & bill_span_open_q()
+
+
+def line_ready_on_q(route: BillingPlatform, component: str) -> Q:
+    """The component's own half of ``line_billable_now_q``: Ready to Bill on ``route`` (the
+    other half, the asset's span, is the line's, whichever component)."""
     ready = Q(**{STATUS_FIELDS[component]: BillStatus.READY_TO_BILL})
-    return ready & Q(**{ROUTE_FIELDS[component]: route}) & bill_span_open_q()
+    return ready & Q(**{ROUTE_FIELDS[component]: route})
 
 
 def line_bill_statuses_due(line: SalesOrderLine, asset: Asset | None) -> dict[str, str]:

@@ -29,9 +29,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 
 from .bill_status import (
+    bill_span_open_q,
     bill_start_date_expression,
     billing_end_date_expression,
     line_billable_now_q,
+    line_ready_on_q,
 )
 from .choices import AssetStatus, BillComponent, BillingFrequency
 from .direct_routes import direct_route_line_filter, route_needs_external_sku
@@ -278,12 +280,16 @@ class ExportFile:
     With ``variants``, each row of ``rows`` gives one file row per variant whose ``when``
     is true, in the variants' order (the product file: a line's up-front row, then its
     recurring one), so the rows are read once and need no sort beyond their own order.
+    ``in_index_order``: ``rows`` are ordered by an index (the line's id), so the database
+    is told to read them in that order rather than sort the whole file
+    (``billing.export.INDEX_ORDER_SETTINGS``).
     """
 
     kind: str
     columns: tuple[Column, ...]
     rows: QuerySet
     variants: tuple[Variant, ...] = ()
+    in_index_order: bool = False
 
 
 def _annotated(lines: QuerySet, columns: Sequence[Column]) -> QuerySet:
@@ -341,8 +347,10 @@ def product_file(lines: QuerySet[SalesOrderLine], route: BillingPlatform) -> Exp
     variants = []
     for n, component in enumerate(components):
         when = f"w{n}"
+        # Billable now = Ready to Bill on the route (per component) and the asset's span
+        # open (per line, filtered below once for both).
         names[when] = ExpressionWrapper(
-            line_billable_now_q(route, component), output_field=BooleanField()
+            line_ready_on_q(route, component), output_field=BooleanField()
         )
         cells = []
         for i, column in enumerate(_product_columns(component)):
@@ -356,11 +364,12 @@ def product_file(lines: QuerySet[SalesOrderLine], route: BillingPlatform) -> Exp
         variants.append(Variant(when, tuple(cells)))
     rows = (
         usable.filter(
-            line_billable_now_q(route, BillComponent.UPFRONT)
-            | line_billable_now_q(route, BillComponent.RECURRING)
+            bill_span_open_q(),
+            line_ready_on_q(route, BillComponent.UPFRONT)
+            | line_ready_on_q(route, BillComponent.RECURRING),
         )
         .annotate(**names)
         .values_list(*names)
         .order_by("c0")  # the line's id
     )
-    return ExportFile("products", PRODUCT_COLUMNS, rows, tuple(variants))
+    return ExportFile("products", PRODUCT_COLUMNS, rows, tuple(variants), in_index_order=True)
