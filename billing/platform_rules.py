@@ -20,8 +20,8 @@ platform), as a ``PlatformLineRules``:
 - ``cli_identifier_fields``: which base-category identifiers are CLIs (a reseller
   setting, when the platform's connector offers one; default CLI, MSISDN, Number).
 
-The Affinity and Abillity rules, and the settings that tune them, are in
-docs/affinity.md and docs/abillity.md (``connectors/*/line_rules.py``).
+Each platform's rules, and the settings that tune them, are with its connector
+(``connectors/<platform>/line_rules.py``) and in its page under docs/.
 """
 
 from __future__ import annotations

@@ -292,6 +292,21 @@ def test_copy_hands_over_chunks_of_many_rows_not_one_row_each(affinity, monkeypa
     assert all(len(chunk) >= 300 for chunk in chunks[:-1])
 
 
+@on_postgresql
+def test_the_export_plan_settings_end_with_the_file(affinity):
+    # docs/billing-export.md, Large files: enable_sort and jit are off "for that
+    # transaction only"; inside a caller's transaction they are put back after the file.
+    ready_line(affinity)
+    file = selectors.product_file(selectors.billing_export_lines(route=affinity), affinity)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
+        before = cursor.fetchone()
+        assert b"".join(export._copy_stream(file)).count(b"\n") == 3
+        cursor.execute("SELECT current_setting('enable_sort'), current_setting('jit')")
+        assert cursor.fetchone() == before
+    assert before[0] == "on"
+
+
 # --- Transfer to Billing ----------------------------------------------------------------------
 def test_a_transfer_moves_the_ready_components_to_in_billing_and_records_who_and_when(affinity):
     line = ready_line(affinity)
