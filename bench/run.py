@@ -81,19 +81,20 @@ def _export_rows(export: dict) -> list[tuple[str, str, str, str]]:
             _verdict(abs(growth) <= 10),
         )
     )
-    found.append(
-        (
-            f"Billing Export: HTTP download (gunicorn), {h['lines']:,} lines",
-            f"{h['http_vs_in_process']:.2f}x in process ({h['http_seconds']:.1f} s vs"
-            f" {h['in_process_seconds']:.1f} s; worker timeout {h['worker_timeout_seconds']} s)",
-            "<= 1.5x, inside the timeout",
-            _verdict(
-                h["http_vs_in_process"] <= 1.5
-                and h["same_bytes"]
-                and h["http_seconds"] < h["worker_timeout_seconds"]
-            ),
+    for worker in ("sync", "gthread"):
+        w = h[worker]
+        cut = "" if w["complete"] else f", cut off: {w['bytes']:,} of {h['bytes']:,} bytes"
+        found.append(
+            (
+                f"Billing Export: HTTP download, gunicorn {worker}"
+                f" ({w['worker_options']}), {h['lines']:,} lines",
+                f"{w['http_vs_in_process']:.2f}x in process ({w['http_seconds']:.1f} s vs"
+                f" {h['in_process_seconds']:.1f} s; worker timeout"
+                f" {w['worker_timeout_seconds']} s{cut})",
+                "<= 1.5x, complete",
+                _verdict(w["http_vs_in_process"] <= 1.5 and w["complete"]),
+            )
         )
-    )
     return found
 
 
