@@ -120,8 +120,7 @@ def _file_rows(export: ExportFile) -> Iterator[Sequence[Any]]:
     if not export.variants:
         yield from rows
         return
-    names = list(export.rows.query.values_select) + list(export.rows.query.annotation_select)
-    at = {name: index for index, name in enumerate(names)}
+    at = {name: index for index, name in enumerate(export.row_names)}
     picks = [(at[v.when], [at[name] for name in v.cells]) for v in export.variants]
     for row in rows:
         for when, cells in picks:

@@ -289,6 +289,7 @@ class ExportFile:
     columns: tuple[Column, ...]
     rows: QuerySet
     variants: tuple[Variant, ...] = ()
+    row_names: tuple[str, ...] = ()  # with variants: the names of ``rows``' values, in order
     in_index_order: bool = False
 
 
@@ -372,4 +373,11 @@ def product_file(lines: QuerySet[SalesOrderLine], route: BillingPlatform) -> Exp
         .values_list(*names)
         .order_by("c0")  # the line's id
     )
-    return ExportFile("products", PRODUCT_COLUMNS, rows, tuple(variants), in_index_order=True)
+    return ExportFile(
+        "products",
+        PRODUCT_COLUMNS,
+        rows,
+        tuple(variants),
+        row_names=tuple(names),
+        in_index_order=True,
+    )
