@@ -8,3 +8,6 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from . import background_imports  # noqa: F401 (registers the call charge import)
+        from .receivers import connect_receivers
+
+        connect_receivers()

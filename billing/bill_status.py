@@ -11,13 +11,16 @@ its own billing route and bill status:
 |               |               | or a Bill Start Override is set)                          |
 | Ready to Bill | Not Billed    | the conversion is undone (the asset deleted), or the      |
 |               |               | trigger is undone (the date cleared)                      |
-| Ready to Bill | In Billing    | a Transfer to Billing (``billing.export``)                |
+| Ready to Bill | In Billing    | a Transfer to Billing (``billing.export``), or, on a      |
+|               |               | route that takes lines through its API, the platform      |
+|               |               | accepting them (``line_components_accept``)               |
 | any           | any           | a manual edit by a user with "Allow update billing"       |
 
 Only components that take part move: a component whose route is an external platform
 (not The Layer, not blank: those are invoiced in The Layer), and for a product the
 up-front one only (products carry no recurring charge). In Billing is never left
-automatically.
+automatically. This module is the only writer of the bill statuses (the admin's manual
+edit aside, a form field guarded by its permission).
 
 **Billable now** (one rule, ``asset_bill_span_open`` and its SQL form
 ``line_billable_now_q``, used by the Billing Export's page, API, command and files, the
@@ -31,9 +34,11 @@ Billing Export never lists them. The end the platforms are told
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, DateField, F, Q, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual, IsNull
@@ -159,8 +164,14 @@ def line_billable_now_q(route: BillingPlatform, component: str) -> Q:
     ``route``, and its asset has a span to bill (``asset_bill_span_open``). Do Not Bill is
     not part of it: such a line is still handed to the platform, flagged (see
     docs/billing-export.md, Decisions)."""
+    return line_ready_on_q(route, component) & bill_span_open_q()
+
+
+def line_ready_on_q(route: BillingPlatform, component: str) -> Q:
+    """The component's own half of ``line_billable_now_q``: Ready to Bill on ``route`` (the
+    other half, the asset's span, is the line's, whichever component)."""
     ready = Q(**{STATUS_FIELDS[component]: BillStatus.READY_TO_BILL})
-    return ready & Q(**{ROUTE_FIELDS[component]: route}) & bill_span_open_q()
+    return ready & Q(**{ROUTE_FIELDS[component]: route})
 
 
 def line_bill_statuses_due(line: SalesOrderLine, asset: Asset | None) -> dict[str, str]:
@@ -222,3 +233,39 @@ def line_invoice_in_layer_validate(*, line: SalesOrderLine) -> None:
     reason = line_not_invoiceable_reason(line)
     if reason:
         raise ValidationError({"upfront_route": reason})
+
+
+def line_components_transfer(*, moves: Iterable[tuple[int, str]]) -> None:
+    """A Transfer to Billing: each (line id, component) becomes In Billing. The caller
+    (``billing.export.billing_transfer``) has checked them and holds the lines' locks."""
+    by_component: dict[str, list[int]] = {}
+    for line_id, component in moves:
+        by_component.setdefault(component, []).append(line_id)
+    for component, line_ids in by_component.items():
+        SalesOrderLine.objects.filter(pk__in=line_ids).update(
+            **{STATUS_FIELDS[component]: BillStatus.IN_BILLING}
+        )
+
+
+@transaction.atomic
+def line_components_accept(
+    *, line_id: int, route_code: str, components: Iterable[str]
+) -> list[str]:
+    """The platform of ``route_code`` accepted these components of a line: those Ready to
+    Bill on that route become In Billing. Returns the status fields that changed."""
+    line = (
+        SalesOrderLine.objects.select_for_update(of=("self",))
+        .select_related("upfront_route", "recurring_route")
+        .get(pk=line_id)
+    )
+    changed = []
+    for component in components:
+        field = STATUS_FIELDS[component]
+        route = getattr(line, f"{component}_route")
+        on_route = route is not None and route.code == route_code
+        if on_route and getattr(line, field) == BillStatus.READY_TO_BILL:
+            setattr(line, field, BillStatus.IN_BILLING)
+            changed.append(field)
+    if changed:
+        line.save(update_fields=changed)
+    return changed

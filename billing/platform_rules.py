@@ -1,45 +1,42 @@
 """The billing platforms' rules on a line, checked before anything is sent (seed 002:
 "advanced data validation at quotation, sales order, and asset data capture stages").
 
-The rules, in one function (``platform_line_check``) called at the three stages:
+One function (``platform_line_check``) is called at the three stages. Billing holds the
+rule every line keeps, whatever its platform: a CLI given for a CLI-based item is a valid
+number, normalised to UK national format, at most 17 digits (every stage, whether or not
+an integration is on), the error on ``cli`` (``identifier`` at data capture).
 
-- a CLI-based item has a CLI (Affinity; quote, sales order, data capture by default):
-  error on ``cli`` (``identifier`` at data capture);
-- a CLI given for a CLI-based item is a valid number, normalised to UK national
-  format, at most 17 digits (every stage, whether or not an integration is on): the
-  same field. Lines routed to Abillity alone: a UK number is normalised too, and any
-  other Billing ID (a circuit reference) may have at most 17 characters (Abillity's
-  limit);
-- the product has an External SKU, the Affinity product code (Affinity; every stage):
-  error on ``inventory_item``;
-- the line has a site, as site products live on sites (Affinity; every stage): ``site``;
-- the customer has the billing details Affinity needs (Affinity; every stage by default):
-  a form error (they are fixed on the customer record).
+Each platform's own rules are **registered by its connector**
+(``register_platform_line_rules``, from the platform app's ``ready``; billing names no
+platform), as a ``PlatformLineRules``:
 
-The other rules apply only to a line routed (up-front or recurring) to a platform
-whose integration is on. An item is CLI-based when its base category names its identifier
-CLI, MSISDN or Number (``AFFINITY_CLI_IDENTIFIER_FIELDS``; Serial is not a CLI).
-Where the rule is ours rather than the platform's published one, a setting lets a
-reseller differ (docs/affinity.md):
+- ``check``: the platform's rules on a line routed (up-front or recurring) to it while its
+  integration is on (a CLI required, a product code, a site, the customer's billing
+  details...), field → messages;
+- ``billing_ids``: the platform takes any Billing ID, not only a telephone number (a
+  circuit reference, say), whether or not its integration is on: a CLI that is not a
+  number is then checked by this instead (its messages, empty when it is fine), unless
+  a platform that ``needs_numbers`` routes the line too with its integration on;
+- ``cli_identifier_fields``: which base-category identifiers are CLIs (a reseller
+  setting, when the platform's connector offers one; default CLI, MSISDN, Number).
 
-- ``AFFINITY_CLI_IDENTIFIER_FIELDS`` (default CLI, MSISDN, Number);
-- ``AFFINITY_CLI_REQUIRED_STAGES`` (default all three: drop ``quote`` where numbers are
-  only known once provisioned);
-- ``AFFINITY_BILLING_DETAILS_STAGES`` (default all three) and
-  ``AFFINITY_REQUIRED_BILLING_FIELDS`` (default payment terms and payment method).
+Each platform's rules, and the settings that tune them, are with its connector
+(``connectors/<platform>/line_rules.py``) and in its page under docs/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
-from .choices import IdentifierField, PlatformCode
-from .cli import CLI_MAX_LENGTH, cli_normalise
+from layer_sync.registry import registry
+
+from .choices import IdentifierField
+from .cli import cli_normalise
 
 
 class Stage(StrEnum):
@@ -55,24 +52,55 @@ STAGE_LABELS = {
 }
 ALL_STAGES = tuple(Stage)
 DEFAULT_CLI_FIELDS = (IdentifierField.CLI, IdentifierField.MSISDN, IdentifierField.NUMBER)
-DEFAULT_BILLING_FIELDS = ("payment_terms", "payment_method")
-BILLING_FIELD_LABELS = {
-    "bill_run": "bill run",
-    "payment_terms": "payment terms",
-    "payment_method": "payment method",
-    "registered_company_name": "registered company name",
-    "email": "email",
-}
 
 
-def _setting(name: str, default: Iterable[str]) -> tuple[str, ...]:
-    return tuple(str(value) for value in getattr(settings, name, default))
+@dataclass(frozen=True)
+class LineFacts:
+    """What a platform's ``check`` reads of a line at one stage. ``cli`` is as normalised
+    by billing's own rule (as given when it could not be); ``cli_field`` is where errors
+    on it go."""
+
+    stage: Stage
+    item: Any
+    site: Any
+    cli: str
+    customer: Any
+    cli_field: str
+
+    @property
+    def where(self) -> str:
+        return STAGE_LABELS[self.stage]
+
+
+@dataclass(frozen=True)
+class PlatformLineRules:
+    """A platform's rules on the lines routed to it, registered by its connector (see the
+    module's docstring for when each applies)."""
+
+    check: Callable[[LineFacts], dict[str, list[str]]] | None = None
+    needs_numbers: bool = False
+    billing_ids: Callable[[str], list[str]] | None = None
+    cli_identifier_fields: Callable[[], tuple[str, ...]] | None = None
+
+
+def register_platform_line_rules(code: str, rules: PlatformLineRules) -> None:
+    """Register the line rules of the platform whose routes have ``code``
+    (``registry["platform_line_rules"]``, from the platform's ``AppConfig.ready``;
+    registering again replaces)."""
+    registry["platform_line_rules"][code] = rules
+
+
+def _platform_rules() -> dict[str, PlatformLineRules]:
+    return registry["platform_line_rules"]
 
 
 def cli_identifier_fields() -> tuple[str, ...]:
-    """The base-category identifiers that are CLIs (``AFFINITY_CLI_IDENTIFIER_FIELDS``;
-    default CLI, MSISDN, Number: a Serial is not a CLI)."""
-    return _setting("AFFINITY_CLI_IDENTIFIER_FIELDS", DEFAULT_CLI_FIELDS)
+    """The base-category identifiers that are CLIs: as a registered platform's connector
+    says (a reseller setting), else CLI, MSISDN and Number (a Serial is not a CLI)."""
+    for rules in _platform_rules().values():
+        if rules.cli_identifier_fields is not None:
+            return tuple(str(value) for value in rules.cli_identifier_fields())
+    return tuple(str(value) for value in DEFAULT_CLI_FIELDS)
 
 
 def item_is_cli_based(item: Any) -> bool:
@@ -107,58 +135,40 @@ def platform_line_errors(
     errors: dict[str, list[str]] = {}
     if item is None:
         return errors, cli
-    platforms = routed_platforms(upfront_route, recurring_route)
-    affinity = PlatformCode.AFFINITY in platforms
-    # Abillity, alone, takes any Billing ID (a circuit reference, say) up to 17 characters,
-    # whether or not its integration is on yet.
+    on = [
+        (code, rules)
+        for code, rules in _platform_rules().items()
+        if code in routed_platforms(upfront_route, recurring_route)
+    ]
     route_codes = {route.code for route in (upfront_route, recurring_route) if route is not None}
-    abillity_only = PlatformCode.ABILLITY in route_codes and not affinity
-    where = STAGE_LABELS[stage]
+    billing_ids = [
+        rules.billing_ids
+        for code, rules in _platform_rules().items()
+        if code in route_codes and rules.billing_ids is not None
+    ]
+    if any(rules.needs_numbers for _, rules in on):
+        billing_ids = []
     cli = (cli or "").strip()
-    if item_is_cli_based(item):
+    if item_is_cli_based(item) and cli:
         # A CLI is normalised at capture whether or not an integration is on (UK national
         # format): every file and platform then gets the one form.
-        if cli:
-            try:
-                cli = cli_normalise(cli)
-            except ValidationError as error:
-                if not abillity_only:
-                    errors.setdefault(cli_field, []).extend(error.messages)
-                elif len(cli) > CLI_MAX_LENGTH:
-                    # Abillity takes any Billing ID (a circuit reference, say) up to 17.
-                    errors.setdefault(cli_field, []).append(
-                        f'"{cli[:40]}" is {len(cli)} characters long; Abillity takes a CLI '
-                        f"of at most {CLI_MAX_LENGTH}."
-                    )
-        elif affinity and stage in _setting("AFFINITY_CLI_REQUIRED_STAGES", ALL_STAGES):
-            errors.setdefault(cli_field, []).append(
-                f"{item} is a CLI-based item ({item.base_category.identifier_field}) routed to "
-                f"Affinity: enter its CLI on {where} (UK numbers, e.g. 07700900123)."
+        try:
+            cli = cli_normalise(cli)
+        except ValidationError as error:
+            messages = (
+                [message for check in billing_ids for message in check(cli)]
+                if billing_ids
+                else error.messages
             )
-    if not affinity:
-        return errors, cli
-    if not (item.external_sku or "").strip():
-        errors.setdefault("inventory_item", []).append(
-            f"{item} is routed to Affinity but has no External SKU: set the product up in "
-            "Affinity and copy its Affinity product code into the item's External SKU."
-        )
-    if site is None:
-        errors.setdefault("site", []).append(
-            "Lines routed to Affinity need a site: Affinity bills products on a customer site. "
-            f"Choose the site on {where}."
-        )
-    if customer is not None and stage in _setting("AFFINITY_BILLING_DETAILS_STAGES", ALL_STAGES):
-        missing = [
-            BILLING_FIELD_LABELS.get(name, name.replace("_", " "))
-            for name in _setting("AFFINITY_REQUIRED_BILLING_FIELDS", DEFAULT_BILLING_FIELDS)
-            if not str(getattr(customer, name, "") or "").strip()
-        ]
-        if missing:
-            errors.setdefault(NON_FIELD_ERRORS, []).append(
-                f"Customer {customer} has no {', '.join(missing)}: Affinity needs "
-                f"{'them' if len(missing) > 1 else 'it'} to bill the line. Set "
-                f"{'them' if len(missing) > 1 else 'it'} on the customer record."
-            )
+            if messages:
+                errors.setdefault(cli_field, []).extend(messages)
+    facts = LineFacts(
+        stage=stage, item=item, site=site, cli=cli, customer=customer, cli_field=cli_field
+    )
+    for _, rules in on:
+        if rules.check is not None:
+            for field, messages in rules.check(facts).items():
+                errors.setdefault(field, []).extend(messages)
     return errors, cli
 
 

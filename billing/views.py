@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from . import export
+from . import direct_routes, export, selectors
 from .api.export import export_filename, export_response
 from .bill_status import asset_bill_start_date
 from .choices import PlatformCode
@@ -48,7 +48,7 @@ def _route(code: str, routes: list[BillingPlatform]) -> BillingPlatform:
 def _selected(request: HttpRequest, route: BillingPlatform) -> list[int]:
     """The lines a POST names: every line matching the search (``all``), or those ticked."""
     if request.POST.get("all") == "1":
-        lines = export.billing_export_lines(route=route, search=request.POST.get("q", ""))
+        lines = selectors.billing_export_lines(route=route, search=request.POST.get("q", ""))
         return list(lines.values_list("pk", flat=True))
     return export.line_ids_parse(request.POST.getlist("lines")) or []
 
@@ -68,12 +68,12 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
     search = source.get("q", "").strip()[:100]
     if request.method == "POST":
         return _act(request, route, search)
-    lines = export.billing_export_lines(route=route, search=search)
+    lines = selectors.billing_export_lines(route=route, search=search)
     page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
             "line": line,
-            "cli": export.line_cli(line),
+            "cli": selectors.line_cli(line),
             "bill_start": asset_bill_start_date(line.asset) if hasattr(line, "asset") else None,
         }
         for line in page.object_list
@@ -86,9 +86,9 @@ def billing_export_view(request: HttpRequest) -> HttpResponse:
         "search": search,
         "page": page,
         "rows": rows,
-        "excluded": export.product_file_exclusions(lines, route)[:200],
-        "excluded_count": export.product_file_exclusion_count(lines, route),
-        "direct": export.direct_route(route) is not None,
+        "excluded": selectors.product_file_exclusions(lines, route)[:200],
+        "excluded_count": selectors.product_file_exclusion_count(lines, route),
+        "direct": direct_routes.direct_route(route) is not None,
     }
     return render(request, "billing/billing_export.html", context)
 
@@ -104,13 +104,13 @@ def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpRespo
         messages.warning(request, "Select the lines first (or tick every line that matches).")
         return HttpResponseRedirect(_back(route, search))
     if request.POST.get("all") == "1":  # the search itself, not a long list of ids
-        lines = export.billing_export_lines(route=route, search=search)
+        lines = selectors.billing_export_lines(route=route, search=search)
     else:
-        lines = export.billing_export_lines(route=route, line_ids=ids)
+        lines = selectors.billing_export_lines(route=route, line_ids=ids)
     if action == "cli":
-        return export_response(export.cli_file(lines), export_filename(route, "cli"))
+        return export_response(selectors.cli_file(lines), export_filename(route, "cli"))
     if action == "products":
-        file = export.product_file(lines, route)
+        file = selectors.product_file(lines, route)
         return export_response(file, export_filename(route, "products"))
     if action == "transfer":
         return render(
@@ -125,7 +125,7 @@ def _act(request: HttpRequest, route: BillingPlatform, search: str) -> HttpRespo
                 "ids": ids,
                 "count": len(ids),
                 # The same rule the transfer applies: what it names is refused.
-                "refusals": export.transfer_refusals(route=route, line_ids=ids)[:50],
+                "refusals": selectors.transfer_refusals(route=route, line_ids=ids)[:50],
             },
         )
     if action == "transfer_confirmed":

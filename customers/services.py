@@ -27,7 +27,7 @@ from .models import (
     SiteAddress,
 )
 from .selectors import customer_name_clash_error, integration_active
-from .signals import customer_created_direct, lead_converted
+from .signals import customer_created_direct, lead_converted, quote_line_validating
 
 User = AbstractBaseUser
 
@@ -223,19 +223,9 @@ def quote_line_validate(*, line: QuoteLine) -> None:
     if quote is not None and line.site_id and line.site.customer_id != quote.customer_id:
         raise ValidationError({"site": "The site belongs to another customer than the quote."})
     if line.inventory_item_id is not None:
-        # The billing platforms' rules (billing.platform_rules); the CLI comes back normalised.
-        from billing.platform_rules import Stage, platform_line_check
-
-        item = line.inventory_item
-        line.cli = platform_line_check(
-            stage=Stage.QUOTE,
-            item=item,
-            upfront_route=item.upfront_route,
-            recurring_route=item.recurring_route,
-            site=line.site,
-            cli=line.cli,
-            customer=quote.customer if quote is not None else None,
-        )
+        # The billing platforms' rules, by their receiver (billing.receivers): customers
+        # does not depend on billing. The CLI comes back normalised.
+        quote_line_validating.send(sender=QuoteLine, line=line)
 
 
 @transaction.atomic

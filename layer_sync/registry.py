@@ -14,11 +14,14 @@ store                     holds (filled by)
                           (``connectors.sandbox.register_emulator``)
 ``secret_settings``       names of the settings holding a connector's credentials, for
                           the redactor (a connector's ``secrets``, at ``register``)
-``direct_routes``         billing route code → ``billing.export.DirectRoute``: a route
+``direct_routes``         billing route code → ``billing.direct_routes.DirectRoute``: a route
                           whose platform takes lines through its API
-                          (``billing.export.register_direct_route``)
+                          (``billing.direct_routes.register_direct_route``)
 ``item_validators``       a platform's checks on an inventory item
                           (``billing.item_rules.register_item_validator``)
+``platform_line_rules``   billing route code → ``billing.platform_rules.PlatformLineRules``:
+                          a platform's rules on the lines routed to it
+                          (``billing.platform_rules.register_platform_line_rules``)
 ``change_form_panels``    (model label, position) → panel providers shown on that
                           model's change page (``layer_sync.admin.register_change_form_panel``)
 ``changelist_columns``    model label → {column name: column} added to its changelist
@@ -66,6 +69,7 @@ registry = Registry(
         "secret_settings": set(),
         "direct_routes": {},
         "item_validators": [],
+        "platform_line_rules": {},
         "change_form_panels": defaultdict(list),
         "changelist_columns": defaultdict(dict),
     }

@@ -233,18 +233,18 @@ def test_the_demo_shows_the_billing_export_rules_at_work():
     import csv
     import io
 
-    from billing import export
+    from billing import export, selectors
     from billing.models import BillingPlatform
 
     seed()
     affinity = BillingPlatform.objects.get(code=PlatformCode.AFFINITY)
-    lines = export.billing_export_lines(route=affinity)
+    lines = selectors.billing_export_lines(route=affinity)
 
     def rows(file):
         return list(csv.DictReader(io.StringIO(export.export_text(file))))
 
-    cli = {row["CLI"]: row for row in rows(export.cli_file(lines))}
-    products = rows(export.product_file(lines, affinity))
+    cli = {row["CLI"]: row for row in rows(selectors.cli_file(lines))}
+    products = rows(selectors.product_file(lines, affinity))
     ceased = [row for row in products if row["CLI"] == "07700900511"]
     assert ceased and {row["End Date"] for row in ceased} == {"2024-06-30"}
     assert cli["07700900512"]["Do Not Bill"] == "Yes"

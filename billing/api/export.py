@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import export
+from .. import export, selectors
 from ..bill_status import asset_bill_start_date
 from ..choices import PlatformCode
 from ..models import BILLING_APPS_PERMISSION, BillingPlatform, SalesOrderLine
@@ -115,7 +115,7 @@ class ExportLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_cli(self, line: SalesOrderLine) -> str:
-        return export.line_cli(line)
+        return selectors.line_cli(line)
 
     def get_bill_start_date(self, line: SalesOrderLine) -> str | None:
         asset = getattr(line, "asset", None)
@@ -155,12 +155,12 @@ class ExportLinesView(generics.ListAPIView):
         query = RouteQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        return export.billing_export_lines(
+        return selectors.billing_export_lines(
             route=data["route"], search=data.get("search", ""), line_ids=data["lines"]
         )
 
 
-def export_response(file: export.ExportFile, filename: str) -> StreamingHttpResponse:
+def export_response(file: selectors.ExportFile, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         export.export_stream(file), content_type="text/csv; charset=utf-8"
     )
@@ -183,12 +183,12 @@ class _FileView(APIView):
         query = RouteQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         route, ids = query.validated_data["route"], query.validated_data["lines"]
-        lines = export.billing_export_lines(route=route, line_ids=ids)
+        lines = selectors.billing_export_lines(route=route, line_ids=ids)
         if self.kind == "cli":
-            return export_response(export.cli_file(lines), export_filename(route, "cli"))
-        excluded = export.product_file_exclusions(lines, route)
+            return export_response(selectors.cli_file(lines), export_filename(route, "cli"))
+        excluded = selectors.product_file_exclusions(lines, route)
         response = export_response(
-            export.product_file(lines, route), export_filename(route, "products")
+            selectors.product_file(lines, route), export_filename(route, "products")
         )
         response["X-Excluded-Count"] = str(len(excluded))
         response["X-Excluded-Lines"] = ",".join(str(e.line_id) for e in excluded[:1000])

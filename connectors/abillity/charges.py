@@ -16,7 +16,7 @@ What is sent when:
   the rest is still sent and the job fails naming the item and the field; a retry once
   it is added sends the charge.
 - Each component the platform accepted becomes In Billing
-  (``billing.export.line_components_accept``); £0 components with the asset.
+  (``billing.bill_status.line_components_accept``); £0 components with the asset.
 - **New & Cease**: the target asset is ceased (its cease date the day before the new
   connection date); its billing ID gets its End Date and its charges their Last Payment,
   before the new asset creates a new billing ID with the same number and its charges.
@@ -28,8 +28,9 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from billing.bill_status import line_components_accept
 from billing.choices import BillComponent, BillingFrequency, ItemType, LineAction
-from billing.export import DirectRoute, line_components_accept
+from billing.direct_routes import DirectRoute
 from billing.models import Asset, BillingPlatform, BillingTransferItem, InventoryItem
 from billing.signals import lines_transferred
 from customers.models import CompanySettings

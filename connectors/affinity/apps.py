@@ -4,8 +4,9 @@ from ..apps import PlatformConfig
 
 
 class AffinityConfig(PlatformConfig):
-    """Affinity: its connector and emulator, and its file imports (links, ceases), run in
-    the background as billing's imports are (``billing.background_imports``)."""
+    """Affinity: its connector and emulator, its rules on the lines routed to it
+    (``line_rules``), and its file imports (links, ceases), run in the background as
+    billing's imports are (``billing.background_imports``)."""
 
     name = "connectors.affinity"
     verbose_name = "Affinity"
@@ -15,3 +16,9 @@ class AffinityConfig(PlatformConfig):
     def ready(self) -> None:
         super().ready()
         import_module("connectors.affinity.background")  # registers its import kinds
+        from billing.platform_rules import register_platform_line_rules
+
+        from . import line_rules
+        from .constants import PLATFORM
+
+        register_platform_line_rules(PLATFORM, line_rules.LINE_RULES)

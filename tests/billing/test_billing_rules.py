@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from billing import bill_status, export, services
+from billing import bill_status, export, selectors, services
 from billing.choices import AssetStatus, BillStatus, ItemType, LineAction, PlatformCode
 from billing.models import Asset, BaseCategory, SalesOrderLine
 from tests.factories import (
@@ -79,10 +79,10 @@ def rows(text: str) -> list[list[str]]:
 
 
 def files(route):
-    lines = export.billing_export_lines(route=route)
+    lines = selectors.billing_export_lines(route=route)
     return (
-        rows(export.export_text(export.cli_file(lines))),
-        rows(export.export_text(export.product_file(lines, route))),
+        rows(export.export_text(selectors.cli_file(lines))),
+        rows(export.export_text(selectors.product_file(lines, route))),
     )
 
 
@@ -100,7 +100,7 @@ def test_a_ceased_asset_bills_up_to_its_cease_date_and_the_end_date_is_the_cease
     # [bill start, cease date], so it is listed until billed, ending on the cease date.
     line = ready_line(affinity)
     cease(line.asset, date(2026, 3, 31))
-    assert list(export.billing_export_lines(route=affinity)) == [line]
+    assert list(selectors.billing_export_lines(route=affinity)) == [line]
     _, (header, *body) = files(affinity)
     end = header.index("End Date")
     assert [row[end] for row in body] == ["2026-03-31", "2026-03-31"]
@@ -132,7 +132,7 @@ def test_an_asset_ceased_before_its_bill_start_is_never_ready_to_bill_nor_listed
     SalesOrderLine.objects.filter(pk=line.pk).update(
         upfront_bill_status=READY, recurring_bill_status=READY
     )
-    assert not export.billing_export_lines(route=affinity).exists()
+    assert not selectors.billing_export_lines(route=affinity).exists()
     cli, products = files(affinity)
     assert cli[1:] == [] and products[1:] == []
     with pytest.raises(ValidationError, match="nothing Ready to Bill"):
@@ -160,7 +160,7 @@ def test_a_new_and_cease_target_ceased_before_its_start_is_no_longer_ready_to_bi
     )
     old.refresh_from_db()
     assert (old.upfront_bill_status, old.recurring_bill_status) == (NOT_BILLED, NOT_BILLED)
-    assert list(export.billing_export_lines(route=affinity)) == [new.sales_order_line]
+    assert list(selectors.billing_export_lines(route=affinity)) == [new.sales_order_line]
 
 
 def test_the_api_lines_and_files_use_the_same_billable_rule(affinity):
@@ -215,10 +215,10 @@ def test_a_do_not_bill_line_is_left_out_of_the_product_file_and_flagged_in_the_c
     assert {row[0] for row in products[1:]} == {str(kept.pk)}
     flags = {row[4]: row[7] for row in cli[1:]}
     assert flags == {"07700900001": "No", "07700900002": "Yes"}
-    lines = export.billing_export_lines(route=affinity)
-    (excluded,) = export.product_file_exclusions(lines, affinity)
+    lines = selectors.billing_export_lines(route=affinity)
+    (excluded,) = selectors.product_file_exclusions(lines, affinity)
     assert excluded.line_id == dnb.pk and "Do Not Bill" in excluded.reason
-    assert export.product_file_exclusion_count(lines, affinity) == 1
+    assert selectors.product_file_exclusion_count(lines, affinity) == 1
 
 
 def test_the_api_product_file_names_do_not_bill_lines_as_left_out(affinity):
@@ -276,7 +276,7 @@ def test_one_cli_row_per_site_and_the_earliest_live_lines_start_date_wins(affini
     services.sales_order_line_convert_to_asset(
         line=order.lines.get(), connection_date=date(2026, 3, 1)
     )
-    assert export.billing_export_lines(route=affinity).count() == 2  # old: billable to 02-28
+    assert selectors.billing_export_lines(route=affinity).count() == 2  # old: billable to 02-28
     cli, _ = files(affinity)
     assert [(row[4], row[5]) for row in cli[1:]] == [("07700900777", "2026-03-01")]
 
@@ -346,7 +346,7 @@ def test_a_route_that_takes_lines_by_api_needs_no_external_sku_and_warns_of_none
 def test_the_transfer_refusals_are_the_transfers_own_messages(affinity):
     bad = ready_line(affinity, sku="")
     good = ready_line(affinity, customer=CustomerFactory(name="Good"), identifier="07700900002")
-    said = export.transfer_refusals(route=affinity, line_ids=[bad.pk, good.pk, 999999])
+    said = selectors.transfer_refusals(route=affinity, line_ids=[bad.pk, good.pk, 999999])
     with pytest.raises(ValidationError) as refused:
         export.billing_transfer(route=affinity, line_ids=[bad.pk, good.pk, 999999])
     assert refused.value.message_dict["lines"] == said

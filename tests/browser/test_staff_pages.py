@@ -10,7 +10,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from billing import call_charges, export
+from billing import call_charges, selectors
 from billing.models import BatchSheet, SalesOrderLine
 from connectors import services
 from connectors.choices import Entity, JobStatus
@@ -85,7 +85,10 @@ def test_billing_export_downloads_both_files_then_transfers_the_lines(staff_page
     row = page.locator(f'#export-lines tr[data-line="{line.pk}"]')
     row.locator("input.line-box").check()
     headers = {}
-    for action, columns in (("cli", export.CLI_COLUMNS), ("products", export.PRODUCT_COLUMNS)):
+    for action, columns in (
+        ("cli", selectors.CLI_COLUMNS),
+        ("products", selectors.PRODUCT_COLUMNS),
+    ):
         with page.expect_download() as download:
             page.click(f'#export-form button[value="{action}"]')
         text = download.value.path().read_text(encoding="utf-8")

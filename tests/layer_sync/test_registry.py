@@ -19,6 +19,7 @@ STORES = {
     "secret_settings",
     "direct_routes",
     "item_validators",
+    "platform_line_rules",
     "change_form_panels",
     "changelist_columns",
 }
@@ -32,6 +33,7 @@ print(json.dumps({
     "connectors": sorted(registry["connectors"]),
     "emulators": sorted(registry["emulators"]),
     "direct_routes": sorted(registry["direct_routes"]),
+    "platform_line_rules": sorted(registry["platform_line_rules"]),
     "secret_settings": sorted(registry["secret_settings"]),
     "panels": sorted("|".join(key) for key in registry["change_form_panels"]),
     "columns": sorted(registry["changelist_columns"]),
@@ -61,6 +63,7 @@ def test_apps_ready_registers_each_platforms_connector_emulator_route_and_panels
     assert {"abillity", "affinity", "connect", "fake"} <= set(held["connectors"])
     assert {"abillity", "affinity", "connect", "fake"} <= set(held["emulators"])
     assert held["direct_routes"] == ["abillity"]
+    assert held["platform_line_rules"] == ["abillity", "affinity"]
     assert {
         "ABILLITY_PASSWORD",
         "ABILLITY_SYSTEM_INFORMATION",

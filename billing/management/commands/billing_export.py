@@ -18,7 +18,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing import export
+from billing import export, selectors
 from billing.choices import PlatformCode
 from billing.models import BillingPlatform
 from layer_sync.console import ProgressBar, TerminalSafeOutput
@@ -51,13 +51,13 @@ class Command(TerminalSafeOutput, BaseCommand):
             ids = export.line_ids_parse(options["lines"])
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        lines = export.billing_export_lines(route=route, line_ids=ids)
+        lines = selectors.billing_export_lines(route=route, line_ids=ids)
         if options["kind"] == "cli":
-            file = export.cli_file(lines)
+            file = selectors.cli_file(lines)
             excluded = []
         else:
-            file = export.product_file(lines, route)
-            excluded = export.product_file_exclusions(lines, route)
+            file = selectors.product_file(lines, route)
+            excluded = selectors.product_file_exclusions(lines, route)
         out = getattr(self.stdout, "_out", sys.stdout)
         binary = getattr(out, "buffer", None)
         written = 0

@@ -5,7 +5,7 @@ over real HTTP."""
 from datetime import date
 from decimal import Decimal
 
-from billing import export, services
+from billing import selectors, services
 from billing.choices import LineAction, PlatformCode
 from tests.factories import SalesOrderFactory, platform
 from tests.helpers import set_company
@@ -21,7 +21,7 @@ def test_a_line_with_no_charge_and_no_billing_id_is_not_listed(abillity, custome
     free = item(name="Porting", sell_price=Decimal("0"), recurring_sell_price=Decimal("0"))
     nothing = asset_of(customer, identifier="", inventory_item=free, sent=False)
     with_id = asset_of(customer, identifier="07700900002", inventory_item=free, sent=False)
-    listed = set(export.billing_export_lines(route=platform(PlatformCode.ABILLITY)))
+    listed = set(selectors.billing_export_lines(route=platform(PlatformCode.ABILLITY)))
     assert nothing.sales_order_line not in listed
     assert with_id.sales_order_line in listed
 
