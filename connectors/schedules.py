@@ -145,7 +145,8 @@ def sync_schedule_run(*, schedule_id: int) -> str:
         ok = False
         parts.append(f"refused: {error}")
         logger.warning("Sync schedule #%s was refused: %s", schedule_id, error)
-    outcome = "; ".join(parts).capitalize() + "."
+    text = "; ".join(parts).rstrip(".")
+    outcome = f"{text[:1].upper()}{text[1:]}."
     SyncSchedule.objects.filter(pk=schedule_id).update(
         last_run_at=timezone.now(), last_outcome=outcome, last_run_ok=ok
     )
