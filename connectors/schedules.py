@@ -166,7 +166,9 @@ def sync_schedules_run_due(*, now: datetime | None = None) -> list[int]:
     for schedule in due:
         task = schedule.periodic_task
         last = task.last_run_at or task.date_changed
-        is_due, _next = task.schedule.is_due(last)
+        beat_schedule = task.schedule  # celery's schedule object, asked as beat asks it
+        beat_schedule.nowfun = lambda: now
+        is_due, _next = beat_schedule.is_due(last)
         if not is_due:
             continue
         marked = PeriodicTask.objects.filter(pk=task.pk, last_run_at=task.last_run_at).update(

@@ -220,6 +220,7 @@ def test_a_refused_run_is_kept_as_a_failed_outcome(monkeypatch):
 @pytest.mark.django_db
 def test_the_embedded_sweeper_runs_the_schedules_that_are_due_once(monkeypatch):
     """No beat in the embedded mode: the sweeper asks each schedule whether it is due."""
+    fake_integration_set(enabled=True)
     capture_publishes(monkeypatch)
     due = sync_schedule_save(
         schedule=SyncSchedule(platform=PLATFORM, kind=ScheduleKind.INTERVAL, every_minutes=5)
