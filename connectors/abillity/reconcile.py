@@ -198,8 +198,10 @@ def abillity_differences(*, client: AbillityClient) -> list[ReconcileDifference]
     """Every difference between our Abillity bindings and records and what Abillity holds."""
     report = _Report()
     bindings: dict[str, list[Binding]] = defaultdict(list)
-    for binding in Binding.objects.filter(platform=PLATFORM).exclude(external_id="").order_by(
-        "entity", "object_id", "role"
+    for binding in (
+        Binding.objects.filter(platform=PLATFORM)
+        .exclude(external_id="")
+        .order_by("entity", "object_id", "role")
     ):
         bindings[binding.role].append(binding)
     records = _records(b for role in RECONCILED_FIELDS for b in bindings[role])

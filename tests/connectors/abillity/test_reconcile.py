@@ -34,9 +34,7 @@ def kinds(report) -> set[tuple[str, str, int | None]]:
     return {(d.kind, d.entity, d.object_id) for d in report.differences}
 
 
-def test_records_in_step_with_abillity_have_no_difference_and_only_gets_are_sent(
-    in_step, abillity
-):
+def test_records_in_step_with_abillity_have_no_difference_and_only_gets_are_sent(in_step, abillity):
     abillity.requests.clear()
 
     report = reconciliation_report(platform="abillity")
@@ -46,9 +44,7 @@ def test_records_in_step_with_abillity_have_no_difference_and_only_gets_are_sent
 
 
 def test_each_kind_of_difference_with_abillity_is_reported(in_step, abillity):
-    customer, site, contact, asset = (
-        in_step[k] for k in ("customer", "site", "contact", "asset")
-    )
+    customer, site, contact, asset = (in_step[k] for k in ("customer", "site", "contact", "asset"))
     state = abillity.state
     # Changed on Abillity by hand: the company's name, the contact's email.
     state["companies"][external_id("company", "customer", customer)]["Name"] = "ACME (old)"
@@ -124,4 +120,4 @@ def test_abillity_is_reconciled_by_the_command_the_api_the_admin_and_the_dashboa
     assert data.json()["counts"] == {"cli_differs": 1}
 
     dashboard = admin_client.get(reverse("admin:connectors_syncjob_dashboard")).content.decode()
-    assert "cannot be reconciled" not in dashboard
+    assert "Abillity cannot be reconciled" not in dashboard

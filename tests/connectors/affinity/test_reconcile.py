@@ -77,9 +77,9 @@ def test_the_reconcile_command_prints_json_and_can_fail_on_differences(drifted):
 
 
 def test_the_reconcile_command_refuses_a_platform_that_cannot_be_reconciled(affinity):
-    assert not connector_for("abillity").reconciles
+    assert not connector_for("fake").reconciles
     with pytest.raises(CommandError, match="cannot be reconciled"):
-        call_command("reconcile", "--platform", "abillity")
+        call_command("reconcile", "--platform", "fake")
 
 
 def test_the_reconciliation_api_needs_the_sync_history_permission(drifted, api_client):
