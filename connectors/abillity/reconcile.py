@@ -216,6 +216,16 @@ def abillity_differences(*, client: AbillityClient) -> list[ReconcileDifference]
             payloads[key] = _payloads(record, binding.entity)
         return record, payloads[key].get(binding.role)
 
+    def check_listed(bound: list[Binding], listed: dict[str, dict[str, Any]]) -> None:
+        """Each of ``bound`` against its record in what Abillity listed, or missing."""
+        for binding in bound:
+            record, payload = ours(binding)
+            remote = listed.get(binding.external_id)
+            if remote is None:
+                _missing(report, binding, record)
+            else:
+                _compare(report, binding, record, remote, payload)
+
     # Companies: each bound one read by id; every company listed for those nobody has.
     present_companies: list[str] = []
     for binding in bindings[ROLE_COMPANY]:
@@ -234,13 +244,7 @@ def abillity_differences(*, client: AbillityClient) -> list[ReconcileDifference]
 
     # Sites: one list of them all.
     sites = {str(site["Id"]): site for site in client.site_list()}
-    for binding in bindings[ROLE_SITE]:
-        record, payload = ours(binding)
-        site = sites.get(binding.external_id)
-        if site is None:
-            _missing(report, binding, record)
-        else:
-            _compare(report, binding, record, site, payload)
+    check_listed(bindings[ROLE_SITE], sites)
     bound_sites = {b.external_id for role in (ROLE_SITE, ROLE_BILLING_SITE) for b in bindings[role]}
     for site_id, site in sites.items():
         if site_id not in bound_sites:
@@ -252,13 +256,7 @@ def abillity_differences(*, client: AbillityClient) -> list[ReconcileDifference]
     for company_id in present_companies:
         for contact in client.company_contacts(int(company_id)):
             contacts[str(contact["Id"])] = contact
-    for binding in bindings[ROLE_CONTACT]:
-        record, payload = ours(binding)
-        contact = contacts.get(binding.external_id)
-        if contact is None:
-            _missing(report, binding, record)
-        else:
-            _compare(report, binding, record, contact, payload)
+    check_listed(bindings[ROLE_CONTACT], contacts)
     bound_contacts = {b.external_id for b in bindings[ROLE_CONTACT]}
     for contact_id, contact in sorted(contacts.items()):
         if contact_id not in bound_contacts:
