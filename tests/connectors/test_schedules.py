@@ -131,6 +131,9 @@ def test_the_one_beat_reads_the_schedules_and_the_settings_sweeper_and_retention
 
     assert {"sync-sweep", "sync-history-prune", "background-imports-sweep"} <= set(entries)
     assert entries["sync-sweep"].task == "connectors.sync_sweep"
+    assert entries["sync-sweep"].schedule.run_every.total_seconds() == 30  # SYNC_SWEEP_INTERVAL
+    # No result backend, so nothing for celery.backend_cleanup to clean.
+    assert "celery.backend_cleanup" not in entries
     assert entries["sync-history-prune"].task == "connectors.sync_history_prune"
     mine = entries[schedule.periodic_task.name]
     assert mine.task == RUN_TASK
