@@ -75,7 +75,7 @@ def entity_settings_create(**kwargs) -> None:
 
 def _serving_embedded() -> bool:
     """A server with eager tasks (runserver, or gunicorn with layer_sync's config): nobody
-    runs Celery beat, so we sweep."""
+    runs Celery beat, so we sweep (and run the sync schedules that are due)."""
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         return False
     # A gunicorn worker started with layer_sync.server.gunicorn_config.
@@ -91,6 +91,7 @@ def _serving_embedded() -> bool:
 
 def _start_embedded_sweeper() -> None:
     from .retention import sync_history_prune
+    from .schedules import sync_schedules_run_due
     from .services import jobs_process_due, sync_sweep
 
     stop = threading.Event()
@@ -102,6 +103,7 @@ def _start_embedded_sweeper() -> None:
             try:
                 sync_sweep()
                 jobs_process_due()
+                sync_schedules_run_due()  # no beat here: the staff's sync schedules
                 if time.monotonic() - pruned_at >= settings.SYNC_HISTORY_PRUNE_INTERVAL:
                     pruned_at = time.monotonic()
                     sync_history_prune()

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 from django.apps import apps
 from django.conf import settings
@@ -112,6 +113,10 @@ class Connector:
     field_rules: ClassVar[Mapping[str, Mapping[str, FieldRule]]] = {}
     # Names of the settings that hold this platform's secrets (for redaction).
     secrets: ClassVar[Sequence[str]] = ()
+    # entity → the address of the platform record in the platform's own web application,
+    # with ``{external_id}`` (the Sync History links the External ID to it, as seed 003's
+    # does). An entity not named, or a platform that documents no such address, has none.
+    record_url_templates: ClassVar[Mapping[str, str]] = {}
 
     # --- configuration --------------------------------------------------------
     def api_url(self) -> str:
@@ -175,6 +180,14 @@ class Connector:
     def missing_key_fields(self, entity: str, record: models.Model) -> list[str]:
         """Messages naming each key field the platform requires and the record lacks."""
         return []
+
+    def record_url(self, entity: str, external_id: str) -> str:
+        """The platform's own page of its ``entity`` record ``external_id`` ("" when the
+        connector declares none for the entity)."""
+        template = self.record_url_templates.get(entity, "")
+        if not template or not external_id:
+            return ""
+        return template.format(external_id=quote(external_id, safe=""))
 
     def describe(self, entity: str, record: models.Model) -> str:
         return str(record)[:255]

@@ -30,6 +30,10 @@ class JobStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
     FAILED = "failed", "Failed"
     ABORTED = "aborted", "Aborted"
+    # The record was deleted in The Layer and its deletion reached the platform (seed 003's
+    # Sync History has a Deleted tab). A deletion the platform cannot take is FAILED instead,
+    # in the error queue, naming the platform record to act on.
+    DELETED = "deleted", "Deleted"
 
 
 # Statuses a job ends in; a finished job never runs again unless staff retry it.
@@ -40,6 +44,7 @@ FINISHED_STATUSES = (
     JobStatus.SKIPPED,
     JobStatus.FAILED,
     JobStatus.ABORTED,
+    JobStatus.DELETED,
 )
 # The error queue: jobs staff must act on (retry, skip or map).
 ERROR_STATUSES = (JobStatus.FAILED, JobStatus.ABORTED)
@@ -101,3 +106,17 @@ class FieldRule(models.TextChoices):
 def role_label(role: str) -> str:
     """A binding's role as staff read it: ``billing_site`` → "Billing site"."""
     return role[:1].upper() + role[1:].replace("_", " ")
+
+
+class PrepareMode(models.TextChoices):
+    """Prepare Data's modes (seed 003): out-of-date records only, or every record."""
+
+    INCREMENTAL = "incremental", "Incremental (out-of-date records)"
+    FULL = "full", "Full (every record)"
+
+
+class ScheduleKind(models.TextChoices):
+    """How a sync schedule's times are given: every so many minutes, or as a crontab."""
+
+    INTERVAL = "interval", "Every so many minutes"
+    CRONTAB = "crontab", "At set times (crontab)"

@@ -12,9 +12,17 @@ engine.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import ngettext
+from django_celery_beat.validators import (
+    day_of_month_validator,
+    day_of_week_validator,
+    hour_validator,
+    minute_validator,
+    month_of_year_validator,
+)
 
 from billing.choices import BillingFrequency
 from billing.models import BackgroundImport
@@ -27,7 +35,9 @@ from .choices import (
     FilterCondition,
     JobStatus,
     Operation,
+    PrepareMode,
     PrimarySystem,
+    ScheduleKind,
 )
 
 
@@ -365,3 +375,94 @@ class AffinityImport(BackgroundImport):
     class Meta:
         proxy = True
         verbose_name = "Affinity import"
+
+
+class SyncSchedule(models.Model):
+    """Prepare and/or process one platform's entity (or all its entities) on a schedule
+    that staff set (issue 21: "per platform and entity, prepare and process on a schedule").
+
+    Beat runs it: ``connectors.schedules.sync_schedule_save`` keeps a django-celery-beat
+    ``PeriodicTask`` in step with the row (its times, enabled or not), whose task is
+    ``connectors.sync_schedule_run``. The outcome of the latest run is kept here.
+    """
+
+    platform = models.CharField(max_length=20)
+    entity = models.CharField(
+        max_length=20,
+        choices=Entity.choices,
+        blank=True,
+        help_text="Blank: every entity the platform exports, in its order.",
+    )
+    mode = models.CharField(
+        "prepare mode", max_length=12, choices=PrepareMode.choices, default=PrepareMode.INCREMENTAL
+    )
+    prepare = models.BooleanField(
+        default=True, help_text="Queue a job for each record to sync (Prepare Data)."
+    )
+    process = models.BooleanField(
+        default=True,
+        help_text="Run the due jobs (Process Data) in the worker that runs the schedule.",
+    )
+    kind = models.CharField(
+        "runs", max_length=10, choices=ScheduleKind.choices, default=ScheduleKind.INTERVAL
+    )
+    every_minutes = models.PositiveIntegerField(
+        "every (minutes)",
+        null=True,
+        blank=True,
+        help_text="For a schedule that runs every so often.",
+    )
+    # The crontab fields, checked by django-celery-beat's own validators.
+    minute = models.CharField(max_length=60, default="0", validators=[minute_validator])
+    hour = models.CharField(max_length=60, default="*", validators=[hour_validator])
+    day_of_month = models.CharField(
+        "day of month", max_length=60, default="*", validators=[day_of_month_validator]
+    )
+    month_of_year = models.CharField(
+        "month", max_length=60, default="*", validators=[month_of_year_validator]
+    )
+    day_of_week = models.CharField(
+        "day of week",
+        max_length=60,
+        default="*",
+        validators=[day_of_week_validator],
+        help_text="0 or sun … 6 or sat.",
+    )
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    last_run_at = models.DateTimeField("last run", null=True, blank=True, editable=False)
+    last_outcome = models.TextField("last outcome", blank=True, editable=False)
+    last_run_ok = models.BooleanField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["platform", "entity", "id"]
+        verbose_name = "sync schedule"
+
+    def __str__(self) -> str:
+        entity = self.get_entity_display() if self.entity else "all entities"
+        steps = " and ".join(
+            step for step, on in (("prepare", self.prepare), ("process", self.process)) if on
+        )
+        return f"{self.platform}: {entity}, {steps or 'nothing'} ({self.when})"
+
+    def clean(self) -> None:
+        from .schedules import sync_schedule_problems
+
+        if problems := sync_schedule_problems(self):
+            raise ValidationError(problems)
+
+    @property
+    def when(self) -> str:
+        """The times as staff set them: "every 15 min" or the five crontab fields."""
+        if self.kind == ScheduleKind.INTERVAL:
+            return f"every {self.every_minutes} min"
+        return " ".join(
+            (self.minute, self.hour, self.day_of_month, self.month_of_year, self.day_of_week)
+        )

@@ -27,3 +27,11 @@ def sync_history_prune_task() -> None:
     from .retention import sync_history_prune
 
     sync_history_prune()
+
+
+@shared_task(name="connectors.sync_schedule_run", ignore_result=True)
+def sync_schedule_run_task(schedule_id: int) -> None:
+    """Prepare and/or process as a sync schedule says (sent by beat at its times)."""
+    from .schedules import sync_schedule_run
+
+    sync_schedule_run(schedule_id=schedule_id)

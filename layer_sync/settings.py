@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     # After knox and django.contrib.auth: its admin replaces theirs for tokens and users.
     "layer_sync.accounts",
     "customers",
@@ -302,6 +303,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
+# No results are kept, so none expire: beat's DatabaseScheduler then adds no daily
+# celery.backend_cleanup task.
+CELERY_RESULT_EXPIRES = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -396,6 +400,11 @@ SYNC_HISTORY_RETENTION_DAYS = env.float("SYNC_HISTORY_RETENTION_DAYS", default=9
 SYNC_HISTORY_PRUNE_INTERVAL = env.float("SYNC_HISTORY_PRUNE_INTERVAL", default=24.0 * 60 * 60)
 SYNC_HISTORY_PRUNE_BATCH = env.int("SYNC_HISTORY_PRUNE_BATCH", default=5000)
 
+# Beat reads its schedule from the database (django-celery-beat): staff's sync schedules
+# (connectors.SyncSchedule) are periodic tasks there. The entries below stay the source of
+# truth for the engine's own tasks: the DatabaseScheduler writes them into its table each
+# time beat starts, so a changed interval here takes effect at the next start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "connectors.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL},
     "sync-history-prune": {

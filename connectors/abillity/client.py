@@ -106,6 +106,10 @@ class AbillityClient(PlatformClient):
         self.request("PATCH", f"company/{company_id}", json_body=fields)
 
     # --- sites ---------------------------------------------------------------------
+    def site_list(self) -> list[dict[str, Any]]:
+        """Every site the login may see (``GET api/site``)."""
+        return self._list("site")
+
     def company_sites(self, company_id: int) -> list[dict[str, Any]]:
         return self._list(f"company/{company_id}/Site")
 
@@ -139,6 +143,10 @@ class AbillityClient(PlatformClient):
             return None
 
     # --- site contacts -------------------------------------------------------------
+    def company_contacts(self, company_id: int) -> list[dict[str, Any]]:
+        """The contacts of all a company's sites (``GET api/company/{id}/SiteContact``)."""
+        return self._list(f"company/{company_id}/SiteContact")
+
     def site_contacts(self, site_id: int) -> list[dict[str, Any]]:
         return self._list(f"site/{site_id}/SiteContact")
 
@@ -149,6 +157,9 @@ class AbillityClient(PlatformClient):
         self.request("PATCH", f"sitecontact/{contact_id}", json_body=fields)
 
     # --- CLIs (billing IDs) and service charges ----------------------------------
+    def cli_get(self, cli_id: int) -> dict[str, Any]:
+        return self.request("GET", f"cli/{cli_id}")
+
     def clis_by_number(self, cli: str) -> list[dict[str, Any]]:
         return self._list(f"cli/bycli/{cli}")
 

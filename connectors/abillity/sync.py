@@ -140,11 +140,6 @@ def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
 class AbillityConnector(Connector):
     identifier = PLATFORM
     name = "Abillity"
-    not_reconciled_because = (
-        "Abillity's API cannot read companies back (it documents no GET api/company), so "
-        "our customers cannot be compared with its companies; each customer's state is on "
-        "its page (Sync Abillity Customer)"
-    )
     entities = (Entity.CUSTOMER, Entity.SITE, Entity.CONTACT, Entity.ASSET)
     secrets = ("ABILLITY_PASSWORD", "ABILLITY_SYSTEM_INFORMATION")
     field_rules = {
@@ -369,6 +364,13 @@ class AbillityConnector(Connector):
         if entity == Entity.SITE:
             return dict(self._site_payload(record))
         return dict(mappers.contact_payload(record, site_id=self._contact_site_id(record) or 0))
+
+    def reconcile(self, client: AbillityClient) -> list:
+        """Companies, sites, contacts, CLIs and charges against their bindings and our
+        values (``connectors.abillity.reconcile``)."""
+        from .reconcile import abillity_differences
+
+        return abillity_differences(client=client)
 
     def preview_parts(self, entity: str, record: models.Model):
         if entity == Entity.ASSET:

@@ -15,7 +15,9 @@
 - ``dashboard``: the sync dashboard (per platform: queue, error queue's top reasons,
   outcomes per day, latest reconciliation);
 - ``progress``: a job's status as JSON, followed by the pages' progress indicator;
-- ``affinity_imports``: Affinity's file imports (links, ceases), run in the background.
+- ``affinity_imports``: Affinity's file imports (links, ceases), run in the background;
+- ``schedules``: sync schedules (per platform and entity, prepare and/or process, run by
+  beat).
 
 Adapters over the engine's services and selectors: nothing here calls a platform. The
 panels and the column it adds to other apps' pages are registered by
@@ -31,6 +33,7 @@ from .customer_sync import customer_sync_badge
 from .jobs import SyncAttemptInline, SyncJobAdmin, jobs_status_summary
 from .record_badge import asset_sync_badge
 from .records import sync_state_panel
+from .schedules import SyncScheduleAdmin
 from .setup import (
     BindingAdmin,
     ChargeTypeAdmin,
@@ -47,6 +50,7 @@ __all__ = [
     "ExportFilterInline",
     "SyncAttemptInline",
     "SyncJobAdmin",
+    "SyncScheduleAdmin",
     "ValueMappingAdmin",
     "asset_sync_badge",
     "customer_sync_badge",

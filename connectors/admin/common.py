@@ -34,6 +34,7 @@ STATUS_TONES = {
     JobStatus.ABORTED: "error",
     JobStatus.FILTERED: "aside",
     JobStatus.SKIPPED: "aside",
+    JobStatus.DELETED: "aside",
 }
 
 

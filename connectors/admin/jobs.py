@@ -16,7 +16,8 @@ from django.utils.text import Truncator
 
 from layer_sync.wording import local_datetime
 
-from ..choices import ERROR_STATUSES, JobStatus
+from ..base import platform_choices, registered
+from ..choices import ERROR_STATUSES, Entity, JobStatus
 from ..models import SyncAttempt, SyncJob
 from . import customer_sync, dashboard, progress, reconciliation, records
 from .common import (
@@ -42,15 +43,44 @@ STATUS_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 IN_ERROR_QUEUE = Q(status__in=ERROR_STATUSES, resolved_at__isnull=True)
 
+# The tabs of seed 003's Sync History form ("Go to the Processed tab"): (key, label,
+# statuses). Every status is on one tab, so the tabs add up to All.
+HISTORY_TABS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("ready", "Ready to process", (JobStatus.PENDING, JobStatus.IN_FLIGHT)),
+    ("processed", "Processed", (JobStatus.SUCCEEDED, JobStatus.NO_CHANGE)),
+    ("failed", "Failed", ERROR_STATUSES),
+    ("filtered", "Filtered", (JobStatus.FILTERED,)),
+    ("skipped", "Skipped", (JobStatus.SKIPPED,)),
+    ("deleted", "Deleted", (JobStatus.DELETED,)),
+)
+TAB_STATUSES = {key: statuses for key, _label, statuses in HISTORY_TABS}
+
 
 def jobs_status_summary(queryset: QuerySet[SyncJob]) -> dict[str, int]:
-    """How many of ``queryset``'s jobs are in each status group, and in the error queue:
-    one aggregate query."""
+    """How many of ``queryset``'s jobs are in each status group, in the error queue, and on
+    each of the Sync History's tabs (``tab_<key>``): one aggregate query."""
     counts = {
         key: Count("pk", filter=Q(status__in=statuses)) for key, _label, statuses in STATUS_GROUPS
     }
     counts["error_queue"] = Count("pk", filter=IN_ERROR_QUEUE)
+    for key, _label, statuses in HISTORY_TABS:
+        counts[f"tab_{key}"] = Count("pk", filter=Q(status__in=statuses))
     return queryset.order_by().aggregate(**counts)
+
+
+class HistoryTabFilter(admin.SimpleListFilter):
+    """The Sync History's tabs (seed 003): ready to process, processed, failed, filtered,
+    skipped, deleted. Shown as tabs above the list (``tab``), kept with the other filters."""
+
+    title = "tab"
+    parameter_name = "tab"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, label, _statuses in HISTORY_TABS]
+
+    def queryset(self, request, queryset):
+        statuses = TAB_STATUSES.get(self.value() or "")
+        return queryset.filter(status__in=statuses) if statuses else queryset
 
 
 def _status_params(statuses: tuple[str, ...]) -> dict[str, str]:
@@ -139,15 +169,17 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
         "entity",
         "record",
         "status_badge",
-        "operation",
+        "last_operation",
+        "last_attempt",
         "attempts_summary",
-        "external_id",
+        "external_id_link",
         "short_error",
     )
     list_display_links = ("id",)
     list_filter = (
         PlatformFilter,
         "entity",
+        HistoryTabFilter,
         "status",
         "error_kind",
         InErrorQueueFilter,
@@ -251,6 +283,30 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
             parts.append(f"next {local_datetime(next_at)}")
         return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts))
 
+    @admin.display(description="last operation", ordering="operation")
+    def last_operation(self, job: SyncJob) -> str:
+        """What the job last did on the platform (seed 003: "Inserted Externally")."""
+        return job.get_operation_display()
+
+    @admin.display(description="last attempt", ordering="last_attempt_at")
+    def last_attempt(self, job: SyncJob) -> str:
+        return local_datetime(job.last_attempt_at) if job.last_attempt_at else "-"
+
+    @admin.display(description="external ID", ordering="external_id")
+    def external_id_link(self, job: SyncJob) -> str:
+        """The platform's id, linking to its record there when the connector declares an
+        address for it (``Connector.record_url``; seed 003: "click the link in the External
+        ID column")."""
+        if not job.external_id:
+            return ""
+        connector = registered().get(job.platform)
+        url = connector.record_url(job.entity, job.external_id) if connector else ""
+        if not url:
+            return job.external_id
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, job.external_id
+        )
+
     @admin.display(description="last error")
     def short_error(self, job: SyncJob) -> str:
         text = job.filtered_by or job.last_error
@@ -271,11 +327,51 @@ class SyncJobAdmin(ErrorQueueActions, admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
-            context["status_summary"] = self._status_summary(context["cl"])
+            cl = context["cl"]
+            counts = jobs_status_summary(cl.queryset)
+            context["status_summary"] = self._status_summary(cl, counts)
+            if request.GET.get(HistoryTabFilter.parameter_name):
+                # Each tab counts the jobs of the other filters, whichever tab is open.
+                counts = jobs_status_summary(
+                    cl.get_queryset(request, exclude_parameters=[HistoryTabFilter.parameter_name])
+                )
+            context["history_tabs"] = self._history_tabs(request, cl, counts)
+            context["history_scope"] = {
+                "platforms": platform_choices(),
+                "entities": Entity.choices,
+                "platform": request.GET.get(PlatformFilter.parameter_name, ""),
+                "entity": request.GET.get("entity__exact", ""),
+                "tab": request.GET.get(HistoryTabFilter.parameter_name, ""),
+            }
         return response
 
-    def _status_summary(self, cl) -> list[dict[str, Any]]:
-        counts = jobs_status_summary(cl.queryset)
+    def _history_tabs(self, request: HttpRequest, cl, counts: dict[str, int]) -> list[dict]:
+        """All, then seed 003's tabs, each with its count and the list narrowed to it
+        (keeping the platform, entity and other filters)."""
+        current = request.GET.get(HistoryTabFilter.parameter_name, "")
+        strip = [HistoryTabFilter.parameter_name, "status", "in_error_queue"]
+        tabs = [
+            {
+                "key": "",
+                "label": "All",
+                "count": sum(counts[f"tab_{key}"] for key in TAB_STATUSES),
+                "url": cl.get_query_string(remove=strip),
+                "current": current not in TAB_STATUSES,
+            }
+        ]
+        tabs += [
+            {
+                "key": key,
+                "label": label,
+                "count": counts[f"tab_{key}"],
+                "url": cl.get_query_string({HistoryTabFilter.parameter_name: key}, strip),
+                "current": current == key,
+            }
+            for key, label, _statuses in HISTORY_TABS
+        ]
+        return tabs
+
+    def _status_summary(self, cl, counts: dict[str, int]) -> list[dict[str, Any]]:
         # Each count links to the list narrowed to it, keeping the other filters (and
         # leaving the page: filter_params holds no page number).
         strip_params = ["status", "in_error_queue"]

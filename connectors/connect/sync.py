@@ -25,10 +25,6 @@ ROLE_CLIENT = "client"
 class ConnectConnector(Connector):
     identifier = PLATFORM
     name = "Connect"
-    not_reconciled_because = (
-        "Connect has no public API to list its clients: clients are only created from here "
-        "(Send to Connect), and each one's link is on its customer's page"
-    )
     entities = ()
     secrets = ("CONNECT_API_TOKEN",)
 
@@ -39,6 +35,12 @@ class ConnectConnector(Connector):
         return ConnectClient(
             self.api_url(), token=token, timeout=self.timeout(), observer=observer, session=session
         )
+
+    def reconcile(self, client: ConnectClient) -> list:
+        """Each customer's client against the customer (``connectors.connect.reconcile``)."""
+        from .reconcile import connect_differences
+
+        return connect_differences(client=client)
 
     def is_enabled(self) -> bool:
         return BillingPlatform.objects.filter(code=PLATFORM, integration_enabled=True).exists()

@@ -248,12 +248,12 @@ def test_a_newcomer_walks_the_demo_through_every_app(window):
     page.wait_for_selector("#export-lines")
     assert_fits(page)
 
-    # The sync dashboard, and why a platform cannot be reconciled.
+    # The sync dashboard: Abillity can be reconciled (issue 21, item 6).
     page.click("#sync-dashboard-link")
     page.wait_for_selector("#sync-dashboard")
     assert_fits(page)
     card = page.locator('#sync-dashboard [data-platform="abillity"]')
-    assert "cannot be reconciled: " in card.inner_text()
+    assert "Reconcile now" in card.inner_text()
 
     # The emulator holds what the sync sent, as a page to read.
     page.goto("/sandbox/abillity/_emulator/")

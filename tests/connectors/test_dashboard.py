@@ -424,19 +424,19 @@ def test_the_asset_page_says_what_failed_and_why(
 
 
 def test_a_platform_that_cannot_be_reconciled_says_why(superuser_client):
-    """Abillity's reference (abillity-api.md §4, "Not found": no GET api/company) leaves
-    nothing to read companies back from; the dashboard says so instead of a bare
-    "cannot be reconciled"."""
+    """A connector that reads nothing back says why, not a bare "cannot be reconciled".
+    (Issue 21 item 6: Abillity and Connect are reconciled now; the test connector is not.)"""
     page = superuser_client.get(DASHBOARD).content.decode()
 
-    card = html.unescape(card_of(page, "abillity"))
-    assert "Abillity cannot be reconciled: Abillity's API cannot read companies back" in card
-    assert "GET api/company" in card
+    card = html.unescape(card_of(page, "fake"))
+    assert "Fake platform cannot be reconciled: its connector does not read" in card
     assert "cannot be reconciled.\n" not in card
+    for platform in ("abillity", "affinity", "connect"):
+        assert "cannot be reconciled" not in html.unescape(card_of(page, platform))
 
 
 def test_refusing_to_reconcile_a_platform_gives_the_reason():
     from connectors.reconciliation import ReconcileUnsupported
 
-    with pytest.raises(ReconcileUnsupported, match="Connect cannot be reconciled: Connect has"):
-        reconciliation_report(platform="connect")
+    with pytest.raises(ReconcileUnsupported, match="Fake platform cannot be reconciled: its"):
+        reconciliation_report(platform="fake")

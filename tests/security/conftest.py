@@ -13,7 +13,8 @@ from django.utils import timezone
 from billing.choices import BillingFrequency
 from billing.models import BackgroundImport, BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
-from connectors.models import Binding, ChargeType, SyncJob, ValueMapping
+from connectors.models import Binding, ChargeType, SyncJob, SyncSchedule, ValueMapping
+from connectors.schedules import sync_schedule_save
 from connectors.services import entity_settings_ensure
 from layer_sync.accounts.services import api_token_issue
 from tests.api.conftest import user_with_perms
@@ -73,6 +74,7 @@ def records(db, unreachable_platforms) -> dict[str, int]:
     ChargeType.objects.create(
         platform=PLATFORM, type_id=2010, name="Line rental", frequency=BillingFrequency.MONTHLY
     )
+    sync_schedule_save(schedule=SyncSchedule(platform=PLATFORM, every_minutes=60))
     charge_import = import_file()
     sheet = BatchSheet.objects.create(
         location=charge_import.location, product_group=charge_import.product_group

@@ -77,9 +77,9 @@ def test_the_reconcile_command_prints_json_and_can_fail_on_differences(drifted):
 
 
 def test_the_reconcile_command_refuses_a_platform_that_cannot_be_reconciled(affinity):
-    assert not connector_for("abillity").reconciles
+    assert not connector_for("fake").reconciles
     with pytest.raises(CommandError, match="cannot be reconciled"):
-        call_command("reconcile", "--platform", "abillity")
+        call_command("reconcile", "--platform", "fake")
 
 
 def test_the_reconciliation_api_needs_the_sync_history_permission(drifted, api_client):
@@ -91,7 +91,7 @@ def test_the_reconciliation_api_needs_the_sync_history_permission(drifted, api_c
     response = api_client.get(url)
     assert response.status_code == 200
     assert {d["kind"] for d in response.json()["differences"]} >= {"ceased_billed_there"}
-    assert api_client.get("/api/v1/reconciliation/?platform=abillity").status_code == 400
+    assert api_client.get("/api/v1/reconciliation/?platform=fake").status_code == 400
     assert api_client.get("/api/v1/reconciliation/?platform=nope").status_code == 400
 
 
