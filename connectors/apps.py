@@ -41,7 +41,7 @@ class ConnectorsConfig(AppConfig):
 
 def entity_settings_create(**kwargs) -> None:
     """Give every registered connector's entities a setting row (active, export)."""
-    from .services import entity_settings_ensure
+    from .engine.entity_settings import entity_settings_ensure
 
     entity_settings_ensure(using=kwargs.get("using", "default"))
 
@@ -63,8 +63,8 @@ def _serving_embedded() -> bool:
 
 
 def _start_embedded_sweeper() -> None:
+    from .engine.sweep import jobs_process_due, sync_sweep
     from .retention import sync_history_prune
-    from .services import jobs_process_due, sync_sweep
 
     stop = threading.Event()
     pruned_at = time.monotonic()

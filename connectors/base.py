@@ -17,7 +17,7 @@ A connector is the engine's view of one platform. It subclasses
 - talk to the platform (``client``, ``lookup``, ``create``, ``update``).
 
 The default ``push`` does the usual single-record flow with change detection
-(see ``connectors.services.push_single``); a connector whose record maps to
+(see ``connectors.engine.push.push_single``); a connector whose record maps to
 several platform records (a customer's company, sites and people, say)
 overrides ``push`` and calls ``push_single`` once per part.
 
@@ -44,7 +44,7 @@ from .http import Observer, PlatformClient
 if TYPE_CHECKING:
     import requests
 
-    from .services import SyncContext
+    from .engine.run import SyncContext
 
 # The local model each entity is read from. A charge is an asset's charges.
 ENTITY_MODELS: dict[str, str] = {
@@ -242,7 +242,7 @@ class Connector:
 
     def push(self, context: SyncContext) -> Operation:
         """Bring the platform in step with ``context.record``; return what was done."""
-        from .services import push_single
+        from .engine.push import push_single
 
         return push_single(context, role=self.role(context.entity, context.record))
 

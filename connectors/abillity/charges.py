@@ -36,10 +36,13 @@ from billing.signals import lines_transferred
 from customers.models import CompanySettings
 
 from ..choices import Entity, FieldRule, Operation
+from ..engine.publish import changes_enqueue
+from ..engine.push import payload_hash
+from ..engine.run import SyncContext
+from ..engine.scope import job_memo
 from ..errors import PermanentError
 from ..models import Binding, ChargeType
 from ..selectors import binding_for, platform_exports, record_bindings
-from ..services import SyncContext, changes_enqueue, job_memo, payload_hash
 from . import mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM

@@ -58,10 +58,11 @@ from customers.services import (
 
 from ..base import connector_for
 from ..choices import Entity
+from ..engine.push import binding_bind as _bind
+from ..engine.push import payload_hash, repeated_fields
 from ..errors import ConfigurationError, NotFoundError, SyncError
 from ..models import Binding
 from ..prepare import Progress
-from ..services import _bind, payload_hash, repeated_fields
 from .client import AbillityClient
 from .sandbox import PLATFORM
 from .sync import (

@@ -37,17 +37,14 @@ from customers.selectors import (
 
 from ..base import Connector, RemoteRecord, register
 from ..choices import Entity, FieldRule, Operation
+from ..engine.publish import changes_enqueue
+from ..engine.push import payload_hash, push_single
+from ..engine.queue import initial_sync_happened
+from ..engine.run import SyncContext
+from ..engine.scope import synced_inline
 from ..errors import NotFoundError, PermanentError
 from ..models import Binding, ChargeType, InitialSyncEvent, ValueMapping
 from ..selectors import binding_for
-from ..services import (
-    SyncContext,
-    changes_enqueue,
-    initial_sync_happened,
-    payload_hash,
-    push_single,
-    synced_inline,
-)
 from . import charges, mappers
 from .client import AbillityClient
 from .sandbox import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
@@ -753,7 +750,7 @@ def _mapped(
 def _bind(binding: Binding, external_id: str, *, payload: dict[str, Any], digest: str) -> None:
     from django.utils import timezone
 
-    from ..services import _bind as bind
+    from ..engine.push import binding_bind as bind
 
     bind(binding, external_id, payload=payload, digest=digest, now=timezone.now())
 

@@ -39,11 +39,13 @@ from customers.selectors import customer_default_site, site_address_for_sync
 
 from ..base import Connector, ReconcileDifference, register
 from ..choices import Entity, FieldRule, Operation
+from ..engine.publish import changes_enqueue
+from ..engine.push import binding_bind as engine_bind
+from ..engine.push import payload_hash
+from ..engine.run import SyncContext
 from ..errors import PermanentError
 from ..models import Binding
 from ..selectors import binding_for, exporting_platforms, platform_exports
-from ..services import SyncContext, changes_enqueue, payload_hash
-from ..services import _bind as engine_bind
 from . import mappers
 from .client import AffinityClient
 from .sandbox import PLATFORM, SANDBOX_API_KEY, ended

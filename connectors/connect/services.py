@@ -41,9 +41,9 @@ from layer_sync.links import link_url
 
 from ..base import connector_for, registered
 from ..choices import Entity
+from ..engine.push import binding_bind, payload_hash
 from ..errors import ConfigurationError, PermanentError
 from ..models import Binding
-from ..services import _bind, payload_hash
 from . import mappers
 from .client import BillingReferenceTaken, ConnectClient
 from .sandbox import NAME_MAX, PLATFORM
@@ -187,7 +187,7 @@ def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
             for name in ("name", "type", "start_date", "end_date", "billing_reference"):
                 if remote.get(name) not in (None, ""):
                     record[name] = str(remote[name])
-        _bind(
+        binding_bind(
             binding,
             str(remote["id"]),
             payload=record,
