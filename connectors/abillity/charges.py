@@ -37,7 +37,7 @@ from customers.models import CompanySettings
 
 from ..choices import Entity, FieldRule, Operation
 from ..engine.publish import changes_enqueue
-from ..engine.push import payload_hash
+from ..engine.records import PlatformRecord, operations_combined, record_push
 from ..engine.run import SyncContext
 from ..engine.scope import job_memo
 from ..errors import PermanentError
@@ -45,6 +45,7 @@ from ..models import Binding, ChargeType
 from ..selectors import binding_for, platform_exports, record_bindings
 from . import mappers
 from .client import AbillityClient
+from .roles import ROLE_BILLING_SITE, ROLE_SITE
 from .sandbox import PLATFORM
 
 ROLE_BILLING_ID = "billing_id"
@@ -91,11 +92,6 @@ FIELD_RULES = {
 CLI_PATCH_FIELDS = ("StartDate", "ContractStartDate", "EndDate", "ContractEndDate")
 
 CHARGE_TYPE_FIELDS = ("data_description", "pricing_tier", "custom_field_1", "custom_field_2")
-
-
-def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
-    rules = FIELD_RULES[role]
-    return {k: v for k, v in payload.items() if rules.get(k, REPEATED) == REPEATED}
 
 
 # --- which assets, and when ------------------------------------------------------------------
@@ -201,8 +197,6 @@ def _layer_site(asset: Asset):
 
 
 def _site_id(asset: Asset) -> int:
-    from .sync import ROLE_BILLING_SITE, ROLE_SITE
-
     site = _layer_site(asset)
     if site is not None:
         binding = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, site.pk)
@@ -399,8 +393,6 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
     """Send an asset's billing ID and charges (a New & Cease target first), then mark what
     Abillity accepted In Billing. Fails, after sending the rest, when a charge type id is
     missing."""
-    from .sync import _bind, _combined
-
     operations: list[str] = []
     line = asset.sales_order_line
     if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:
@@ -410,10 +402,10 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
             # through the target's own job (claimed here, or waited for while another
             # worker has it), so two workers never push the target at once.
             context.sync_first(Entity.ASSET, target)
-    client: AbillityClient = context.client
     site_id = _site_id(asset)
     if asset.identifier.strip():
-        operations.append(_push_billing_id(context, client, asset, site_id, _bind))
+        payload = dict(mappers.billing_id_payload(asset, site_id=site_id))
+        operations.append(record_push(context, BILLING_ID, payload=payload))
     problems = []
     accepted = []
     for component in charged_components(asset):
@@ -427,7 +419,7 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
                 asset, component=component, site_id=site_id, charge_type_id=charge_type
             )
         )
-        operations.append(_push_charge(context, client, asset, component, payload, _bind))
+        operations.append(record_push(context, CHARGES[component], payload=payload))
         if not problem:
             accepted.append(component)
     if line is not None:
@@ -447,40 +439,7 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
             " ".join(f"{problem} and retry this job." for problem in problems)
             + (" The rest was sent." if sent else "")
         )
-    return _combined(operations)
-
-
-def _push_billing_id(context, client, asset, site_id, bind) -> str:
-    binding = context.binding(ROLE_BILLING_ID, Entity.ASSET, asset.pk)
-    payload = dict(mappers.billing_id_payload(asset, site_id=site_id))
-    repeated = _repeated(ROLE_BILLING_ID, payload)
-    digest = payload_hash(repeated)
-    if binding.external_id:
-        if binding.payload_hash == digest and not context.job.force:
-            return Operation.NONE
-        client.cli_update(int(binding.external_id), {k: repeated[k] for k in CLI_PATCH_FIELDS})
-        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
-        return Operation.CEASED if payload.get("EndDate") else Operation.UPDATED
-    existing = _active_cli(client, site_id, payload["CLI"])
-    if existing is not None:
-        owner = Binding.objects.filter(
-            platform=PLATFORM, role=ROLE_BILLING_ID, external_id=str(existing["Id"])
-        ).first()
-        if owner is not None:
-            # Another asset's billing ID on this site: reused, never duplicated.
-            context.notes.append(
-                f"Billing ID {payload['CLI']} is already on the site (asset #{owner.object_id}); "
-                "reused."
-            )
-            return Operation.NONE
-        bind(binding, str(existing["Id"]), payload={}, digest="")
-        client.cli_update(existing["Id"], {k: repeated[k] for k in CLI_PATCH_FIELDS})
-        bind(binding, str(existing["Id"]), payload=payload, digest=digest)
-        context.notes.append(f"Found billing ID {payload['CLI']} on Abillity.")
-        return Operation.UPDATED
-    cli_id = client.cli_create(payload)
-    bind(binding, str(cli_id), payload=payload, digest=digest)
-    return Operation.INSERTED
+    return operations_combined(operations)
 
 
 def _active_cli(client: AbillityClient, site_id: int, number: str) -> dict | None:
@@ -488,28 +447,6 @@ def _active_cli(client: AbillityClient, site_id: int, number: str) -> dict | Non
         if cli.get("SiteId") == site_id and not cli.get("EndDate"):
             return cli
     return None
-
-
-def _push_charge(context, client, asset, component, payload, bind) -> str:
-    role = ROLE_CHARGES[component]
-    binding = context.binding(role, Entity.ASSET, asset.pk)
-    repeated = _repeated(role, payload)
-    digest = payload_hash(repeated)
-    if binding.external_id:
-        if binding.payload_hash == digest and not context.job.force:
-            return Operation.NONE
-        client.service_charge_update(int(binding.external_id), repeated)
-        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
-        return Operation.CEASED if payload.get("LastPayment") else Operation.UPDATED
-    found = _find_charge(client, payload)
-    if found is not None:
-        bind(binding, str(found), payload={}, digest="")
-        client.service_charge_update(found, repeated)
-        bind(binding, str(found), payload=payload, digest=digest)
-        return Operation.UPDATED
-    charge_id = client.service_charge_create(payload)
-    bind(binding, str(charge_id), payload=payload, digest=digest)
-    return Operation.INSERTED
 
 
 def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
@@ -534,6 +471,82 @@ def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
         if same and not taken:
             return int(charge["Id"])
     return None
+
+
+def _preview_site_id(asset: Asset) -> int:
+    try:
+        return _site_id(asset)
+    except PermanentError:
+        return 0  # not on Abillity yet: the preview shows the rest
+
+
+def _billing_id_payload(context: SyncContext | None, asset: Asset) -> dict[str, Any] | None:
+    if not asset.identifier.strip():
+        return None
+    return dict(mappers.billing_id_payload(asset, site_id=_preview_site_id(asset)))
+
+
+def _charge_payload(component: str):
+    def payload(context: SyncContext | None, asset: Asset) -> dict[str, Any] | None:
+        if component not in charged_components(asset):
+            return None
+        charge_type, _, _ = charge_type_problem(asset.inventory_item, component)
+        return dict(
+            mappers.service_charge_payload(
+                asset,
+                component=component,
+                site_id=_preview_site_id(asset),
+                charge_type_id=charge_type,
+            )
+        )
+
+    return payload
+
+
+def _found_cli(context: SyncContext, asset: Asset, payload: dict[str, Any]) -> str | None:
+    existing = _active_cli(context.client, payload["SiteId"], payload["CLI"])
+    return str(existing["Id"]) if existing is not None else None
+
+
+def _found_charge(context: SyncContext, asset: Asset, payload: dict[str, Any]) -> str | None:
+    found = _find_charge(context.client, payload)
+    return str(found) if found is not None else None
+
+
+# The billing ID is found by number on its site; a billing ID of another asset on the site
+# (a second product on one number) is shared, never duplicated. aBILLity's CLI update
+# (CLIPatch) takes the dates only.
+BILLING_ID = PlatformRecord(
+    role=ROLE_BILLING_ID,
+    entity=Entity.ASSET,
+    label="billing ID",
+    fields=BILLING_ID_RULES,
+    payload=_billing_id_payload,
+    lookup=_found_cli,
+    create=lambda context, asset, payload: str(context.client.cli_create(payload)),
+    update=lambda context, asset, external_id, body: context.client.cli_update(
+        int(external_id), {k: body[k] for k in CLI_PATCH_FIELDS}
+    ),
+    shared=True,
+    ends=lambda asset, payload, before: bool(payload.get("EndDate")),
+)
+CHARGES = {
+    component: PlatformRecord(
+        role=role,
+        entity=Entity.ASSET,
+        fields=CHARGE_RULES,
+        payload=_charge_payload(component),
+        lookup=_found_charge,
+        create=lambda context, asset, payload: str(context.client.service_charge_create(payload)),
+        update=lambda context, asset, external_id, body: context.client.service_charge_update(
+            int(external_id), body
+        ),
+        depends_on=(ROLE_BILLING_ID,),
+        ends=lambda asset, payload, before: bool(payload.get("LastPayment")),
+    )
+    for component, role in ROLE_CHARGES.items()
+}
+RECORDS = (BILLING_ID, *CHARGES.values())
 
 
 # --- the Billing Export's direct route -----------------------------------------------------------

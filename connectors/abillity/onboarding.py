@@ -64,15 +64,15 @@ from ..errors import ConfigurationError, NotFoundError, SyncError
 from ..models import Binding
 from ..prepare import Progress
 from .client import AbillityClient
-from .sandbox import PLATFORM
-from .sync import (
+from .roles import (
     ROLE_BILLING_INFORMATION,
     ROLE_BILLING_SITE,
     ROLE_COMPANY,
     ROLE_CONTACT,
     ROLE_SITE,
-    AbillityConnector,
 )
+from .sandbox import PLATFORM
+from .sync import AbillityConnector
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,8 @@
 """Pushing: one platform record brought in step with one local record, and bound.
 
-Owns the payload hash of the repeated fields (change detection), ``push_single``
-(the default single-record flow: no change, update, or look up then create) and
-``binding_bind`` (an external id written at once, in its own short transaction,
-whatever raced it).
+Owns the payload hash of the repeated fields (change detection) and ``binding_bind``
+(an external id written at once, in its own short transaction, whatever raced it).
+The flow that uses them, for every declared platform record, is ``engine.records``'.
 """
 
 from __future__ import annotations
@@ -13,18 +12,17 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models
-from django.utils import timezone
+from django.db import IntegrityError
 
 from ..base import Connector
-from ..choices import FieldRule, Operation
+from ..choices import FieldRule
 from ..errors import PermanentError
 from ..models import Binding
 from ..selectors import binding_remember
 from .transactions import savepoint_if_nested
 
 if TYPE_CHECKING:
-    from .run import SyncContext
+    pass
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -34,58 +32,8 @@ def payload_hash(payload: dict[str, Any]) -> str:
 
 
 def repeated_fields(connector: Connector, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``payload`` that ``connector`` resends whenever they change."""
     return {k: v for k, v in payload.items() if connector.rule(entity, k) == FieldRule.REPEATED}
-
-
-def push_single(
-    context: SyncContext,
-    *,
-    role: str,
-    entity: str | None = None,
-    record: models.Model | None = None,
-    payload: dict[str, Any] | None = None,
-) -> str:
-    """Bring one platform record in step with one local record; return the operation.
-
-    Sends nothing when the repeated fields hash the same as last time (unless
-    the job is forced). Before a create, looks the record up by natural key;
-    after one, writes the external id at once (autocommit: its own short
-    transaction), so neither a retry nor a crash can create it twice.
-    """
-    connector = context.connector
-    entity = entity or context.entity
-    record = record if record is not None else context.record
-    if payload is None:
-        payload = connector.build_payload(entity, record)
-    repeated = repeated_fields(connector, entity, payload)
-    digest = payload_hash(repeated)
-    binding = context.binding(role, entity, record.pk)
-    is_main = entity == context.entity and record.pk == context.record.pk
-    if is_main and binding.external_id:
-        context.external_id = binding.external_id
-    now = timezone.now()
-    if binding.external_id:
-        if binding.payload_hash == digest and not context.job.force:
-            return Operation.NONE
-        connector.update(entity, record, binding.external_id, repeated, context.client)
-        binding.payload = json_safe({**binding.payload, **repeated})
-        binding.payload_hash = digest
-        binding.last_synced_at = now
-        binding.save(update_fields=["payload", "payload_hash", "last_synced_at", "updated_at"])
-        return Operation.UPDATED
-    external_id = connector.lookup(entity, record, payload, context.client)
-    operation = Operation.INSERTED
-    if external_id:
-        binding_bind(binding, external_id, payload={}, digest="", now=now)
-        connector.update(entity, record, external_id, repeated, context.client)
-        context.notes.append(f"Found the existing {role} {external_id} on {connector.name}.")
-        operation = Operation.UPDATED
-    else:
-        external_id = connector.create(entity, record, payload, context.client)
-    binding_bind(binding, str(external_id), payload=payload, digest=digest, now=now)
-    if is_main:
-        context.external_id = binding.external_id
-    return operation
 
 
 def binding_bind(

@@ -70,6 +70,10 @@ class SyncContext:
     notes: list[str] = field(default_factory=list)
     # The external id of the record's main platform record, once known.
     external_id: str = ""
+    # The external id of each platform record pushed in this job, by role (``records``),
+    # and the roles this job created.
+    record_ids: dict[str, str] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
 
     @property
     def platform(self) -> str:
