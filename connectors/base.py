@@ -115,6 +115,8 @@ class Connector:
     field_rules: ClassVar[Mapping[str, Mapping[str, FieldRule]]] = {}
     # Names of the settings that hold this platform's secrets (for redaction).
     secrets: ClassVar[Sequence[str]] = ()
+    # entity → the platform records a record of it keeps, in push order (``platform_records``).
+    records: ClassVar[Mapping[str, Sequence[PlatformRecord]]] = {}
 
     # --- configuration --------------------------------------------------------
     def api_url(self) -> str:
@@ -159,8 +161,10 @@ class Connector:
         return entity_model(entity)._default_manager.all()
 
     def role(self, entity: str, record: models.Model) -> str:
-        """The binding role of a record's main platform record (one entity may have several)."""
-        return entity
+        """The binding role of a record's main platform record (one entity may have several):
+        the first one declared (``platform_records``), else the entity's name."""
+        declared = self.platform_records(entity)
+        return declared[0].role if declared else entity
 
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
         """Records that must exist on the platform before this one (synced first)."""
@@ -192,11 +196,25 @@ class Connector:
 
     # --- payloads ---------------------------------------------------------------
     def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
-        """The whole payload of a record (one-off and repeated fields)."""
-        raise NotImplementedError
+        """The whole payload of a record (one-off and repeated fields): that of its main
+        declared platform record, as a preview builds it."""
+        declared = self.platform_records(entity)
+        if not declared:
+            raise NotImplementedError
+        role = self.role(entity, record)
+        main = next((part for part in declared if part.role == role), declared[0])
+        return main.payload(None, record) or {}
 
     def rule(self, entity: str, field: str) -> FieldRule:
-        return FieldRule(self.field_rules.get(entity, {}).get(field, FieldRule.REPEATED))
+        """A payload field's rule: ``field_rules``', else that of the first declared record
+        naming it; fields named nowhere are repeated."""
+        named = self.field_rules.get(entity, {})
+        if field in named:
+            return FieldRule(named[field])
+        for declared in self.platform_records(entity):
+            if field in declared.fields:
+                return declared.rule(field)
+        return FieldRule.REPEATED
 
     # --- platform calls (the default single-record flow) ------------------------
     def lookup(
@@ -242,7 +260,7 @@ class Connector:
         """The platform records a record of ``entity`` keeps, in the order they are pushed
         (each after those it depends on). Empty (the default): the single-record methods
         above make the one record, in the role ``role`` names."""
-        return ()
+        return tuple(self.records.get(entity, ()))
 
     def preview_parts(
         self, entity: str, record: models.Model

@@ -20,8 +20,6 @@ customer (its Sage number, say) reaches every site and contacts are synced
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef
@@ -34,10 +32,10 @@ from customers.selectors import (
 )
 
 from ..base import Connector, RemoteRecord, register
-from ..choices import Entity, FieldRule, Operation
+from ..choices import Entity, Operation
 from ..engine.publish import changes_enqueue
 from ..engine.queue import initial_sync_happened
-from ..engine.records import PlatformRecord, operations_combined, record_push
+from ..engine.records import operations_combined, record_push
 from ..engine.run import SyncContext
 from ..engine.scope import synced_inline
 from ..errors import NotFoundError, PermanentError
@@ -102,6 +100,7 @@ class AbillityConnector(Connector):
         Entity.CONTACT: FIELD_RULES[ROLE_CONTACT],
         Entity.ASSET: charges.CHARGE_RULES,
     }
+    records = RECORDS
 
     # --- configuration --------------------------------------------------------
     def client(self, observer=None, session=None) -> AbillityClient:
@@ -180,18 +179,6 @@ class AbillityConnector(Connector):
         if entity == Entity.ASSET:
             loaded = charges.with_replacement_known(loaded)
         return loaded
-
-    def role(self, entity: str, record: models.Model) -> str:
-        return {
-            Entity.CUSTOMER: ROLE_COMPANY,
-            Entity.SITE: ROLE_SITE,
-            Entity.ASSET: charges.ROLE_BILLING_ID,
-        }.get(entity, ROLE_CONTACT)
-
-    def rule(self, entity: str, field: str) -> FieldRule:
-        if entity == Entity.ASSET:
-            return charges.CHARGE_RULES.get(field, FieldRule.REPEATED)
-        return FIELD_RULES[self.role(entity, None)].get(field, FieldRule.REPEATED)
 
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
@@ -309,12 +296,6 @@ class AbillityConnector(Connector):
         return sorted(found, key=lambda company: (company.name.casefold(), company.external_id))
 
     # --- the platform records ---------------------------------------------------
-    def platform_records(self, entity: str) -> tuple[PlatformRecord, ...]:
-        return RECORDS.get(entity, ())
-
-    def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
-        return RECORDS[entity][0].payload(None, record) or {}
-
     def lookup(self, entity, record, payload, client: AbillityClient):
         if entity == Entity.CUSTOMER:
             return company_found(client, payload)

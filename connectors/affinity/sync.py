@@ -26,7 +26,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from billing.choices import AssetStatus, BillStatus, PlatformCode
@@ -34,84 +33,42 @@ from billing.models import Asset, BillingPlatform, InventoryItem
 from billing.signals import lines_transferred
 from customers.choices import CustomerStage
 from customers.models import Contact, Customer, Site
-from customers.selectors import customer_default_site, site_address_for_sync
 
 from ..base import Connector, ReconcileDifference, register
-from ..choices import Entity, FieldRule, Operation
+from ..choices import Entity, Operation
 from ..engine.publish import changes_enqueue
 from ..engine.push import binding_bind
-from ..engine.records import PlatformRecord, operations_combined, record_push
+from ..engine.records import operations_combined, record_push
 from ..engine.run import SyncContext
 from ..errors import PermanentError
 from ..models import Binding
 from ..selectors import binding_for, exporting_platforms, platform_exports
 from . import mappers
 from .client import AffinityClient
-from .sandbox import PLATFORM, SANDBOX_API_KEY, ended
-
-ROLE_ACCOUNT = "account"
-ROLE_SITE = "site"
-ROLE_CONTACT = "contact"
-ROLE_CTN = "ctn"  # on an asset: the CTN of its CLI
-ROLE_SITE_PRODUCT = "site_product"  # on an asset: its site product (the main record)
-# On an inventory item (entity "asset", object id = the item's id): the price book link,
-# external id = the Affinity product code.
-ROLE_PRODUCT = "product"
-
-ONE_OFF = FieldRule.ONE_OFF
-REPEATED = FieldRule.REPEATED
-
-# One-off vs repeated, per Affinity record. Fields not named are repeated: The Layer is
-# the system of authority, so every change it owns is resent.
-FIELD_RULES: dict[str, dict[str, FieldRule]] = {
-    ROLE_ACCOUNT: {"reference": ONE_OFF},
-    ROLE_SITE: {"reference": ONE_OFF, "account_id": ONE_OFF},
-    ROLE_CONTACT: {"reference": ONE_OFF, "account_id": ONE_OFF},
-    ROLE_CTN: {"site_id": ONE_OFF},
-    ROLE_SITE_PRODUCT: {"reference": ONE_OFF, "site_id": ONE_OFF},
-    # A custom product is created once; later price changes go on each site product.
-    ROLE_PRODUCT: {
-        name: ONE_OFF
-        for name in (
-            "code",
-            "name",
-            "type",
-            "frequency",
-            "upfront_price",
-            "recurring_price",
-            "source",
-        )
-    },
-}
-ENTITY_ROLES = {
-    Entity.CUSTOMER: ROLE_ACCOUNT,
-    Entity.SITE: ROLE_SITE,
-    Entity.CONTACT: ROLE_CONTACT,
-    Entity.ASSET: ROLE_SITE_PRODUCT,
-}
+from .records import (
+    ACCOUNT,
+    ASSET_RECORDS,
+    ENTITY_ROLES,
+    FIELD_RULES,
+    RECORDS,
+    ROLE_ACCOUNT,
+    ROLE_CONTACT,
+    ROLE_CTN,
+    ROLE_PRODUCT,
+    ROLE_SITE,
+    ROLE_SITE_PRODUCT,
+    asset_site,
+    external_id_of,
+    routed_to_affinity,
+    site_id_of,
+)
+from .sandbox import PLATFORM, SANDBOX_API_KEY
 
 
 def create_custom_products() -> bool:
     """``AFFINITY_CREATE_CUSTOM_PRODUCTS`` (default on): an External SKU missing from
     Affinity's price book is created there; off, the asset fails until staff add it."""
     return bool(getattr(settings, "AFFINITY_CREATE_CUSTOM_PRODUCTS", True))
-
-
-def _routed_to_affinity() -> Q:
-    return Q(upfront_route__code=PlatformCode.AFFINITY) | Q(
-        recurring_route__code=PlatformCode.AFFINITY
-    )
-
-
-def _first_id(records: list[dict[str, Any]]) -> str | None:
-    return str(records[0]["id"]) if records else None
-
-
-def _external(role: str, entity: str, object_id: int | None) -> str | None:
-    if object_id is None:
-        return None
-    binding = binding_for(PLATFORM, role, entity, object_id)
-    return binding.external_id if binding and binding.external_id else None
 
 
 def asset_transferred(asset: Asset) -> bool:
@@ -131,13 +88,6 @@ def asset_transferred(asset: Asset) -> bool:
     )
 
 
-def asset_site(asset: Asset) -> Site | None:
-    """The site an asset's site product goes on: its own, else its customer's default."""
-    if asset.site_id:
-        return asset.site
-    return customer_default_site(customer=asset.customer)
-
-
 @register
 class AffinityConnector(Connector):
     identifier = PLATFORM
@@ -150,6 +100,7 @@ class AffinityConnector(Connector):
         Entity.CONTACT: FIELD_RULES[ROLE_CONTACT],
         Entity.ASSET: {**FIELD_RULES[ROLE_CTN], **FIELD_RULES[ROLE_SITE_PRODUCT]},
     }
+    records = RECORDS
 
     # --- configuration -----------------------------------------------------------------
     def client(self, observer=None, session=None) -> AffinityClient:
@@ -182,7 +133,7 @@ class AffinityConnector(Connector):
             return Site.objects.filter(customer__stage=CustomerStage.CUSTOMER)
         if entity == Entity.CONTACT:
             return Contact.objects.filter(customer__stage=CustomerStage.CUSTOMER)
-        return Asset.objects.filter(_routed_to_affinity())
+        return Asset.objects.filter(routed_to_affinity())
 
     def role(self, entity: str, record: models.Model) -> str:
         return ENTITY_ROLES.get(entity, entity)
@@ -202,7 +153,7 @@ class AffinityConnector(Connector):
         routes = (asset.upfront_route, asset.recurring_route)
         if not any(route is not None and route.code == PLATFORM for route in routes):
             return f"Asset {asset} is not routed to Affinity."
-        if _external(ROLE_SITE_PRODUCT, Entity.ASSET, asset.pk):
+        if external_id_of(ROLE_SITE_PRODUCT, Entity.ASSET, asset.pk):
             return ""  # on Affinity already: every change (and a cease) is sent
         if asset.status == AssetStatus.CEASED:
             return f"Asset {asset} was ceased before it reached Affinity."
@@ -263,7 +214,7 @@ class AffinityConnector(Connector):
         site = asset_site(record)
         if binding is None or not binding.external_id or site is None:
             return []
-        now = _external(ROLE_SITE, Entity.SITE, site.pk)
+        now = external_id_of(ROLE_SITE, Entity.SITE, site.pk)
         if now and binding.payload.get("site_id") not in (None, now):
             return [
                 f"Asset {record} moved to site {site} after it reached Affinity; its site "
@@ -273,9 +224,6 @@ class AffinityConnector(Connector):
         return []
 
     # --- the platform records ------------------------------------------------------
-    def platform_records(self, entity: str) -> tuple[PlatformRecord, ...]:
-        return RECORDS.get(entity, ())
-
     def push(self, context: SyncContext) -> Operation:
         if context.entity == Entity.CUSTOMER:
             operation = record_push(context, ACCOUNT)
@@ -288,7 +236,7 @@ class AffinityConnector(Connector):
     # --- assets: the price book, the CTN, the site product -----------------------------
     def _push_asset(self, context: SyncContext) -> Operation:
         asset: Asset = context.record
-        if not _site_id_of(asset):
+        if not site_id_of(asset):
             raise PermanentError(f"The site of asset {asset} has no Affinity site yet.")
         if asset.status == AssetStatus.CEASED and asset.cease_date is None:
             raise PermanentError(
@@ -339,95 +287,6 @@ class AffinityConnector(Connector):
         return affinity_differences(client=client)
 
 
-# --- the platform records: payloads and the Affinity calls ---------------------------------
-def _site_payload(context: SyncContext | None, site: Site) -> dict[str, Any]:
-    payload = dict(
-        mappers.site_payload(
-            site,
-            account_id=_external(ROLE_ACCOUNT, Entity.CUSTOMER, site.customer_id) or "",
-            parent_site_id=_external(ROLE_SITE, Entity.SITE, site.parent_id),
-            address=site_address_for_sync(site=site).address,
-        )
-    )
-    if context is not None and not payload["account_id"]:
-        raise PermanentError(f"Customer {site.customer} has no Affinity account yet.")
-    return payload
-
-
-def _contact_payload(context: SyncContext | None, contact: Contact) -> dict[str, Any]:
-    payload = dict(
-        mappers.contact_payload(
-            contact,
-            account_id=_external(ROLE_ACCOUNT, Entity.CUSTOMER, contact.customer_id) or "",
-            site_id=_external(ROLE_SITE, Entity.SITE, contact.site_id),
-        )
-    )
-    if context is not None and not payload["account_id"]:
-        raise PermanentError(f"Customer {contact.customer} has no Affinity account yet.")
-    return payload
-
-
-def _site_id_of(asset: Asset) -> str | None:
-    site = asset_site(asset)
-    return _external(ROLE_SITE, Entity.SITE, site.pk) if site is not None else None
-
-
-def _ctn_payload(context: SyncContext | None, asset: Asset) -> dict[str, Any] | None:
-    """The CTN of the asset's CLI (none without one). Its end date stays empty while
-    another live asset of the customer uses the number."""
-    number = mappers.asset_cli(asset)
-    if not number:
-        return None
-    payload = dict(mappers.ctn_payload(asset, site_id=_site_id_of(asset) or "", number=number))
-    if context is not None and payload["end_date"] and _number_still_used(asset, number):
-        payload["end_date"] = None
-        context.notes.append(
-            f"CTN {number} stays live in Affinity: another live asset of {asset.customer} uses it."
-        )
-    return payload
-
-
-def _number_still_used(asset: Asset, number: str) -> bool:
-    return (
-        Asset.objects.filter(
-            customer_id=asset.customer_id,
-            status=AssetStatus.LIVE,
-            identifier__in={asset.identifier, number},
-        )
-        .filter(_routed_to_affinity())
-        .exclude(pk=asset.pk)
-        .exists()
-    )
-
-
-def _site_product_payload(context: SyncContext | None, asset: Asset) -> dict[str, Any]:
-    """The site product, with the CTN pushed before it in the job (in a preview: the one
-    bound, or last sent)."""
-    if context is not None:
-        ctn_id = context.record_ids.get(ROLE_CTN)
-    else:
-        binding = binding_for(PLATFORM, ROLE_SITE_PRODUCT, Entity.ASSET, asset.pk)
-        own = _external(ROLE_CTN, Entity.ASSET, asset.pk)
-        ctn_id = own or (binding.payload.get("ctn_id") if binding else None)
-    return dict(
-        mappers.site_product_payload(asset, site_id=_site_id_of(asset) or "", ctn_id=ctn_id)
-    )
-
-
-def _ceased_now(asset: Asset, payload: dict[str, Any], before: dict[str, Any]) -> bool:
-    """A ceased asset's site product takes its end date: the push that sends it ceases."""
-    return bool(
-        asset.status == AssetStatus.CEASED and payload["end_date"] and not before.get("end_date")
-    )
-
-
-def _live_ctn(context: SyncContext, asset: Asset, payload: dict[str, Any]) -> str | None:
-    live = [
-        c for c in context.client.ctns_find(payload["site_id"], payload["number"]) if not ended(c)
-    ]
-    return _first_id(live)
-
-
 def _follow_customer(customer: Customer) -> None:
     """Sites and contacts not on Affinity yet follow their customer."""
     reason = f"customer {customer} synced"
@@ -442,86 +301,6 @@ def _follow_customer(customer: Customer) -> None:
         ).exclude(external_id="")
         ids = list(records.exclude(pk__in=bound.values("object_id")).values_list("pk", flat=True))
         changes_enqueue(entity=entity, object_ids=ids, reason=reason, platforms=[PLATFORM])
-
-
-# Every Affinity record is found by its natural key (our reference; a CTN's number on its
-# site) before it is created, and an update sends only the repeated fields that changed.
-ACCOUNT = PlatformRecord(
-    role=ROLE_ACCOUNT,
-    entity=Entity.CUSTOMER,
-    fields=FIELD_RULES[ROLE_ACCOUNT],
-    payload=lambda context, customer: dict(mappers.account_payload(customer)),
-    lookup=lambda context, customer, payload: _first_id(
-        context.client.accounts_find(payload["reference"])
-    ),
-    create=lambda context, customer, payload: context.client.account_create(payload),
-    update=lambda context, customer, external_id, body: context.client.account_update(
-        external_id, body
-    ),
-    sends_changed=True,
-)
-SITE = PlatformRecord(
-    role=ROLE_SITE,
-    entity=Entity.SITE,
-    fields=FIELD_RULES[ROLE_SITE],
-    payload=_site_payload,
-    lookup=lambda context, site, payload: _first_id(
-        context.client.sites_find(payload["account_id"], payload["reference"])
-    ),
-    create=lambda context, site, payload: context.client.site_create(payload),
-    update=lambda context, site, external_id, body: context.client.site_update(external_id, body),
-    sends_changed=True,
-)
-CONTACT = PlatformRecord(
-    role=ROLE_CONTACT,
-    entity=Entity.CONTACT,
-    fields=FIELD_RULES[ROLE_CONTACT],
-    payload=_contact_payload,
-    lookup=lambda context, contact, payload: _first_id(
-        context.client.contacts_find(payload["account_id"], payload["reference"])
-    ),
-    create=lambda context, contact, payload: context.client.contact_create(payload),
-    update=lambda context, contact, external_id, body: context.client.contact_update(
-        external_id, body
-    ),
-    sends_changed=True,
-)
-# A CTN of another asset (two products on one line) is shared, not taken over.
-CTN = PlatformRecord(
-    role=ROLE_CTN,
-    entity=Entity.ASSET,
-    label="CTN",
-    fields=FIELD_RULES[ROLE_CTN],
-    payload=_ctn_payload,
-    lookup=_live_ctn,
-    create=lambda context, asset, payload: context.client.ctn_create(payload),
-    update=lambda context, asset, external_id, body: context.client.ctn_update(external_id, body),
-    sends_changed=True,
-    shared=True,
-)
-SITE_PRODUCT = PlatformRecord(
-    role=ROLE_SITE_PRODUCT,
-    entity=Entity.ASSET,
-    fields=FIELD_RULES[ROLE_SITE_PRODUCT],
-    payload=_site_product_payload,
-    lookup=lambda context, asset, payload: _first_id(
-        context.client.site_products_find(payload["site_id"], payload["reference"])
-    ),
-    create=lambda context, asset, payload: context.client.site_product_create(payload),
-    update=lambda context, asset, external_id, body: context.client.site_product_update(
-        external_id, body
-    ),
-    depends_on=(ROLE_CTN,),
-    sends_changed=True,
-    ends=_ceased_now,
-)
-ASSET_RECORDS = (CTN, SITE_PRODUCT)
-RECORDS: dict[str, tuple[PlatformRecord, ...]] = {
-    Entity.CUSTOMER: (ACCOUNT,),
-    Entity.SITE: (SITE,),
-    Entity.CONTACT: (CONTACT,),
-    Entity.ASSET: ASSET_RECORDS,
-}
 
 
 def affinity_lines_transferred(sender: Any, route: BillingPlatform, line_ids, **kwargs) -> None:
