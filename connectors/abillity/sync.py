@@ -16,6 +16,10 @@ Record mapping:
 A customer sync also queues its sites and contacts, so a change to the
 customer (its Sage number, say) reaches every site and contacts are synced
 "whenever a customer record syncs".
+
+The records themselves are declared in ``records.py`` (customers, sites, contacts) and
+``charges.py`` (assets); this module is the connector: which records, when, and what
+comes around their push.
 """
 
 from __future__ import annotations
@@ -297,6 +301,8 @@ class AbillityConnector(Connector):
 
     # --- the platform records ---------------------------------------------------
     def lookup(self, entity, record, payload, client: AbillityClient):
+        """The company or person matching by natural key, as the declarations find them
+        (``records.company_found``, ``records.person_found``)."""
         if entity == Entity.CUSTOMER:
             return company_found(client, payload)
         return person_found(client, payload) if entity == Entity.CONTACT else None

@@ -1,4 +1,5 @@
-"""What is sent to Affinity when (docs/affinity.md): the connector and its field rules.
+"""What is sent to Affinity when (docs/affinity.md): the connector; its records and their
+field rules are declared in ``records.py``.
 
 Record mapping (The Layer is the system of authority; one way):
 
