@@ -95,8 +95,8 @@ def run(saves: int = 200, rounds: int = 7) -> dict:
     django_setup(DATABASE)
     from billing.models import BillingPlatform
     from connectors.base import registered
+    from connectors.engine.entity_settings import entity_settings_ensure
     from connectors.models import SyncJob
-    from connectors.services import entity_settings_ensure
 
     published = outbox_only_publishing()
     entity_settings_ensure()

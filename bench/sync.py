@@ -75,8 +75,8 @@ def platform_prepare() -> None:
     that list at sync)."""
     from billing.models import BillingPlatform
     from connectors.abillity.sync import AbillityConnector, sandbox_charge_types_ensure
+    from connectors.engine.entity_settings import entity_settings_ensure
     from connectors.models import ValueMapping
-    from connectors.services import entity_settings_ensure
 
     BillingPlatform.objects.exclude(code=PLATFORM).update(integration_enabled=False)
     BillingPlatform.objects.filter(code=PLATFORM).update(integration_enabled=True)
@@ -502,8 +502,8 @@ def _process_here(counter: QueryCounter) -> Counter:
     from django.db import connection
 
     from connectors.choices import JobStatus
+    from connectors.engine.sweep import jobs_process_due
     from connectors.models import SyncJob
-    from connectors.services import jobs_process_due
 
     statuses: Counter = Counter()
     with connection.execute_wrapper(counter):
@@ -548,8 +548,9 @@ def resync(platform: Platform, records: int) -> dict:
 def shapes(platform: Platform, per_shape: int) -> list[dict]:
     """Queries per record of customers with more and more sites and contacts (no latency)."""
     from connectors.choices import ERROR_STATUSES, Entity
+    from connectors.engine.publish import changes_enqueue
+    from connectors.engine.queue import initial_sync_events_record
     from connectors.models import InitialSyncEvent, SyncJob
-    from connectors.services import changes_enqueue, initial_sync_events_record
     from customers.models import Contact, Site
 
     platform.latency(0)  # not reset: the records synced before stay bound to its records

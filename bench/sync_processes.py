@@ -15,7 +15,7 @@ keeps the last 5,000 calls only; this count wraps its ``_log``, so it sees every
 log records.
 
 ``work`` is one worker: it prints ``ready``, waits for a line on stdin, then loops
-``connectors.services.jobs_process_due()`` until no job is pending or in flight, and prints
+``connectors.engine.sweep.jobs_process_due()`` until no job is pending or in flight, and prints
 one JSON line: the queries it made (``connection.execute_wrapper``), by the entity of the
 job that made them, its jobs, its CPU time and when it finished.
 
@@ -181,15 +181,15 @@ def http_timer() -> dict:
 def work(profile: str = "", threads: int = 1) -> None:
     from django.db import connection
 
-    from connectors import services
     from connectors.choices import JobStatus
+    from connectors.engine import run, sweep
     from connectors.models import SyncJob
 
     published = outbox_only_publishing()
     queries = QueryCounter()
     jobs: Counter = Counter()
     statuses: Counter = Counter()
-    process = services.job_process
+    process = run.job_process
     counted = threading.Lock()
 
     def job_process(platform: str, entity: str, object_id: int):
@@ -208,7 +208,7 @@ def work(profile: str = "", threads: int = 1) -> None:
                 statuses[finished.status] += 1
         return finished
 
-    services.job_process = job_process  # jobs_process_due calls it by this name
+    run.job_process = job_process  # jobs_process_due calls it by this name
     http = http_timer()
     unfinished = SyncJob.objects.filter(
         platform=PLATFORM, status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)
@@ -225,7 +225,7 @@ def work(profile: str = "", threads: int = 1) -> None:
         profiler.enable()
     with connection.execute_wrapper(queries):
         while True:
-            done = services.jobs_process_due(platform=PLATFORM, threads=threads)
+            done = sweep.jobs_process_due(platform=PLATFORM, threads=threads)
             if sum(n for status, n in done.items() if status != "taken elsewhere"):
                 continue
             if not unfinished.exists():

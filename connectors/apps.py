@@ -68,7 +68,7 @@ class PlatformConfig(AppConfig):
 
 def entity_settings_create(**kwargs) -> None:
     """Give every registered connector's entities a setting row (active, export)."""
-    from .services import entity_settings_ensure
+    from .engine.entity_settings import entity_settings_ensure
 
     entity_settings_ensure(using=kwargs.get("using", "default"))
 
@@ -90,9 +90,9 @@ def _serving_embedded() -> bool:
 
 
 def _start_embedded_sweeper() -> None:
+    from .engine.sweep import jobs_process_due, sync_sweep
     from .retention import sync_history_prune
     from .schedules import sync_schedules_run_due
-    from .services import jobs_process_due, sync_sweep
 
     stop = threading.Event()
     pruned_at = time.monotonic()

@@ -15,12 +15,16 @@ A connector is the engine's view of one platform. It subclasses
 - build the payload (``build_payload``) and name each field's rule in
   ``field_rules``: ``ONE_OFF`` fields go on creation only, ``REPEATED`` ones
   are resent whenever they change (fields not named are repeated);
-- talk to the platform (``client``, ``lookup``, ``create``, ``update``).
+- declare the platform records a record keeps (``platform_records``: a
+  ``connectors.engine.records.PlatformRecord`` each, with its role, field rules,
+  payload, look-up, create and update), or, for one record per entity, implement
+  ``build_payload``, ``lookup``, ``create`` and ``update``.
 
-The default ``push`` does the usual single-record flow with change detection
-(see ``connectors.services.push_single``); a connector whose record maps to
-several platform records (a customer's company, sites and people, say)
-overrides ``push`` and calls ``push_single`` once per part.
+The engine pushes the declared records in order (``records_push``: change
+detection, look-up before create, binding, one operation); the single-record
+methods make one such record (``push_single``). A connector overrides ``push`` only
+for what comes around its records (checks, a record synced first, follow-up jobs),
+calling ``record_push`` for each.
 
 Credentials come from the settings (environment), never from task arguments;
 ``secrets`` names them so the redactor masks them everywhere.
@@ -47,7 +51,8 @@ from .http import Observer, PlatformClient
 if TYPE_CHECKING:
     import requests
 
-    from .services import SyncContext
+    from .engine.records import PlatformRecord
+    from .engine.run import SyncContext
 
 # The local model each entity is read from. A charge is an asset's charges.
 ENTITY_MODELS: dict[str, str] = {
@@ -117,6 +122,8 @@ class Connector:
     # with ``{external_id}`` (the Sync History links the External ID to it, as seed 003's
     # does). An entity not named, or a platform that documents no such address, has none.
     record_url_templates: ClassVar[Mapping[str, str]] = {}
+    # entity → the platform records a record of it keeps, in push order (``platform_records``).
+    records: ClassVar[Mapping[str, Sequence[PlatformRecord]]] = {}
 
     # --- configuration --------------------------------------------------------
     def api_url(self) -> str:
@@ -161,8 +168,10 @@ class Connector:
         return entity_model(entity)._default_manager.all()
 
     def role(self, entity: str, record: models.Model) -> str:
-        """The binding role of a record's main platform record (one entity may have several)."""
-        return entity
+        """The binding role of a record's main platform record (one entity may have several):
+        the first one declared (``platform_records``), else the entity's name."""
+        declared = self.platform_records(entity)
+        return declared[0].role if declared else entity
 
     def dependencies(self, entity: str, record: models.Model) -> list[tuple[str, models.Model]]:
         """Records that must exist on the platform before this one (synced first)."""
@@ -202,11 +211,25 @@ class Connector:
 
     # --- payloads ---------------------------------------------------------------
     def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
-        """The whole payload of a record (one-off and repeated fields)."""
-        raise NotImplementedError
+        """The whole payload of a record (one-off and repeated fields): that of its main
+        declared platform record, as a preview builds it."""
+        declared = self.platform_records(entity)
+        if not declared:
+            raise NotImplementedError
+        role = self.role(entity, record)
+        main = next((part for part in declared if part.role == role), declared[0])
+        return main.payload(None, record) or {}
 
     def rule(self, entity: str, field: str) -> FieldRule:
-        return FieldRule(self.field_rules.get(entity, {}).get(field, FieldRule.REPEATED))
+        """A payload field's rule: ``field_rules``', else that of the first declared record
+        naming it; fields named nowhere are repeated."""
+        named = self.field_rules.get(entity, {})
+        if field in named:
+            return FieldRule(named[field])
+        for declared in self.platform_records(entity):
+            if field in declared.fields:
+                return declared.rule(field)
+        return FieldRule.REPEATED
 
     # --- platform calls (the default single-record flow) ------------------------
     def lookup(
@@ -248,17 +271,35 @@ class Connector:
         them, and staff type the external id instead."""
         return None
 
+    def platform_records(self, entity: str) -> Sequence[PlatformRecord]:
+        """The platform records a record of ``entity`` keeps, in the order they are pushed
+        (each after those it depends on). Empty (the default): the single-record methods
+        above make the one record, in the role ``role`` names."""
+        return tuple(self.records.get(entity, ()))
+
     def preview_parts(
         self, entity: str, record: models.Model
     ) -> list[tuple[str, str, models.Model, dict[str, Any]]]:
         """The platform records a sync of ``record`` would write, as (role, entity,
-        record, payload). One by default; override alongside ``push``."""
-        return [(self.role(entity, record), entity, record, self.build_payload(entity, record))]
+        record, payload): those declared (``platform_records``), else the one record."""
+        declared = self.platform_records(entity)
+        if not declared:
+            return [(self.role(entity, record), entity, record, self.build_payload(entity, record))]
+        parts = []
+        for platform_record in declared:
+            payload = platform_record.payload(None, record)
+            if payload is not None:
+                parts.append((platform_record.role, platform_record.entity, record, payload))
+        return parts
 
     def push(self, context: SyncContext) -> Operation:
-        """Bring the platform in step with ``context.record``; return what was done."""
-        from .services import push_single
+        """Bring the platform in step with ``context.record``; return what was done: the
+        declared records pushed in turn, else the one record."""
+        from .engine.records import push_single, records_push
 
+        declared = self.platform_records(context.entity)
+        if declared:
+            return records_push(context, declared)
         return push_single(context, role=self.role(context.entity, context.record))
 
     # --- reconciliation ----------------------------------------------------------------

@@ -14,10 +14,10 @@ from django.db import models, transaction
 
 from .base import connector_for
 from .choices import ErrorKind
+from .engine.actions import job_retry
 from .models import SyncJob
 from .prepare import PrepareRefused
 from .selectors import error_queue
-from .services import job_retry
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The sync engine's error classes: how a failure is handled depends on its class.
 
 Connectors and platform clients raise these; the engine catches them and
-decides what happens to the job (see ``connectors.services.job_run``):
+decides what happens to the job (see ``connectors.engine.run.job_run``):
 
 - ``RecoverableError``: the platform or the network failed for now (timeout,
   connection error, 429, 5xx). Retried with exponential backoff and full

@@ -4,7 +4,7 @@ Bulk syncing is two steps, as on Acumatica's Prepare and Process forms:
 
 - *prepare* (``sync_prepare``) finds which records of a platform's exported
   entities are out of date and queues a job for each, in batches, through
-  ``services.changes_enqueue`` (so the jobs merge with pending ones and are
+  ``engine.publish.changes_enqueue`` (so the jobs merge with pending ones and are
   published on commit like any other change);
 - *process* (``sync_process``) runs the due jobs in this process, where no
   worker is wanted; otherwise the workers take them as they are published.
@@ -32,9 +32,11 @@ from django.utils import timezone
 
 from .base import Connector, connector_for, entity_model
 from .choices import Entity, JobStatus
+from .engine.publish import changes_enqueue
+from .engine.queue import initial_sync_events_record
+from .engine.sweep import jobs_process_due
 from .models import Binding, InitialSyncEvent, SyncJob
 from .selectors import error_queue, exporting_platforms
-from .services import changes_enqueue, initial_sync_events_record, jobs_process_due
 
 # Records read, compared and queued per batch (one transaction per batch).
 PREPARE_BATCH = 500

@@ -3,7 +3,7 @@
 They run inside the transaction of the change, so the job commits or rolls
 back with it; they only write the outbox row, never call a platform. A
 service that changes records with ``QuerySet.update()`` (no signals) calls
-``connectors.services.changes_enqueue`` itself.
+``connectors.engine.publish.changes_enqueue`` itself.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from customers.signals import lead_converted
 
 from .base import registered
 from .choices import Entity
+from .engine.publish import changes_enqueue
+from .engine.queue import initial_sync_events_record
 from .models import InitialSyncEvent
 from .selectors import exporting_platforms
-from .services import changes_enqueue, initial_sync_events_record
 
 
 def customer_saved(sender: Any, instance: Customer, created: bool, **kwargs: Any) -> None:
@@ -91,7 +92,7 @@ def assets_bulk_changed(sender: Any, asset_ids: list[int], **kwargs: Any) -> Non
 
 def initial_sync_event(sender: Any, customer: Customer, **kwargs: Any) -> None:
     """Seed 000's initial sync events: a lead converted (by a won quote or by hand) and a
-    sales order created (the manual sync is ``services.job_request``'s). A customer
+    sales order created (the manual sync is ``engine.queue.job_request``'s). A customer
     created directly is not one: it waits for a manual sync, which can map it to an
     existing company first."""
     if kwargs.get("signal") is lead_converted:

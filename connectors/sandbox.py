@@ -370,6 +370,11 @@ def register_emulator(cls: type[Emulator]) -> type[Emulator]:
     return cls
 
 
+def unregister_emulator(platform: str) -> None:
+    """Stop serving a platform's emulator (a test's own platform, say)."""
+    registry["emulators"].pop(platform, None)
+
+
 def emulator_for(platform: str) -> Emulator:
     try:
         return registry["emulators"][platform]

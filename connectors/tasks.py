@@ -6,19 +6,20 @@ the sweeper republishes due jobs), never Celery's own countdown retries.
 
 from celery import shared_task
 
-from . import services
+from .engine.run import job_process
+from .engine.sweep import sync_sweep
 
 
 @shared_task(name="connectors.job_process", ignore_result=True)
 def job_process_task(platform: str, entity: str, object_id: int) -> None:
     """Claim and run the due pending job of one record on one platform."""
-    services.job_process(platform, entity, object_id)
+    job_process(platform, entity, object_id)
 
 
 @shared_task(name="connectors.sync_sweep", ignore_result=True)
 def sync_sweep_task() -> None:
     """Release jobs of dead workers and republish due jobs nobody took (Celery beat)."""
-    services.sync_sweep()
+    sync_sweep()
 
 
 @shared_task(name="connectors.sync_history_prune", ignore_result=True)

@@ -18,8 +18,8 @@ class AbillityConfig(PlatformConfig):
         from billing.item_rules import register_item_validator
         from billing.platform_rules import register_platform_line_rules
 
-        from . import charges, line_rules
+        from . import charge_types, charges, line_rules
 
         register_direct_route(PLATFORM, charges.DIRECT_ROUTE)
-        register_item_validator(charges.item_charge_type_errors)
+        register_item_validator(charge_types.item_charge_type_errors)
         register_platform_line_rules(PLATFORM, line_rules.LINE_RULES)

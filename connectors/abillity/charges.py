@@ -29,20 +29,23 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from billing.bill_status import line_components_accept
-from billing.choices import BillComponent, BillingFrequency, ItemType, LineAction
+from billing.choices import BillComponent, ItemType, LineAction
 from billing.direct_routes import DirectRoute
-from billing.models import Asset, BillingPlatform, BillingTransferItem, InventoryItem
+from billing.models import Asset, BillingPlatform, BillingTransferItem
 from billing.signals import lines_transferred
-from customers.models import CompanySettings
 
 from ..choices import Entity, FieldRule, Operation
+from ..engine.publish import changes_enqueue
+from ..engine.records import PlatformRecord, operations_combined, record_push
+from ..engine.run import SyncContext
 from ..errors import PermanentError
-from ..models import Binding, ChargeType
+from ..models import Binding
 from ..selectors import binding_for, platform_exports, record_bindings
-from ..services import SyncContext, changes_enqueue, job_memo, payload_hash
 from . import mappers
+from .charge_types import charge_type_problem
 from .client import AbillityClient
 from .constants import PLATFORM
+from .roles import ROLE_BILLING_SITE, ROLE_SITE
 
 ROLE_BILLING_ID = "billing_id"
 ROLE_CHARGES = {
@@ -86,13 +89,6 @@ FIELD_RULES = {
     **{role: CHARGE_RULES for role in ROLE_CHARGES.values()},
 }
 CLI_PATCH_FIELDS = ("StartDate", "ContractStartDate", "EndDate", "ContractEndDate")
-
-CHARGE_TYPE_FIELDS = ("data_description", "pricing_tier", "custom_field_1", "custom_field_2")
-
-
-def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
-    rules = FIELD_RULES[role]
-    return {k: v for k, v in payload.items() if rules.get(k, REPEATED) == REPEATED}
 
 
 # --- which assets, and when ------------------------------------------------------------------
@@ -198,8 +194,6 @@ def _layer_site(asset: Asset):
 
 
 def _site_id(asset: Asset) -> int:
-    from .sync import ROLE_BILLING_SITE, ROLE_SITE
-
     site = _layer_site(asset)
     if site is not None:
         binding = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, site.pk)
@@ -230,151 +224,6 @@ def charged_components(asset: Asset) -> list[str]:
     return found
 
 
-def charge_type_field(component: str) -> str:
-    """The inventory item field holding a component's charge type id: the company settings'
-    (Data Description for up-front and Pricing Tier for recurring, by default); read once
-    per job (``job_memo``)."""
-    company = job_memo("company settings", CompanySettings.load)
-    name = (
-        company.upfront_charge_type_field
-        if component == BillComponent.UPFRONT
-        else company.recurring_charge_type_field
-    )
-    if name not in CHARGE_TYPE_FIELDS:
-        raise PermanentError(
-            f'The company settings name "{name}" as the {BillComponent(component).label.lower()} '
-            f"charge type field; it must be one of {', '.join(CHARGE_TYPE_FIELDS)}."
-        )
-    return name
-
-
-def _expected_frequency(item: InventoryItem, component: str) -> str:
-    """The billing frequency a component's charge goes with: the up-front one is One off,
-    the recurring one the item's Billing Frequency."""
-    if component == BillComponent.UPFRONT:
-        return BillingFrequency.ONE_OFF
-    return item.billing_frequency
-
-
-def _type_mismatch(item: InventoryItem, component: str, type_id: int) -> str:
-    """Why the catalogue refuses ``type_id`` for this component of the item ("" when it
-    suits): aBILLity refuses a ChargeId that does not suit the charge's FrequencyTypeId
-    (abillity-api.md §10 rule 3, "servicecharge.ChargeId, Invalid ChargeId")."""
-    charge_type = job_memo(
-        "abillity charge types",
-        lambda: {found.type_id: found for found in ChargeType.objects.filter(platform=PLATFORM)},
-    ).get(type_id)
-    if charge_type is None:
-        return (
-            f"Abillity charge type {type_id} is not in the charge types list (Billing platform "
-            "sync → Charge types): add it there with the billing frequency Abillity gives it."
-        )
-    expected = _expected_frequency(item, component)
-    if charge_type.frequency != expected:
-        which = BillComponent(component).label.lower()
-        named = f" ({charge_type.name})" if charge_type.name else ""
-        return (
-            f"Abillity charge type {type_id}{named} is billed "
-            f"{charge_type.get_frequency_display()}, but the {which} charge is "
-            f"{BillingFrequency(expected).label}: Abillity refuses the pair. Use a "
-            f"{BillingFrequency(expected).label} charge type"
-            + ("." if component == BillComponent.UPFRONT else " or change the billing frequency.")
-        )
-    return ""
-
-
-def charge_type_problem(item: InventoryItem, component: str) -> tuple[int | None, str, bool]:
-    """The item's charge type id for a component, or why it cannot be used: (the id or
-    None, the problem, whether the charge still goes without a type). Seed 001: "If a
-    product or service from The Layer is synced without a charge ID, the sync to Abillity
-    will still occur, and the item should appear in the reject queue": a missing id sends
-    the charge without ``ChargeId``; a wrong one (not a number, not in the catalogue, or
-    of another frequency) sends nothing for that charge."""
-    field = charge_type_field(component)
-    label = str(InventoryItem._meta.get_field(field).verbose_name).title()
-    value = str(getattr(item, field) or "").strip()
-    which = BillComponent(component).label.lower()
-    if not value:
-        return (
-            None,
-            (
-                f'Inventory item "{item}" has no Abillity {which} charge type id in its '
-                f'"{label}" field (the id of the service charge type in Abillity): the {which} '
-                "charge was sent without one. Add it"
-            ),
-            True,
-        )
-    if not value.isdigit():
-        return (
-            None,
-            (
-                f'Inventory item "{item}": its "{label}" field holds "{value[:30]}", not an '
-                f"Abillity {which} charge type id (a number); the {which} charge was not sent. "
-                "Correct it"
-            ),
-            False,
-        )
-    mismatch = _type_mismatch(item, component, int(value))
-    if mismatch:
-        return (
-            None,
-            (
-                f'Inventory item "{item}", {which} charge, "{label}" field: {mismatch} '
-                f"The {which} charge was not sent. Correct it"
-            ),
-            False,
-        )
-    return int(value), "", False
-
-
-def item_charge_type_errors(item: InventoryItem) -> dict[str, list[str]]:
-    """Where staff set them (``billing.item_rules``): the charge type ids of an item routed
-    to Abillity must be numbers in the charge types list, of the component's frequency."""
-    errors: dict[str, list[str]] = {}
-    components = []
-    if item.upfront_route_id and item.upfront_route.code == PLATFORM:
-        components.append(BillComponent.UPFRONT)
-    if (
-        item.recurring_route_id
-        and item.recurring_route.code == PLATFORM
-        and item.item_type == ItemType.SERVICE
-    ):
-        components.append(BillComponent.RECURRING)
-    for component in components:
-        field = charge_type_field(component)
-        value = str(getattr(item, field) or "").strip()
-        if not value:
-            continue  # seed 001: it may sync without one (and is then in the reject queue)
-        which = BillComponent(component).label.lower()
-        if not value.isdigit():
-            problem = f"The Abillity {which} charge type id must be a number."
-        else:
-            problem = _type_mismatch(item, component, int(value))
-        if problem:
-            errors.setdefault(field, []).append(problem)
-    return errors
-
-
-def asset_payloads(asset: Asset, *, site_id: int = 0) -> list[tuple[str, dict[str, Any]]]:
-    """(role, payload) of each Abillity record the asset makes, for the preview."""
-    parts = []
-    if asset.identifier.strip():
-        parts.append((ROLE_BILLING_ID, dict(mappers.billing_id_payload(asset, site_id=site_id))))
-    for component in charged_components(asset):
-        charge_type, _, _ = charge_type_problem(asset.inventory_item, component)
-        parts.append(
-            (
-                ROLE_CHARGES[component],
-                dict(
-                    mappers.service_charge_payload(
-                        asset, component=component, site_id=site_id, charge_type_id=charge_type
-                    )
-                ),
-            )
-        )
-    return parts
-
-
 # --- the push ----------------------------------------------------------------------------------
 
 
@@ -393,8 +242,6 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
     """Send an asset's billing ID and charges (a New & Cease target first), then mark what
     Abillity accepted In Billing. Fails, after sending the rest, when a charge type id is
     missing."""
-    from .sync import _bind, _combined
-
     operations: list[str] = []
     line = asset.sales_order_line
     if line is not None and line.action == LineAction.NEW_AND_CEASE and line.target_asset:
@@ -404,10 +251,10 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
             # through the target's own job (claimed here, or waited for while another
             # worker has it), so two workers never push the target at once.
             context.sync_first(Entity.ASSET, target)
-    client: AbillityClient = context.client
     site_id = _site_id(asset)
     if asset.identifier.strip():
-        operations.append(_push_billing_id(context, client, asset, site_id, _bind))
+        payload = dict(mappers.billing_id_payload(asset, site_id=site_id))
+        operations.append(record_push(context, BILLING_ID, payload=payload))
     problems = []
     accepted = []
     for component in charged_components(asset):
@@ -421,7 +268,7 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
                 asset, component=component, site_id=site_id, charge_type_id=charge_type
             )
         )
-        operations.append(_push_charge(context, client, asset, component, payload, _bind))
+        operations.append(record_push(context, CHARGES[component], payload=payload))
         if not problem:
             accepted.append(component)
     if line is not None:
@@ -441,40 +288,7 @@ def asset_push(context: SyncContext, asset: Asset) -> Operation:
             " ".join(f"{problem} and retry this job." for problem in problems)
             + (" The rest was sent." if sent else "")
         )
-    return _combined(operations)
-
-
-def _push_billing_id(context, client, asset, site_id, bind) -> str:
-    binding = context.binding(ROLE_BILLING_ID, Entity.ASSET, asset.pk)
-    payload = dict(mappers.billing_id_payload(asset, site_id=site_id))
-    repeated = _repeated(ROLE_BILLING_ID, payload)
-    digest = payload_hash(repeated)
-    if binding.external_id:
-        if binding.payload_hash == digest and not context.job.force:
-            return Operation.NONE
-        client.cli_update(int(binding.external_id), {k: repeated[k] for k in CLI_PATCH_FIELDS})
-        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
-        return Operation.CEASED if payload.get("EndDate") else Operation.UPDATED
-    existing = _active_cli(client, site_id, payload["CLI"])
-    if existing is not None:
-        owner = Binding.objects.filter(
-            platform=PLATFORM, role=ROLE_BILLING_ID, external_id=str(existing["Id"])
-        ).first()
-        if owner is not None:
-            # Another asset's billing ID on this site: reused, never duplicated.
-            context.notes.append(
-                f"Billing ID {payload['CLI']} is already on the site (asset #{owner.object_id}); "
-                "reused."
-            )
-            return Operation.NONE
-        bind(binding, str(existing["Id"]), payload={}, digest="")
-        client.cli_update(existing["Id"], {k: repeated[k] for k in CLI_PATCH_FIELDS})
-        bind(binding, str(existing["Id"]), payload=payload, digest=digest)
-        context.notes.append(f"Found billing ID {payload['CLI']} on Abillity.")
-        return Operation.UPDATED
-    cli_id = client.cli_create(payload)
-    bind(binding, str(cli_id), payload=payload, digest=digest)
-    return Operation.INSERTED
+    return operations_combined(operations)
 
 
 def _active_cli(client: AbillityClient, site_id: int, number: str) -> dict | None:
@@ -482,28 +296,6 @@ def _active_cli(client: AbillityClient, site_id: int, number: str) -> dict | Non
         if cli.get("SiteId") == site_id and not cli.get("EndDate"):
             return cli
     return None
-
-
-def _push_charge(context, client, asset, component, payload, bind) -> str:
-    role = ROLE_CHARGES[component]
-    binding = context.binding(role, Entity.ASSET, asset.pk)
-    repeated = _repeated(role, payload)
-    digest = payload_hash(repeated)
-    if binding.external_id:
-        if binding.payload_hash == digest and not context.job.force:
-            return Operation.NONE
-        client.service_charge_update(int(binding.external_id), repeated)
-        bind(binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest)
-        return Operation.CEASED if payload.get("LastPayment") else Operation.UPDATED
-    found = _find_charge(client, payload)
-    if found is not None:
-        bind(binding, str(found), payload={}, digest="")
-        client.service_charge_update(found, repeated)
-        bind(binding, str(found), payload=payload, digest=digest)
-        return Operation.UPDATED
-    charge_id = client.service_charge_create(payload)
-    bind(binding, str(charge_id), payload=payload, digest=digest)
-    return Operation.INSERTED
 
 
 def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
@@ -528,6 +320,82 @@ def _find_charge(client: AbillityClient, payload: dict[str, Any]) -> int | None:
         if same and not taken:
             return int(charge["Id"])
     return None
+
+
+def _preview_site_id(asset: Asset) -> int:
+    try:
+        return _site_id(asset)
+    except PermanentError:
+        return 0  # not on Abillity yet: the preview shows the rest
+
+
+def _billing_id_payload(context: SyncContext | None, asset: Asset) -> dict[str, Any] | None:
+    if not asset.identifier.strip():
+        return None
+    return dict(mappers.billing_id_payload(asset, site_id=_preview_site_id(asset)))
+
+
+def _charge_payload(component: str):
+    def payload(context: SyncContext | None, asset: Asset) -> dict[str, Any] | None:
+        if component not in charged_components(asset):
+            return None
+        charge_type, _, _ = charge_type_problem(asset.inventory_item, component)
+        return dict(
+            mappers.service_charge_payload(
+                asset,
+                component=component,
+                site_id=_preview_site_id(asset),
+                charge_type_id=charge_type,
+            )
+        )
+
+    return payload
+
+
+def _found_cli(context: SyncContext, asset: Asset, payload: dict[str, Any]) -> str | None:
+    existing = _active_cli(context.client, payload["SiteId"], payload["CLI"])
+    return str(existing["Id"]) if existing is not None else None
+
+
+def _found_charge(context: SyncContext, asset: Asset, payload: dict[str, Any]) -> str | None:
+    found = _find_charge(context.client, payload)
+    return str(found) if found is not None else None
+
+
+# The billing ID is found by number on its site; a billing ID of another asset on the site
+# (a second product on one number) is shared, never duplicated. aBILLity's CLI update
+# (CLIPatch) takes the dates only.
+BILLING_ID = PlatformRecord(
+    role=ROLE_BILLING_ID,
+    entity=Entity.ASSET,
+    label="billing ID",
+    fields=BILLING_ID_RULES,
+    payload=_billing_id_payload,
+    lookup=_found_cli,
+    create=lambda context, asset, payload: str(context.client.cli_create(payload)),
+    update=lambda context, asset, external_id, body: context.client.cli_update(
+        int(external_id), {k: body[k] for k in CLI_PATCH_FIELDS}
+    ),
+    shared=True,
+    ends=lambda asset, payload, before: bool(payload.get("EndDate")),
+)
+CHARGES = {
+    component: PlatformRecord(
+        role=role,
+        entity=Entity.ASSET,
+        fields=CHARGE_RULES,
+        payload=_charge_payload(component),
+        lookup=_found_charge,
+        create=lambda context, asset, payload: str(context.client.service_charge_create(payload)),
+        update=lambda context, asset, external_id, body: context.client.service_charge_update(
+            int(external_id), body
+        ),
+        depends_on=(ROLE_BILLING_ID,),
+        ends=lambda asset, payload, before: bool(payload.get("LastPayment")),
+    )
+    for component, role in ROLE_CHARGES.items()
+}
+RECORDS = (BILLING_ID, *CHARGES.values())
 
 
 # --- the Billing Export's direct route -----------------------------------------------------------

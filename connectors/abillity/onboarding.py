@@ -60,10 +60,10 @@ from customers.services import (
 
 from ..base import connector_for
 from ..choices import Entity
+from ..engine.push import binding_bind, payload_hash, repeated_fields
 from ..errors import ConfigurationError, NotFoundError, SyncError
 from ..models import Binding
 from ..prepare import Progress
-from ..services import _bind, payload_hash, repeated_fields
 from .client import AbillityClient
 from .constants import PLATFORM
 from .onboarding_remote import (
@@ -75,14 +75,14 @@ from .onboarding_remote import (
     remote_text,
     street_lines,
 )
-from .sync import (
+from .roles import (
     ROLE_BILLING_INFORMATION,
     ROLE_BILLING_SITE,
     ROLE_COMPANY,
     ROLE_CONTACT,
     ROLE_SITE,
-    AbillityConnector,
 )
+from .sync import AbillityConnector
 
 logger = logging.getLogger(__name__)
 
@@ -448,10 +448,10 @@ def _bound(
         platform=PLATFORM, role=role, entity=entity, object_id=record.pk
     )
     if payload is None:
-        _bind(binding, str(external_id), payload={}, digest="", now=timezone.now())
+        binding_bind(binding, str(external_id), payload={}, digest="", now=timezone.now())
         return
     digest = payload_hash(repeated_fields(connector, entity, payload))
-    _bind(binding, str(external_id), payload=payload, digest=digest, now=timezone.now())
+    binding_bind(binding, str(external_id), payload=payload, digest=digest, now=timezone.now())
 
 
 def _differences(

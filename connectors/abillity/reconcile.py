@@ -34,7 +34,7 @@ from ..errors import NotFoundError, SyncError
 from ..models import Binding
 from .charges import ROLE_BILLING_ID, ROLE_CHARGES
 from .client import AbillityClient
-from .sandbox import PLATFORM
+from .constants import PLATFORM
 from .sync import ROLE_BILLING_SITE, ROLE_COMPANY, ROLE_CONTACT, ROLE_SITE
 
 KIND_LABELS = {

@@ -16,47 +16,48 @@ Record mapping:
 A customer sync also queues its sites and contacts, so a change to the
 customer (its Sage number, say) reaches every site and contacts are synced
 "whenever a customer record syncs".
+
+The records themselves are declared in ``records.py`` (customers, sites, contacts) and
+``charges.py`` (assets); this module is the connector: which records, when, and what
+comes around their push.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from billing.models import BillingPlatform
-from customers.choices import CustomerStage, CustomerStatus
+from customers.choices import CustomerStage
 from customers.models import Contact, Customer, Site
 from customers.selectors import (
     customer_default_site,
-    customer_quote_for_sync,
-    site_address_for_sync,
 )
 
 from ..base import Connector, RemoteRecord
-from ..choices import Entity, FieldRule, Operation
+from ..choices import Entity, Operation
+from ..engine.publish import changes_enqueue
+from ..engine.queue import initial_sync_happened
+from ..engine.records import operations_combined, record_push
+from ..engine.run import SyncContext
+from ..engine.scope import synced_inline
 from ..errors import NotFoundError, PermanentError
 from ..models import Binding, ChargeType, InitialSyncEvent, ValueMapping
 from ..selectors import binding_for
-from ..services import (
-    SyncContext,
-    changes_enqueue,
-    initial_sync_happened,
-    payload_hash,
-    push_single,
-    synced_inline,
-)
 from . import charges, mappers
 from .client import AbillityClient
 from .constants import PLATFORM, SANDBOX_CHARGE_TYPES, SANDBOX_CREDENTIALS
-
-ROLE_COMPANY = "company"
-ROLE_BILLING_SITE = "billing_site"  # on the customer: the Abillity site invoiced for all others
-ROLE_SITE = "site"
-ROLE_BILLING_INFORMATION = "billing_information"  # on a site: its one-off billing details
-ROLE_CONTACT = "site_contact"
+from .records import (
+    COMPANY,
+    FIELD_RULES,
+    MAPPING_BILL_RUN,
+    MAPPING_PAYMENT_METHOD,
+    RECORDS,
+    company_found,
+    person_found,
+)
+from .roles import ROLE_BILLING_SITE, ROLE_COMPANY, ROLE_CONTACT, ROLE_SITE
 
 # The annotation a job's record carries: whether its customer has been synced (seed 000).
 SYNC_STARTED = "abillity_sync_started"
@@ -70,53 +71,6 @@ def _sync_started(customer: OuterRef) -> Exists:
             platform=PLATFORM, role=ROLE_COMPANY, entity=Entity.CUSTOMER, object_id=customer
         ).exclude(external_id="")
     )
-
-
-MAPPING_BILL_RUN = "bill_run"
-MAPPING_PAYMENT_METHOD = "payment_method"
-
-ONE_OFF = FieldRule.ONE_OFF
-REPEATED = FieldRule.REPEATED
-
-# Seed 000's "One-off vs repeat syncs" table, plus the fields the API needs that the
-# table does not name (marked). One place: the connector, the preview and the tests
-# read it.
-FIELD_RULES: dict[str, dict[str, FieldRule]] = {
-    # Asset → billing ID and service charges (seed 001): connectors/abillity/charges.py
-    **charges.FIELD_RULES,
-    # Customer → Company
-    ROLE_COMPANY: {
-        "IsCustomer": REPEATED,  # Status (Pending / Live) → Contact Type "Customer"
-        "Name": REPEATED,  # not in the table: a renamed customer is renamed in Abillity
-    },
-    # Site → Site / subsite
-    ROLE_SITE: {
-        "SiteName": REPEATED,  # Name → Site Name
-        "ShortName": REPEATED,  # Description → Site Ref.
-        "Address": REPEATED,  # Address → Address
-        "Town": REPEATED,
-        "County": REPEATED,
-        "PostCode": REPEATED,
-        "AccountRef": REPEATED,  # Sage Reference → Ref.: resent on change (see docs)
-        "MainSite": ONE_OFF,  # the default flag decides the billing site once
-    },
-    # Customer billing details → each site, on its creation
-    ROLE_BILLING_INFORMATION: {
-        "BillRunID": ONE_OFF,  # Bill Run → Bill Run
-        "PaymentTerms": ONE_OFF,  # Payment Terms → Payment Terms
-        "PaymentConditionsId": ONE_OFF,  # Payment Method → Payment Method
-        "BillingContactId": ONE_OFF,  # Contact Name → Billing Contact
-    },
-    # Contact → person of a site
-    ROLE_CONTACT: {
-        "Christian": REPEATED,  # First Name → Name
-        "Surname": REPEATED,  # Last Name → Name
-        "DDI": REPEATED,  # Telephone → DDI
-        "MainContact": REPEATED,  # Decision Maker / Primary → Main Contact
-        "SiteID": ONE_OFF,  # not in the table: a person stays on the site it was made on
-        "Email": ONE_OFF,  # not in the table: required by the API to create a person
-    },
-}
 
 
 # aBILLity's FrequencyTypeId → Billing Frequency.
@@ -133,10 +87,6 @@ def sandbox_charge_types_ensure() -> None:
         )
 
 
-def _repeated(role: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if FIELD_RULES[role].get(k, REPEATED) == REPEATED}
-
-
 class AbillityConnector(Connector):
     identifier = PLATFORM
     name = "Abillity"
@@ -148,6 +98,7 @@ class AbillityConnector(Connector):
         Entity.CONTACT: FIELD_RULES[ROLE_CONTACT],
         Entity.ASSET: charges.CHARGE_RULES,
     }
+    records = RECORDS
 
     # --- configuration --------------------------------------------------------
     def client(self, observer=None, session=None) -> AbillityClient:
@@ -226,18 +177,6 @@ class AbillityConnector(Connector):
         if entity == Entity.ASSET:
             loaded = charges.with_replacement_known(loaded)
         return loaded
-
-    def role(self, entity: str, record: models.Model) -> str:
-        return {
-            Entity.CUSTOMER: ROLE_COMPANY,
-            Entity.SITE: ROLE_SITE,
-            Entity.ASSET: charges.ROLE_BILLING_ID,
-        }.get(entity, ROLE_CONTACT)
-
-    def rule(self, entity: str, field: str) -> FieldRule:
-        if entity == Entity.ASSET:
-            return charges.CHARGE_RULES.get(field, REPEATED)
-        return FIELD_RULES[self.role(entity, None)].get(field, REPEATED)
 
     def skip_reason(self, entity: str, record: models.Model) -> str:
         customer = record if entity == Entity.CUSTOMER else record.customer
@@ -354,104 +293,13 @@ class AbillityConnector(Connector):
                 )
         return sorted(found, key=lambda company: (company.name.casefold(), company.external_id))
 
-    # --- payloads --------------------------------------------------------------
-    def build_payload(self, entity: str, record: models.Model) -> dict[str, Any]:
-        if entity == Entity.ASSET:
-            parts = charges.asset_payloads(record)
-            return dict(parts[0][1]) if parts else {}
-        if entity == Entity.CUSTOMER:
-            return dict(mappers.company_payload(record))
-        if entity == Entity.SITE:
-            return dict(self._site_payload(record))
-        return dict(mappers.contact_payload(record, site_id=self._contact_site_id(record) or 0))
-
-    def reconcile(self, client: AbillityClient) -> list:
-        """Companies, sites, contacts, CLIs and charges against their bindings and our
-        values (``connectors.abillity.reconcile``)."""
-        from .reconcile import abillity_differences
-
-        return abillity_differences(client=client)
-
-    def preview_parts(self, entity: str, record: models.Model):
-        if entity == Entity.ASSET:
-            try:
-                site_id = charges._site_id(record)
-            except PermanentError:
-                site_id = 0
-            return [
-                (role, Entity.ASSET, record, payload)
-                for role, payload in charges.asset_payloads(record, site_id=site_id)
-            ]
-        parts = [(self.role(entity, record), entity, record, self.build_payload(entity, record))]
-        if entity == Entity.SITE:
-            parts.append(
-                (
-                    ROLE_BILLING_INFORMATION,
-                    Entity.SITE,
-                    record,
-                    self._billing_values(record.customer),
-                )
-            )
-        return parts
-
-    def _site_payload(self, site: Site) -> mappers.SitePayload:
-        billing = binding_for(PLATFORM, ROLE_BILLING_SITE, Entity.CUSTOMER, site.customer_id)
-        own = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, site.pk)
-        if billing and billing.external_id:
-            main = bool(own and own.external_id == billing.external_id)
-        else:
-            main = site.is_default  # the initial sync: the default site becomes the billing site
-        return mappers.site_payload(
-            site,
-            address=site_address_for_sync(site=site).address,
-            sage_account_number=site.customer.sage_account_number,
-            main_site=main,
-        )
-
-    def _billing_values(self, customer: Customer) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        mappings = _mappings(
-            {MAPPING_BILL_RUN: customer.bill_run, MAPPING_PAYMENT_METHOD: customer.payment_method}
-        )
-        bill_run = _mapped(mappings, MAPPING_BILL_RUN, customer.bill_run, "bill run")
-        if bill_run is not None:
-            values["BillRunID"] = bill_run
-        days = mappers.payment_terms_days(customer.payment_terms)
-        if days is not None:
-            values["PaymentTerms"] = days
-        method = _mapped(
-            mappings, MAPPING_PAYMENT_METHOD, customer.payment_method, "payment method"
-        )
-        if method is not None:
-            values["PaymentConditionsId"] = method
-        return values
-
-    def _contact_site_id(self, contact: Contact) -> int | None:
-        """The Abillity site of a contact: its own site's, else the billing site's."""
-        if contact.site_id and not contact.site.parent_id:
-            binding = binding_for(PLATFORM, ROLE_SITE, Entity.SITE, contact.site_id)
-        else:
-            binding = binding_for(PLATFORM, ROLE_BILLING_SITE, Entity.CUSTOMER, contact.customer_id)
-        return int(binding.external_id) if binding and binding.external_id else None
-
-    # --- platform calls --------------------------------------------------------
+    # --- the platform records ---------------------------------------------------
     def lookup(self, entity, record, payload, client: AbillityClient):
+        """The company or person matching by natural key, as the declarations find them
+        (``records.company_found``, ``records.person_found``)."""
         if entity == Entity.CUSTOMER:
-            wanted = payload["Name"].strip().casefold()
-            for company in client.company_list(name=payload["Name"].strip()):
-                if str(company.get("Name", "")).strip().casefold() == wanted:
-                    return str(company["Id"])
-            return None
-        if entity == Entity.CONTACT:
-            key = (payload["Email"].casefold(), payload["Christian"].casefold())
-            for person in client.site_contacts(payload["SiteID"]):
-                found = (
-                    str(person.get("Email") or "").casefold(),
-                    str(person.get("Christian") or "").casefold(),
-                )
-                if found == key:
-                    return str(person["Id"])
-        return None
+            return company_found(client, payload)
+        return person_found(client, payload) if entity == Entity.CONTACT else None
 
     def record_exists(self, entity, external_id) -> bool | None:
         if entity != Entity.CUSTOMER:
@@ -464,51 +312,24 @@ class AbillityConnector(Connector):
             return False
         return True
 
-    def create(self, entity, record, payload, client: AbillityClient) -> str:
-        if entity == Entity.CUSTOMER:
-            return str(client.company_create(payload))
-        return str(client.site_contact_create(payload))
+    def reconcile(self, client: AbillityClient) -> list:
+        """Companies, sites, contacts, CLIs and charges against their bindings and our
+        values (``connectors.abillity.reconcile``)."""
+        from .reconcile import abillity_differences
 
-    def update(self, entity, record, external_id, payload, client: AbillityClient) -> None:
-        if not payload:
-            return
-        if entity == Entity.CUSTOMER:
-            client.company_update(int(external_id), payload)
-        else:
-            client.site_contact_update(int(external_id), self._contact_modify(record, payload))
-
-    @staticmethod
-    def _contact_modify(contact: Contact, payload: dict[str, Any]) -> dict[str, Any]:
-        """``SiteContactModify`` marks ``Christian`` and ``Email`` Required (abillity-api.md
-        §8), on PATCH too: both go with every update. Email is one-off (sent when the
-        person is made), so the one sent then goes again, not a later change."""
-        binding = binding_for(PLATFORM, ROLE_CONTACT, Entity.CONTACT, contact.pk)
-        sent = binding.payload if binding is not None else {}
-        email = sent.get("Email") or contact.email.strip()
-        return {
-            **payload,
-            "Christian": payload.get("Christian", contact.first_name.strip()),
-            "Email": email,
-        }
+        return abillity_differences(client=client)
 
     def push(self, context: SyncContext) -> Operation:
         if context.entity == Entity.ASSET:
             return charges.asset_push(context, context.record)
         if context.entity == Entity.CUSTOMER:
             return self._push_customer(context)
-        if context.entity == Entity.SITE:
-            return self._push_site(context, context.record)
-        if self._contact_site_id(context.record) is None:
-            raise PermanentError(
-                f"Contact {context.record} has no Abillity site to go to yet: sync its customer "
-                "first."
-            )
-        return push_single(context, role=ROLE_CONTACT)
+        return super().push(context)
 
     # --- customers ----------------------------------------------------------------
     def _push_customer(self, context: SyncContext) -> Operation:
         customer: Customer = context.record
-        operations = [push_single(context, role=ROLE_COMPANY)]
+        operations = [record_push(context, COMPANY)]
         billing = context.binding(ROLE_BILLING_SITE, Entity.CUSTOMER, customer.pk)
         if not billing.external_id:
             default = customer_default_site(customer=customer)
@@ -543,224 +364,4 @@ class AbillityConnector(Connector):
         changes_enqueue(
             entity=Entity.CONTACT, object_ids=contact_ids, reason=reason, platforms=[PLATFORM]
         )
-        return _combined(operations)
-
-    # --- sites -----------------------------------------------------------------------
-    def _push_site(self, context: SyncContext, site: Site) -> Operation:
-        """Create or update one site; on creation also its billing details, once."""
-        customer = site.customer
-        company = binding_for(PLATFORM, ROLE_COMPANY, Entity.CUSTOMER, customer.pk)
-        if company is None or not company.external_id:
-            raise PermanentError(f"Customer {customer} has no Abillity company yet.")
-        company_id = int(company.external_id)
-        billing = context.binding(ROLE_BILLING_SITE, Entity.CUSTOMER, customer.pk)
-        binding = context.binding(ROLE_SITE, Entity.SITE, site.pk)
-        is_billing_site = (
-            billing.external_id == binding.external_id if billing.external_id else site.is_default
-        )
-        payload = dict(self._site_payload(site))
-        payload["MainSite"] = bool(is_billing_site)
-        client: AbillityClient = context.client
-        operation = Operation.NONE
-        made_now = False
-        if not binding.external_id:
-            external_id = self._find_site(client, company_id, payload["ShortName"])
-            if external_id is None:
-                made_now = True
-                external_id = client.site_create(
-                    company_id=company_id,
-                    short_name=payload["ShortName"],
-                    account_ref=payload["AccountRef"],
-                )
-            _bind(binding, str(external_id), payload={}, digest="")
-            if is_billing_site:
-                _bind(billing, str(external_id), payload={}, digest="")
-            operation = Operation.INSERTED
-        site_id = int(binding.external_id)
-        if site.pk == context.record.pk and context.entity == Entity.SITE:
-            context.external_id = binding.external_id
-        repeated = _repeated(ROLE_SITE, payload)
-        digest = payload_hash(repeated)
-        details = Operation.NONE
-        if not binding.payload:
-            # Never completed: the billing details first (aBILLity refuses a site update
-            # needing them before they exist: abillity-api.md §6, §16.10), then every
-            # field, then the billing site.
-            details = self._push_billing_information(
-                context, site, site_id, is_billing_site, made_now=made_now
-            )
-            client.site_update(site_id, payload)
-            if not is_billing_site:
-                client.site_set_billing_address(site_id, int(billing.external_id))
-            _bind(binding, binding.external_id, payload=payload, digest=digest)
-            operation = Operation.INSERTED
-        elif binding.payload_hash != digest or context.job.force:
-            changed = {k: v for k, v in repeated.items() if binding.payload.get(k) != v}
-            # SiteName and ShortName go with every PATCH: aBILLity may require them.
-            body = {"SiteName": payload["SiteName"], "ShortName": payload["ShortName"], **changed}
-            client.site_update(site_id, body)
-            _bind(
-                binding, binding.external_id, payload={**binding.payload, **repeated}, digest=digest
-            )
-            operation = operation or Operation.UPDATED
-        if details == Operation.NONE:
-            details = self._push_billing_information(context, site, site_id, is_billing_site)
-        return _combined([operation, details])
-
-    @staticmethod
-    def _find_site(client: AbillityClient, company_id: int, short_name: str) -> int | None:
-        for found in client.company_sites(company_id):
-            if str(found.get("ShortName", "")).strip() == short_name:
-                return int(found["Id"])
-        return None
-
-    def _push_billing_information(
-        self,
-        context: SyncContext,
-        site: Site,
-        site_id: int,
-        is_billing_site: bool,
-        *,
-        made_now: bool = False,
-    ) -> Operation:
-        """Bill run, payment terms, payment method and billing contact: once per site.
-        ``made_now``: this push created the site, so it has no billing information yet
-        (not read first)."""
-        binding = context.binding(ROLE_BILLING_INFORMATION, Entity.SITE, site.pk)
-        if binding.external_id:
-            return Operation.NONE
-        customer = site.customer
-        values = self._billing_values(customer)
-        if "BillRunID" in values and customer.status == CustomerStatus.CANCELLED:
-            # aBILLity refuses a bill run on a company that is not a customer.
-            del values["BillRunID"]
-            context.notes.append(
-                f"Bill run not set on site {site}: the customer is cancelled, and Abillity "
-                "takes bill runs only for customers."
-            )
-        self._check_sites_agree(customer, values)
-        contact = self._billing_contact(site, is_billing_site)
-        information = {k: v for k, v in values.items() if k != "BillRunID"}
-        if contact is not None:
-            person = context.ensure(Entity.CONTACT, contact)
-            information["BillingContactId"] = int(person.external_id)
-        client: AbillityClient = context.client
-        existing = None if made_now else client.billing_information_get(site_id)
-        if existing is None:
-            # None yet: PUT adds it (§7), also with nothing but a bill run to set, since
-            # aBILLity refuses a bill run on a site without one (§6).
-            client.billing_information_put(site_id, information)
-        else:
-            # A site found in aBILLity (adopted): PUT would replace the record and wipe what
-            # was typed there (billing e-mails); PATCH only what differs (§3, §7).
-            changed = {k: v for k, v in information.items() if existing.get(k) != v}
-            if changed:
-                client.billing_information_patch(site_id, changed)
-        if "BillRunID" in values:
-            # After the billing information: aBILLity refuses a bill run on a site without it.
-            client.site_update(
-                site_id,
-                {
-                    "SiteName": site.name.strip(),
-                    "ShortName": mappers.site_short_name(site),
-                    "BillRunID": values["BillRunID"],
-                },
-            )
-        done = {**values, **information}
-        _bind(binding, str(site_id), payload=done, digest=payload_hash({}))
-        return Operation.INSERTED if (information or values) else Operation.NONE
-
-    def _check_sites_agree(self, customer: Customer, values: dict[str, Any]) -> None:
-        """Bill run, payment terms and method are the customer's: every site shares them."""
-        site_ids = customer.sites.values("pk")  # a subquery: one round trip
-        for other in Binding.objects.filter(
-            platform=PLATFORM,
-            role=ROLE_BILLING_INFORMATION,
-            entity=Entity.SITE,
-            object_id__in=site_ids,
-        ).exclude(external_id=""):
-            for field in ("BillRunID", "PaymentTerms", "PaymentConditionsId"):
-                if other.payload.get(field) != values.get(field):
-                    raise PermanentError(
-                        f"Customer {customer}'s {_FIELD_LABELS[field]} ({values.get(field)}) "
-                        f"differs from what its other Abillity sites were given "
-                        f"({other.payload.get(field)}). All sites of a customer share bill run, "
-                        "payment terms and payment method: set the customer back, or make "
-                        "another customer for sites that need different ones."
-                    )
-
-    def _billing_contact(self, site: Site, is_billing_site: bool) -> Contact | None:
-        """A site contact whose type has the Billing flag, else (billing site) the quote's."""
-        contact = (
-            site.contacts.filter(contact_type__is_billing=True)
-            .exclude(email="")
-            .order_by("pk")
-            .first()
-        )
-        if contact is not None or not is_billing_site:
-            return contact
-        quote = customer_quote_for_sync(customer=site.customer)
-        quoted = quote.contact if quote is not None and quote.contact_id else None
-        if quoted is None or not quoted.email:
-            return None
-        if quoted.site_id and quoted.site_id != site.pk and not quoted.site.parent_id:
-            return None  # a person of another site cannot be this site's billing contact
-        return quoted
-
-
-_FIELD_LABELS = {
-    "BillRunID": "bill run",
-    "PaymentTerms": "payment terms",
-    "PaymentConditionsId": "payment method",
-}
-
-
-def _mappings(values: dict[str, str]) -> dict[tuple[str, str], ValueMapping]:
-    """The value mappings of these (kind: Layer value) pairs, in one query, by (kind, the
-    value in lower case); a value with none is missing."""
-    wanted = Q()
-    for kind, value in values.items():
-        if (value or "").strip():
-            wanted |= Q(kind=kind, layer_value__iexact=value.strip())
-    if not wanted:
-        return {}
-    found: dict[tuple[str, str], ValueMapping] = {}
-    for mapping in ValueMapping.objects.filter(wanted, platform=PLATFORM):
-        # Two spellings of one value (differing in case): the first in order, as before.
-        found.setdefault((mapping.kind, mapping.layer_value.lower()), mapping)
-    return found
-
-
-def _mapped(
-    mappings: dict[tuple[str, str], ValueMapping], kind: str, value: str, label: str
-) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    mapping = mappings.get((kind, value.lower()))
-    if mapping is None:
-        raise PermanentError(
-            f'No Abillity {label} id is set for "{value}". Add it under Billing platform sync → '
-            "Value mappings, then retry."
-        )
-    try:
-        return int(mapping.external_value)
-    except ValueError:
-        raise PermanentError(
-            f'The Abillity {label} id for "{value}" is "{mapping.external_value}", not a number.'
-        ) from None
-
-
-def _bind(binding: Binding, external_id: str, *, payload: dict[str, Any], digest: str) -> None:
-    from django.utils import timezone
-
-    from ..services import _bind as bind
-
-    bind(binding, external_id, payload=payload, digest=digest, now=timezone.now())
-
-
-def _combined(operations: list[str]) -> Operation:
-    for operation in (Operation.INSERTED, Operation.CEASED, Operation.UPDATED):
-        if operation in operations:
-            return operation
-    return Operation.NONE
+        return operations_combined(operations)

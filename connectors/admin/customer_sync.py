@@ -33,9 +33,9 @@ from customers.models import Customer
 from ..api.sync_status import customer_sync_status
 from ..base import Connector, UnknownPlatform, connector_for
 from ..choices import Entity
+from ..engine.actions import MappingRefused, customer_sync_request, external_id_problem
 from ..errors import SyncError
 from ..models import SyncJob
-from ..services import MappingRefused, customer_sync_request, external_id_problem
 from .common import (
     ACT_ON_JOBS,
     REQUEST_JOBS,

@@ -26,10 +26,10 @@ from layer_sync.admin import refusal_text, run_service_action
 
 from ..base import UnknownPlatform, entity_model
 from ..choices import ERROR_STATUSES, JobStatus
+from ..engine.actions import binding_map, job_retry, job_skip
 from ..errors import PermanentError
 from ..models import SyncJob
 from ..selectors import record_jobs
-from ..services import binding_map, job_retry, job_skip
 from .common import ACT_ON_JOBS, platform_label
 
 SKIP_REASON_LENGTH = 200

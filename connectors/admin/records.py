@@ -27,11 +27,11 @@ from django.views.decorators.http import require_POST
 
 from ..base import ENTITY_MODELS, UnknownPlatform, connector_for, entity_model, registered
 from ..choices import Entity
+from ..engine.queue import job_request
 from ..errors import SyncError
 from ..models import SyncJob
 from ..preview import record_preview
 from ..selectors import exporting_platforms, record_sync_state
-from ..services import job_request
 from .common import (
     ACT_ON_JOBS,
     REQUEST_JOBS,

@@ -36,10 +36,11 @@ from billing.services import asset_save
 from customers.models import Contact, Customer, Site
 
 from ..choices import Entity
+from ..engine.actions import external_id_problem
+from ..engine.publish import changes_enqueue
 from ..errors import SyncError
 from ..models import Binding
 from ..selectors import exporting_platforms
-from ..services import changes_enqueue, external_id_problem
 from .client import AffinityClient
 from .constants import PLATFORM
 from .sync import ENTITY_ROLES, ROLE_CTN, ROLE_SITE_PRODUCT

@@ -1,6 +1,6 @@
 """Serializers of the sync engine's API: jobs and their attempts, requests to sync, retry
 or skip, a record's sync state and a preview. Output shapes only; the work is done by
-connectors.services, connectors.selectors and connectors.preview, called by the views."""
+connectors.engine, connectors.selectors and connectors.preview, called by the views."""
 
 from __future__ import annotations
 

@@ -20,10 +20,10 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 
+from ..engine.actions import MappingRefused, customer_sync_request, job_retry, job_skip
 from ..errors import ConfigurationError, PermanentError, SyncError
 from ..models import SyncJob
 from ..preview import record_preview
-from ..services import MappingRefused, customer_sync_request, job_retry, job_skip
 from .filters import SyncJobFilter
 from .serializers import (
     CustomerSyncRequestSerializer,

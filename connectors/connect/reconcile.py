@@ -27,8 +27,8 @@ from ..choices import Entity
 from ..errors import NotFoundError
 from ..models import Binding
 from .client import ConnectClient
+from .constants import PLATFORM
 from .mappers import billing_reference
-from .sandbox import PLATFORM
 from .sync import ROLE_CLIENT
 
 KIND_LABELS = {

@@ -48,11 +48,11 @@ from layer_sync.links import link_url
 
 from ..base import connector_for, registered
 from ..choices import ERROR_STATUSES, Entity, ErrorKind, JobStatus, Operation
+from ..engine.push import binding_bind, payload_hash
 from ..errors import ConfigurationError, PermanentError, RecoverableError, SyncError
 from ..http import AttemptRecord
 from ..models import Binding, SyncAttempt, SyncJob
 from ..redaction import redact
-from ..services import _bind, payload_hash
 from . import mappers
 from .client import BillingReferenceTaken, ConnectClient
 from .constants import NAME_MAX, PLATFORM
@@ -274,7 +274,7 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
             for name in ("name", "type", "start_date", "end_date", "billing_reference"):
                 if remote.get(name) not in (None, ""):
                     record[name] = str(remote[name])
-        _bind(
+        binding_bind(
             binding,
             str(remote["id"]),
             payload=record,

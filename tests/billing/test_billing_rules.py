@@ -300,7 +300,7 @@ def test_two_live_lines_on_one_number_give_one_row_with_the_earliest_start(affin
 # --- 6. the page and the action agree ------------------------------------------------------------
 def _abillity_direct(on: bool = True):
     from billing.models import BillingPlatform
-    from connectors.services import entity_settings_ensure
+    from connectors.engine.entity_settings import entity_settings_ensure
 
     entity_settings_ensure()
     BillingPlatform.objects.filter(code=PlatformCode.ABILLITY).update(integration_enabled=on)

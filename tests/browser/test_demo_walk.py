@@ -143,7 +143,7 @@ def test_every_admin_list_and_record_page_fits_a_1366_px_window(window):
     (an API token's page holds a 128-character digest; a job's list, long record names)."""
     from django.contrib import admin
 
-    from connectors.services import jobs_process_due
+    from connectors.engine.sweep import jobs_process_due
 
     jobs_process_due()  # the demo's pending syncs, so that the Sync History has rows
     visited = []

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from billing import call_charges, selectors
 from billing.models import BatchSheet, SalesOrderLine
-from connectors import services
 from connectors.choices import Entity, JobStatus
+from connectors.engine import publish, sweep
 from connectors.models import SyncJob
 from customers.models import Contact
 from tests.billing.call_charge_helpers import import_file, import_settings
@@ -218,7 +218,7 @@ def test_the_record_panel_follows_a_background_job_until_it_ends(
 ):
     # No worker takes the job: it stays pending until this test runs it, as a busy
     # worker would.
-    monkeypatch.setattr(services, "job_publish", lambda *args, **kwargs: True)
+    monkeypatch.setattr(publish, "job_publish", lambda *args, **kwargs: True)
     customer = CustomerFactory(name="Background Ltd")
     job = SyncJob.objects.get(entity=Entity.CUSTOMER, object_id=customer.pk)
     page = staff_page
@@ -228,7 +228,7 @@ def test_the_record_panel_follows_a_background_job_until_it_ends(
     page.wait_for_function(
         "el => el.textContent.includes('is pending')", arg=indicator.element_handle()
     )
-    services.jobs_process_due()
+    sweep.jobs_process_due()
 
     page.wait_for_selector('#sync-state .sync-progress[data-job-state="done"]')
     assert indicator.get_attribute("data-job-status") == JobStatus.SUCCEEDED

@@ -5,9 +5,9 @@ import socket
 import pytest
 
 from billing.models import BillingPlatform
-from connectors import services
+from connectors.engine import publish
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.sandbox import emulator_for
-from connectors.services import entity_settings_ensure
 from tests.connectors.fake import PLATFORM
 
 
@@ -43,7 +43,7 @@ def publish_calls(monkeypatch):
         calls.append((platform, entity, object_id, countdown))
         return True
 
-    monkeypatch.setattr(services, "job_publish", record)
+    monkeypatch.setattr(publish, "job_publish", record)
     return calls
 
 

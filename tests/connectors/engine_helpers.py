@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from billing.models import BillingPlatform
 from connectors.choices import Entity
+from connectors.engine.entity_settings import entity_settings_ensure
+from connectors.engine.run import job_process
 from connectors.models import SyncJob
-from connectors.services import entity_settings_ensure, job_process
 from tests.connectors.fake import PLATFORM
 
 T = TypeVar("T")

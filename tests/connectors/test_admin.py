@@ -17,6 +17,7 @@ from django.utils import timezone
 from billing.models import BillingPlatform
 from connectors.admin import jobs_status_summary
 from connectors.choices import Entity, ErrorKind, FilterCondition, JobStatus, Operation
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.models import (
     Binding,
     EntitySetting,
@@ -25,7 +26,6 @@ from connectors.models import (
     SyncJob,
     ValueMapping,
 )
-from connectors.services import entity_settings_ensure
 from tests.admin_helpers import (
     add_inline_row,
     admin_form_data,

@@ -14,8 +14,9 @@ from django.utils.html import format_html
 from billing.models import BillingPlatform
 from connectors.base import Connector, register, unregister
 from connectors.choices import Entity, ErrorKind, JobStatus
+from connectors.engine.entity_settings import entity_settings_ensure
+from connectors.engine.push import payload_hash
 from connectors.models import Binding, SyncJob
-from connectors.services import entity_settings_ensure, payload_hash
 from layer_sync.admin import (
     change_form_panels,
     register_change_form_panel,

@@ -18,9 +18,10 @@ from billing.models import BillingPlatform
 from connectors.api.sync_status import records_sync_state
 from connectors.base import Connector, register, unregister
 from connectors.choices import Entity, ErrorKind, JobStatus, Operation
+from connectors.engine.entity_settings import entity_settings_ensure
+from connectors.engine.push import payload_hash
 from connectors.models import Binding, EntitySetting, SyncAttempt, SyncJob
 from connectors.selectors import record_sync_state
-from connectors.services import entity_settings_ensure, payload_hash
 from tests.api.conftest import user_with_perms
 from tests.connectors.fake import PLATFORM
 from tests.factories import AssetFactory, ContactFactory, CustomerFactory, SiteFactory

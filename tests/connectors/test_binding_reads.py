@@ -6,6 +6,7 @@ import responses
 from django.utils import timezone
 
 from connectors import http
+from connectors.engine.push import binding_bind as _bind
 from connectors.errors import PermanentError
 from connectors.models import Binding
 from connectors.selectors import (
@@ -14,7 +15,6 @@ from connectors.selectors import (
     bindings_prefetch,
     bindings_read_once,
 )
-from connectors.services import _bind
 
 pytestmark = pytest.mark.django_db
 

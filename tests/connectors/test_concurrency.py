@@ -12,8 +12,10 @@ import pytest
 from django.db import connection
 
 from connectors.choices import Entity, JobStatus, Operation
+from connectors.engine.claim import job_claim
+from connectors.engine.queue import job_request
+from connectors.engine.run import job_process, job_run
 from connectors.models import Binding, SyncJob
-from connectors.services import job_claim, job_process, job_request, job_run
 from customers import services as customer_services
 from customers.models import Customer
 from tests.connectors.fake import PLATFORM

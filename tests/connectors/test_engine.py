@@ -15,16 +15,12 @@ from django.utils import timezone
 
 from connectors.base import UnknownPlatform
 from connectors.choices import Entity, ErrorKind, JobStatus, Operation
+from connectors.engine.claim import job_claim
+from connectors.engine.queue import job_request
+from connectors.engine.run import backoff_delay, job_process, job_run
+from connectors.engine.sweep import jobs_process_due
 from connectors.errors import ConfigurationError, PermanentError
 from connectors.models import Binding, SyncAttempt, SyncJob
-from connectors.services import (
-    backoff_delay,
-    job_claim,
-    job_process,
-    job_request,
-    job_run,
-    jobs_process_due,
-)
 from customers import services as customer_services
 from customers.models import Customer
 from tests.connectors.engine_helpers import (
@@ -353,13 +349,13 @@ def test_an_unexpected_error_fails_the_job_with_a_message_and_logs_the_traceback
         raise ValueError("the mapper tripped")
 
     monkeypatch.setattr(FakeConnector, "build_payload", broken)
-    with caplog.at_level(logging.ERROR, logger="connectors.services"):
+    with caplog.at_level(logging.ERROR, logger="connectors.engine.run"):
         customer = CustomerFactory(name="Buggy Ltd")
 
     job = job_of(customer)
     assert (job.status, job.error_kind) == (JobStatus.FAILED, ErrorKind.PERMANENT)
     assert job.last_error == "Internal error (ValueError: the mapper tripped); see the worker log."
-    (record,) = [r for r in caplog.records if r.name == "connectors.services"]
+    (record,) = [r for r in caplog.records if r.name == "connectors.engine.run"]
     assert record.getMessage() == f"Sync job #{job.pk} failed unexpectedly"
     assert record.exc_info is not None
 

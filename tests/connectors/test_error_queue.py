@@ -5,10 +5,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.choices import Entity, ErrorKind, JobStatus, Operation
+from connectors.engine.actions import binding_map, job_retry, job_skip
+from connectors.engine.queue import job_request
+from connectors.engine.run import job_process
 from connectors.errors import PermanentError
 from connectors.models import Binding, SyncJob
 from connectors.selectors import error_queue
-from connectors.services import binding_map, job_process, job_request, job_retry, job_skip
 from customers.models import Customer
 from tests.connectors.engine_helpers import integration_off, job_of, jobs_of
 from tests.connectors.fake import PLATFORM, FakeConnector

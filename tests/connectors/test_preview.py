@@ -4,10 +4,10 @@ import pytest
 
 from connectors.base import UnknownPlatform
 from connectors.choices import Entity, FilterCondition
+from connectors.engine.actions import binding_map
 from connectors.errors import SyncError
 from connectors.models import EntitySetting, ExportFilter, SyncJob
 from connectors.preview import record_preview
-from connectors.services import binding_map
 from customers.models import Customer
 from tests.connectors.engine_helpers import integration_off, integration_set, job_of
 from tests.connectors.fake import PLATFORM, FakeConnector

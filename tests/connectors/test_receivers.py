@@ -14,9 +14,10 @@ from django.utils import timezone
 from billing.models import BaseCategory
 from billing.signals import sales_order_created
 from connectors.choices import Direction, Entity, JobStatus
+from connectors.engine.claim import job_claim
+from connectors.engine.publish import changes_enqueue
 from connectors.models import EntitySetting, SyncJob
 from connectors.receivers import customer_saved
-from connectors.services import changes_enqueue, job_claim
 from customers import services as customer_services
 from customers.models import Customer
 from customers.signals import lead_converted

@@ -11,9 +11,15 @@ from django.utils import timezone
 
 from billing.models import BillingPlatform
 from connectors.choices import Direction, Entity, ErrorKind, JobStatus
+from connectors.engine.claim import job_claim
+from connectors.engine.finish import (
+    job_finish as _finish,
+)
+from connectors.engine.finish import (
+    job_requeue_if_unblocked as _requeue_if_unblocked,
+)
 from connectors.models import EntitySetting, ExportFilter, SyncJob
 from connectors.selectors import export_rules
-from connectors.services import _finish, _requeue_if_unblocked, job_claim
 from tests.connectors.fake import PLATFORM
 
 

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from connectors import tasks
 from connectors.choices import Entity, JobStatus
+from connectors.engine.claim import job_claim
+from connectors.engine.sweep import sync_sweep
 from connectors.models import SyncJob
-from connectors.services import job_claim, sync_sweep
 from customers.models import Customer
 from tests.connectors.engine_helpers import integration_off, job_of, jobs_of
 from tests.connectors.fake import PLATFORM
@@ -123,7 +124,7 @@ def test_the_sweeper_delivers_a_job_whose_publish_failed_with_the_broker_down(
     with integration_off():
         customer = CustomerFactory(name="Outage Ltd")
     monkeypatch.setattr(tasks.job_process_task, "apply", broker_down)
-    with caplog.at_level(logging.ERROR, logger="connectors.services"):
+    with caplog.at_level(logging.ERROR, logger="connectors.engine.publish"):
         customer.name = "Outage Again Ltd"
         customer.save()
 

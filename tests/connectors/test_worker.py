@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from connectors.choices import FINISHED_STATUSES, Entity, JobStatus, Operation
+from connectors.engine.sweep import sync_sweep
 from connectors.models import Binding, SyncJob
-from connectors.services import sync_sweep
 from tests.connectors.fake import PLATFORM
 from tests.connectors.worker_helpers import (
     REDIS_URL,
@@ -108,7 +108,7 @@ def test_the_sweeper_delivers_a_job_whose_publish_failed_while_the_broker_was_do
     down = f"redis://127.0.0.1:{closed_port()}/5"
     with (
         celery_publishing(broker_url=down, queue=worker_queue),
-        caplog.at_level(logging.ERROR, logger="connectors.services"),
+        caplog.at_level(logging.ERROR, logger="connectors.engine.publish"),
     ):
         customer = CustomerFactory(name="Outage Ltd")
 

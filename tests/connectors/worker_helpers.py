@@ -27,8 +27,8 @@ from django.db import connection
 from kombu import pools
 
 from billing.models import BillingPlatform
-from connectors import services
-from connectors.services import entity_settings_ensure
+from connectors.engine import publish
+from connectors.engine.entity_settings import entity_settings_ensure
 from layer_sync.celery import app as celery_app
 from tests.connectors.fake import PLATFORM
 
@@ -60,7 +60,7 @@ def capture_publishes(monkeypatch: Any) -> list[tuple[str, str, int]]:
         published.append((platform, entity, object_id))
         return True
 
-    monkeypatch.setattr(services, "job_publish", record)
+    monkeypatch.setattr(publish, "job_publish", record)
     return published
 
 

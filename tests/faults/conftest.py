@@ -18,8 +18,8 @@ import pytest
 import connectors.abillity.sync  # noqa: F401  (registers the connector and emulator)
 from billing.models import BillingPlatform
 from connectors.abillity.sandbox import PLATFORM
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.sandbox import emulator_for
-from connectors.services import entity_settings_ensure
 from tests.connectors.worker_helpers import CeleryWorker, celery_publishing
 
 from .helpers import RedisServer, wait_ready

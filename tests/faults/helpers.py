@@ -24,9 +24,9 @@ from redis.retry import Retry
 
 from connectors.abillity.sandbox import PLATFORM
 from connectors.choices import JobStatus
+from connectors.engine.queue import initial_sync_events_record
 from connectors.models import InitialSyncEvent, SyncAttempt, SyncJob
 from connectors.sandbox import Emulator
-from connectors.services import initial_sync_events_record
 from customers.models import Customer
 from tests.connectors.worker_helpers import CeleryWorker, wait_for
 from tests.factories import CustomerFactory, SiteFactory

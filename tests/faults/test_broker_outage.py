@@ -15,7 +15,7 @@ import logging
 import time
 
 from connectors.choices import Entity, JobStatus, Operation
-from connectors.services import sync_sweep
+from connectors.engine.sweep import sync_sweep
 from customers import services as customer_services
 from customers.models import Customer
 from tests.connectors.abillity.helpers import integration
@@ -51,7 +51,7 @@ def test_changes_saved_while_redis_is_down_all_arrive_once_it_is_back(
 
     before = [save(customer) for customer in customers[:2]]
     private_redis.stop()
-    with caplog.at_level(logging.ERROR, logger="connectors.services"):
+    with caplog.at_level(logging.ERROR, logger="connectors.engine.publish"):
         during = [save(customer) for customer in customers[2:5]]
     # Each change committed with its job; only its publish failed, and said so.
     for customer in during:

@@ -9,8 +9,9 @@ import threading
 import time
 
 from connectors.choices import Entity, JobStatus, Operation
+from connectors.engine.queue import job_request
+from connectors.engine.run import job_process
 from connectors.models import Binding
-from connectors.services import job_process, job_request
 from customers import services as customer_services
 from customers.models import Customer
 from tests.connectors.abillity.helpers import integration

@@ -16,7 +16,8 @@ import threading
 import time
 
 from connectors.choices import Entity, JobStatus, Operation
-from connectors.services import job_request, sync_sweep
+from connectors.engine.queue import job_request
+from connectors.engine.sweep import sync_sweep
 from tests.connectors.abillity.helpers import integration
 from tests.connectors.worker_helpers import wait_for
 

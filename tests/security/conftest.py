@@ -13,9 +13,9 @@ from django.utils import timezone
 from billing.choices import BillingFrequency
 from billing.models import BackgroundImport, BatchSheet, BillingTransfer, ChangeQueueEntry
 from connectors.choices import Entity, JobStatus
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.models import Binding, ChargeType, SyncJob, SyncSchedule, ValueMapping
 from connectors.schedules import sync_schedule_save
-from connectors.services import entity_settings_ensure
 from layer_sync.accounts.services import api_token_issue
 from tests.api.conftest import user_with_perms
 from tests.billing.call_charge_helpers import import_file

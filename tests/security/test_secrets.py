@@ -28,10 +28,12 @@ from connectors import redaction
 from connectors.base import registered
 from connectors.choices import JobStatus
 from connectors.connect.services import connect_client_send
+from connectors.engine.entity_settings import entity_settings_ensure
+from connectors.engine.queue import job_request
+from connectors.engine.sweep import jobs_process_due
 from connectors.errors import SyncError
 from connectors.models import Binding, SyncAttempt, SyncJob, ValueMapping
 from connectors.sandbox import emulator_for
-from connectors.services import entity_settings_ensure, job_request, jobs_process_due
 from layer_sync import settings as base_settings
 from tests.connectors.test_redaction import leaks
 from tests.factories import CustomerFactory, SiteAddressFactory, SiteFactory

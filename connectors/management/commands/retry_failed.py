@@ -5,7 +5,7 @@
     manage.py retry_failed --platform abillity --entity contact --json
 
 Each job goes back to pending now with its attempts reset (see
-``connectors.services.job_retry``); a job whose record has a pending job
+``connectors.engine.actions.job_retry``); a job whose record has a pending job
 already merges into it. Named jobs (``--job``) that are not in the error
 queue, or do not match the other filters, are refused before anything is
 retried.

@@ -7,9 +7,9 @@ from billing.models import BillingPlatform
 from connectors.abillity.client import AbillityClient
 from connectors.abillity.sandbox import PLATFORM, SANDBOX_CREDENTIALS
 from connectors.abillity.sync import sandbox_charge_types_ensure
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.models import ValueMapping
 from connectors.sandbox import emulator_for
-from connectors.services import entity_settings_ensure
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.choices import JobStatus
+from connectors.engine.queue import job_request
+from connectors.engine.sweep import jobs_process_due
 from connectors.models import Binding, SyncJob
-from connectors.services import job_request, jobs_process_due
 
 
 def drain(rounds: int = 10) -> None:

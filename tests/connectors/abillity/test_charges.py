@@ -11,7 +11,7 @@ from billing import export, selectors, services
 from billing.choices import BillingFrequency, BillStatus, ItemType, LineAction, PlatformCode
 from billing.models import InventoryItem, SalesOrderLine
 from connectors.choices import ErrorKind, JobStatus
-from connectors.services import job_retry
+from connectors.engine.actions import job_retry
 from tests.factories import (
     AssetFactory,
     SalesOrderFactory,

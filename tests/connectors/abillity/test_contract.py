@@ -26,8 +26,8 @@ from billing.models import BillingPlatform
 from connectors.abillity.mappers import site_short_name
 from connectors.abillity.sync import sandbox_charge_types_ensure
 from connectors.choices import JobStatus
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.models import ValueMapping
-from connectors.services import entity_settings_ensure
 from customers import services as customer_services
 from tests.factories import (
     AssetFactory,

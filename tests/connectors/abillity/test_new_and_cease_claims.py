@@ -11,8 +11,10 @@ from django.utils import timezone
 from billing import export, services
 from billing.choices import LineAction, PlatformCode
 from connectors.choices import ERROR_STATUSES, JobStatus
+from connectors.engine.claim import job_claim
+from connectors.engine.run import job_run
+from connectors.engine.sweep import jobs_process_due
 from connectors.models import SyncJob
-from connectors.services import job_claim, job_run, jobs_process_due
 from tests.connectors.worker_helpers import capture_publishes
 from tests.factories import SalesOrderFactory, platform
 from tests.helpers import on_postgresql, set_company

@@ -14,9 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from connectors.choices import ERROR_STATUSES, JobStatus
+from connectors.engine.sweep import jobs_process_due
 from connectors.models import SyncJob
 from connectors.prepare import sync_prepare, sync_process
-from connectors.services import jobs_process_due
 from tests.connectors.worker_helpers import calls_at_once as counting_calls_at_once
 from tests.connectors.worker_helpers import capture_publishes
 from tests.factories import ContactFactory, CustomerFactory, SiteFactory
@@ -100,7 +100,7 @@ def test_jobs_on_three_threads_sync_everything_once_within_the_call_slots(
 def test_an_error_in_a_job_thread_is_raised_to_the_caller_after_all_stop(
     abillity, customers, monkeypatch
 ):
-    from connectors import services
+    from connectors.engine import run
 
     queue_all()
     taken = []
@@ -109,7 +109,7 @@ def test_an_error_in_a_job_thread_is_raised_to_the_caller_after_all_stop(
         taken.append(object_id)
         raise RuntimeError(f"broken {entity} #{object_id}")
 
-    monkeypatch.setattr(services, "job_process", broken)
+    monkeypatch.setattr(run, "job_process", broken)
     with pytest.raises(RuntimeError, match="broken customer"):
         jobs_process_due(platform="abillity", threads=2)
     # A thread stops at its first error, and none takes a job after one: of the queue

@@ -6,8 +6,8 @@ import connectors.affinity.sync  # noqa: F401  (registers the connector and emul
 from billing.models import BillingPlatform
 from connectors.affinity.client import AffinityClient
 from connectors.affinity.sandbox import PLATFORM, SANDBOX_API_KEY
+from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.sandbox import emulator_for
-from connectors.services import entity_settings_ensure
 
 
 @pytest.fixture

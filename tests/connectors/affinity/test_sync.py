@@ -8,7 +8,7 @@ from billing import services as billing_services
 from billing.choices import LineAction
 from billing.export import billing_transfer
 from connectors.choices import ErrorKind, JobStatus, Operation
-from connectors.services import job_retry
+from connectors.engine.actions import job_retry
 from customers import services
 from customers.models import CompanySettings
 from tests.factories import ContactFactory, ContactTypeFactory, SiteFactory
