@@ -56,7 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.setup import ROOT, django_setup
 from bench.sync_processes import PLATFORM, QueryCounter, outbox_only_publishing
 
-DATABASE = "layer_sync_bench_sync"
+# Its own database (BENCH_SYNC_DATABASE names another, for runs side by side).
+DATABASE = os.environ.get("BENCH_SYNC_DATABASE", "layer_sync_bench_sync")
 CUSTOMER_PREFIX = "Sync bench customer "
 SHAPE_PREFIX = "Sync shape "
 SHAPES = ((1, 1), (3, 4), (6, 8))  # (sites, contacts) per customer
