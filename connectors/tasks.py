@@ -15,6 +15,13 @@ def job_process_task(platform: str, entity: str, object_id: int) -> None:
     services.job_process(platform, entity, object_id)
 
 
+@shared_task(name="connectors.jobs_process", ignore_result=True)
+def jobs_process_task(keys: list[list]) -> None:
+    """A transaction's records, [platform, entity, id] each: run the first's job, publish
+    the others' (one message a transaction, however many records it changed)."""
+    services.jobs_dispatch(keys)
+
+
 @shared_task(name="connectors.sync_sweep", ignore_result=True)
 def sync_sweep_task() -> None:
     """Release jobs of dead workers and republish due jobs nobody took (Celery beat)."""
