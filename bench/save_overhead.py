@@ -41,11 +41,10 @@ SAVE_PREFIX = "Save bench customer "
 
 
 def _customer():
-    from customers.models import Customer
-
     from django.db.models import Q
 
     from bench.sync import CUSTOMER_PREFIX, customers_build
+    from customers.models import Customer
 
     # The sync benchmark's first customer, or the one an earlier run of this one made.
     customer = (
