@@ -32,10 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.setup import django_setup
+from bench.setup import BROKER_URL, Broker, django_setup
 from bench.sync import DATABASE
 
-BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 QUEUE = "bench-save"
 SAVE_PREFIX = "Save bench customer "
 
@@ -59,44 +58,6 @@ def _customer():
         pk = customers_build(1, prefix=SAVE_PREFIX, sites=3, contacts=4, assets=0)[0]
         customer = Customer.objects.get(pk=pk)
     return customer
-
-
-class Broker:
-    """This process publishing to a real Redis on the benchmark's own queue, its messages
-    counted; ``close`` empties the queue and puts Celery's configuration back."""
-
-    def __init__(self, url: str) -> None:
-        import redis
-        from celery.signals import before_task_publish
-
-        from layer_sync.celery import app
-
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-        try:
-            self.client.ping()
-        except redis.RedisError as exc:
-            sys.exit(f"The save benchmark publishes to Redis: none answers at {url} ({exc}).")
-        self.client.delete(QUEUE)
-        self.app = app
-        self.sent = 0
-        app.conf.update(
-            broker_url=url,
-            task_always_eager=False,
-            task_default_queue=QUEUE,
-            task_default_exchange=QUEUE,
-            task_default_routing_key=QUEUE,
-        )
-        before_task_publish.connect(self._count, weak=False, dispatch_uid="bench_save_count")
-
-    def _count(self, **kwargs) -> None:
-        self.sent += 1
-
-    def queued(self) -> int:
-        return int(self.client.llen(QUEUE))
-
-    def close(self) -> None:
-        self.client.delete(QUEUE)
-        self.client.close()
 
 
 def _integrations(on: bool, codes: list[str]) -> None:
@@ -157,7 +118,7 @@ def run(saves: int = 200, rounds: int = 7, broker_url: str = BROKER_URL) -> dict
     from connectors.selectors import exporting_platforms
     from connectors.services import entity_settings_ensure
 
-    broker = Broker(broker_url)
+    broker = Broker(broker_url, QUEUE)
     entity_settings_ensure()
     codes = list(registered())
     was = dict(
