@@ -17,7 +17,8 @@ JSON to ``BENCH_WORKER_REPORT`` at shutdown:
 - CPU time: the whole process's (every thread: the pool's and Celery's own, which receives
   and acknowledges messages) and the pool threads' inside tasks alone.
 
-With ``BENCH_PROFILE`` set, every thread is profiled: each pool thread runs its tasks
+With ``BENCH_PROFILE`` set, every thread is profiled, in CPU time (``time.thread_time``:
+waiting on the platform or the database costs nothing): each pool thread runs its tasks
 under a ``cProfile`` of its own, Celery's main thread (the consumer) under another from
 ready to shutdown; they are merged into ``BENCH_PROFILE.<pid>`` (``pstats`` format).
 """
@@ -93,7 +94,7 @@ def _ready(**kwargs) -> None:
     TALLY.http = http_timer()
     TALLY.cpu_at_ready = time.process_time()
     if PROFILE:
-        TALLY.main_profiler = cProfile.Profile()
+        TALLY.main_profiler = cProfile.Profile(time.thread_time)
         TALLY.main_profiler.enable()
 
 
@@ -112,7 +113,7 @@ def _task_started(task=None, args=(), **kwargs) -> None:
     local.cpu = time.thread_time()
     if PROFILE:
         if not hasattr(local, "profiler"):
-            local.profiler = cProfile.Profile()
+            local.profiler = cProfile.Profile(time.thread_time)
             with TALLY.lock:
                 TALLY.profilers.append(local.profiler)
         local.profiler.enable()
