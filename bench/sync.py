@@ -715,11 +715,12 @@ def api_minimum_calls() -> dict:
 
     billing_sites = Site.objects.filter(is_default=True).count()
     sites = Site.objects.count()
-    charges = Asset.objects.filter(
-        upfront_route__code=PLATFORM, sell_price__gt=0
-    ).count() + Asset.objects.filter(
-        Q(recurring_route__code=PLATFORM), recurring_sell_price__gt=0
-    ).count()
+    charges = (
+        Asset.objects.filter(upfront_route__code=PLATFORM, sell_price__gt=0).count()
+        + Asset.objects.filter(
+            Q(recurring_route__code=PLATFORM), recurring_sell_price__gt=0
+        ).count()
+    )
     by_kind = {
         "customer": Customer.objects.count(),
         "site": 3 * billing_sites + 4 * (sites - billing_sites),

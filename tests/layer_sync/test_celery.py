@@ -59,3 +59,48 @@ def test_settings_send_tasks_to_the_broker_when_celery_broker_url_is_set(monkeyp
     assert loaded["CELERY_BROKER_URL"] == url
     assert loaded["CELERY_TASK_ALWAYS_EAGER"] is False
     assert loaded["CELERY_ACCEPT_CONTENT"] == ["json"]
+
+
+# --- database connections across tasks -----------------------------------------------------
+class _WorkerTask:
+    """A task as a worker runs it (not eagerly), for the task signals."""
+
+    class request:
+        is_eager = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_across_tasks(settings):
+    """layer_sync/celery.py: connections are kept by Django's own rule (CONN_MAX_AGE), not
+    closed around every task by Celery's Django fixup (a connection per sync job)."""
+    from celery.fixups.django import DjangoWorkerFixup
+    from celery.signals import task_postrun, task_prerun
+    from django.db import connection
+
+    connection.ensure_connection()
+    opened = connection.connection
+    fixup = DjangoWorkerFixup(celery_app)  # what a worker process installs
+    for _ in range(3):
+        task_prerun.send(sender=_WorkerTask)
+        fixup.on_task_prerun(sender=_WorkerTask)
+        connection.ensure_connection()
+        fixup.on_task_postrun(sender=_WorkerTask)
+        task_postrun.send(sender=_WorkerTask)
+
+    assert connection.connection is opened
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_closes_a_connection_older_than_conn_max_age_before_its_next_task(settings):
+    from celery.signals import task_prerun
+    from django.db import connection
+
+    connection.ensure_connection()
+    opened = connection.connection
+    connection.close_at = 0  # past its DATABASE_CONN_MAX_AGE
+
+    task_prerun.send(sender=_WorkerTask)
+
+    assert connection.connection is None
+    connection.ensure_connection()
+    assert connection.connection is not opened
