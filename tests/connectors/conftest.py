@@ -9,6 +9,13 @@ from connectors import services
 from connectors.sandbox import emulator_for
 from connectors.services import entity_settings_ensure
 from tests.connectors.fake import PLATFORM
+from tests.connectors.worker_helpers import (
+    REDIS_URL,
+    celery_publishing,
+    queue_delete,
+    redis_problem,
+    unique_queue,
+)
 
 
 @pytest.fixture
@@ -53,3 +60,23 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- a real broker -------------------------------------------------------------------------
+@pytest.fixture
+def worker_queue():
+    """A queue of this test's own on the test Redis, emptied and removed after."""
+    problem = redis_problem()
+    if problem:
+        pytest.skip(f"needs Redis, a real broker: {problem}")
+    queue = unique_queue()
+    yield queue
+    queue_delete(queue)
+
+
+@pytest.fixture
+def publishing_to_worker(settings, worker_queue):
+    """This process publishes to the test Redis, on ``worker_queue``, not eagerly."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with celery_publishing(broker_url=REDIS_URL, queue=worker_queue):
+        yield

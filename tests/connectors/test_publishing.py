@@ -9,7 +9,6 @@ from it. Without a Redis answering, the tests skip, saying so.
 import base64
 import json
 
-import pytest
 import redis
 from django.db import transaction
 
@@ -17,33 +16,8 @@ from connectors.choices import Entity
 from customers import services as customer_services
 from customers.models import Customer
 from tests.connectors.fake import PLATFORM
-from tests.connectors.worker_helpers import (
-    REDIS_URL,
-    celery_publishing,
-    queue_delete,
-    redis_problem,
-    unique_queue,
-)
+from tests.connectors.worker_helpers import REDIS_URL
 from tests.factories import ContactFactory, CustomerFactory, SiteFactory
-
-
-@pytest.fixture
-def queue():
-    """A queue of this test's own on the test Redis, removed after."""
-    problem = redis_problem()
-    if problem:
-        pytest.skip(f"needs Redis to publish to: {problem}")
-    name = unique_queue()
-    yield name
-    queue_delete(name)
-
-
-@pytest.fixture
-def publishing(settings, queue):
-    """This process publishes to the test Redis, on ``queue`` (not eagerly)."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with celery_publishing(broker_url=REDIS_URL, queue=queue):
-        yield
 
 
 def messages(queue: str) -> list[tuple[str, list]]:
@@ -62,16 +36,16 @@ def messages(queue: str) -> list[tuple[str, list]]:
 
 
 def test_a_customer_saved_with_its_site_and_contact_in_one_transaction_publishes_one_message(
-    fake_platform, publishing, queue
+    fake_platform, publishing_to_worker, worker_queue
 ):
     with transaction.atomic():
         customer = CustomerFactory(name="One Message Ltd")
         site = SiteFactory(customer=customer, name="Head office", is_default=True)
         contact = ContactFactory(customer=customer, site=site)
-        assert messages(queue) == []  # nothing before the commit
+        assert messages(worker_queue) == []  # nothing before the commit
 
     # Three records' jobs, one message naming them all, dependencies first.
-    assert messages(queue) == [
+    assert messages(worker_queue) == [
         (
             "connectors.jobs_process",
             [
@@ -86,10 +60,10 @@ def test_a_customer_saved_with_its_site_and_contact_in_one_transaction_publishes
 
 
 def test_a_burst_of_saves_of_one_record_in_one_transaction_publishes_one_message(
-    fake_platform, publishing, queue
+    fake_platform, publishing_to_worker, worker_queue
 ):
     customer = CustomerFactory(name="Burst Message Ltd")
-    before = len(messages(queue))
+    before = len(messages(worker_queue))
 
     with transaction.atomic():
         for n in range(5):
@@ -97,6 +71,6 @@ def test_a_burst_of_saves_of_one_record_in_one_transaction_publishes_one_message
             customer.name = f"Burst Message {n} Ltd"
             customer_services.customer_save(customer=customer)
 
-    assert messages(queue)[before:] == [
+    assert messages(worker_queue)[before:] == [
         ("connectors.job_process", [PLATFORM, Entity.CUSTOMER, customer.pk])
     ]
