@@ -50,7 +50,12 @@ def publish_calls(monkeypatch):
         calls.append((platform, entity, object_id, countdown))
         return True
 
+    def record_each(keys: list[tuple[str, str, int]]) -> bool:
+        # A transaction's records (one message with a broker): each is published now.
+        return all([record(*key) for key in keys])
+
     monkeypatch.setattr(services, "job_publish", record)
+    monkeypatch.setattr(services, "jobs_publish", record_each)
     return calls
 
 

@@ -60,7 +60,12 @@ def capture_publishes(monkeypatch: Any) -> list[tuple[str, str, int]]:
         published.append((platform, entity, object_id))
         return True
 
+    def record_each(keys: list[tuple[str, str, int]]) -> bool:
+        # A transaction's records (one message with a broker): each is published.
+        return all([record(*key) for key in keys])
+
     monkeypatch.setattr(services, "job_publish", record)
+    monkeypatch.setattr(services, "jobs_publish", record_each)
     return published
 
 
