@@ -179,7 +179,10 @@ def _drop_broker_connections() -> None:
 def celery_publishing(*, broker_url: str, queue: str) -> Iterator[None]:
     """Within the block, this process publishes tasks to ``broker_url`` on ``queue``."""
     conf = celery_app.conf
-    saved = {name: conf.get(name) for name in _PUBLISHING_CONF}
+    # Only what was set on the app itself is put back: the rest is read from the Django
+    # settings, and writing a value read under a test's settings override would keep it
+    # (task_always_eager False) for every later test.
+    saved = {name: conf.changes[name] for name in _PUBLISHING_CONF if name in conf.changes}
     _drop_broker_connections()
     conf.update(
         broker_url=broker_url,
@@ -192,6 +195,8 @@ def celery_publishing(*, broker_url: str, queue: str) -> Iterator[None]:
         yield
     finally:
         _drop_broker_connections()
+        for name in _PUBLISHING_CONF:
+            conf.changes.pop(name, None)
         conf.update(saved)
 
 
