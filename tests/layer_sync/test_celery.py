@@ -63,6 +63,12 @@ def test_settings_send_tasks_to_the_broker_when_celery_broker_url_is_set(monkeyp
 
 
 # --- database connections across tasks -----------------------------------------------------
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: Django never closes SQLite's in-memory test database",
+)
+
+
 class _WorkerTask:
     """A task as a worker runs it (not eagerly), for the task signals."""
 
@@ -70,6 +76,7 @@ class _WorkerTask:
         is_eager = False
 
 
+@needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_keeps_its_database_connection_across_tasks(settings):
     """layer_sync/celery.py: connections are kept by Django's own rule (CONN_MAX_AGE), not
@@ -90,10 +97,7 @@ def test_a_worker_keeps_its_database_connection_across_tasks(settings):
     assert connection.connection is opened
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: Django never closes SQLite's in-memory test database",
-)
+@needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_closes_a_connection_older_than_conn_max_age_before_its_next_task(settings):
     from celery.signals import task_prerun
