@@ -77,7 +77,7 @@ class _WorkerTask:
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_keeps_its_database_connection_across_tasks(settings):
     """layer_sync/celery.py: connections are kept by Django's own rule (CONN_MAX_AGE), not
     closed around every task by Celery's Django fixup (a connection per sync job)."""
@@ -98,7 +98,7 @@ def test_a_worker_keeps_its_database_connection_across_tasks(settings):
 
 
 @needs_postgresql
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_closes_a_connection_older_than_conn_max_age_before_its_next_task(settings):
     from celery.signals import task_prerun
 
