@@ -1,7 +1,6 @@
-"""The processes the sync benchmark starts: the platform's HTTP server and the sync workers.
+"""The platform's HTTP server the sync benchmark starts, and what its processes share.
 
     .venv/bin/python bench/sync_processes.py serve --database NAME --port PORT
-    .venv/bin/python bench/sync_processes.py work --database NAME
 
 ``serve`` runs the Django app (the Abillity emulator under ``/sandbox/abillity/``) in a
 threaded WSGI server on 127.0.0.1, one thread per connection, so N workers' calls overlap
@@ -14,16 +13,10 @@ emulator's own request log
 keeps the last 5,000 calls only; this count wraps its ``_log``, so it sees every call the
 log records.
 
-``work`` is one worker: it prints ``ready``, waits for a line on stdin, then loops
-``connectors.engine.sweep.jobs_process_due()`` until no job is pending or in flight, and prints
-one JSON line: the queries it made (``connection.execute_wrapper``), by the entity of the
-job that made them, its jobs, its CPU time and when it finished.
-
-Both publish nothing: a worker takes jobs from the outbox (``SyncJob``) by polling, as the
-embedded sweeper and ``sync --process`` do, instead of receiving one Celery message per
-job (no broker runs here). ``outbox_only_publishing`` turns eager tasks off and makes the
-publish a no-op, so a change enqueued mid-run waits for a worker instead of running
-inline in whichever process made it.
+The sync workers are real ``celery worker`` processes (``bench/sync_worker.py``).
+``outbox_only_publishing`` is for the benchmark's parts that run jobs in its own process
+(the resync, the shapes): it turns eager tasks off and makes a publish a no-op, so a
+change enqueued there waits for ``jobs_process_due`` instead of running inline.
 """
 
 from __future__ import annotations
@@ -36,7 +29,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,18 +40,26 @@ from bench.setup import django_setup
 PLATFORM = "abillity"
 
 
-def outbox_only_publishing() -> Counter:
-    """Publish no task messages (count them instead): the workers poll the outbox."""
-    from connectors.tasks import job_process_task
+@contextmanager
+def outbox_only_publishing() -> Iterator[Counter]:
+    """Within the block, publish no task messages (count them instead): jobs are taken
+    from the outbox by ``jobs_process_due``."""
+    from connectors.tasks import job_process_task, jobs_process_task
 
     published: Counter = Counter()
 
     def publish(args=None, countdown=None, **kwargs) -> None:
         published["delayed" if countdown else "now"] += 1
 
-    job_process_task.app.conf.task_always_eager = False
-    job_process_task.apply_async = publish
-    return published
+    conf = job_process_task.app.conf
+    eager = conf.task_always_eager
+    conf.task_always_eager = False
+    job_process_task.apply_async = jobs_process_task.apply_async = publish
+    try:
+        yield published
+    finally:
+        del job_process_task.apply_async, jobs_process_task.apply_async  # the class's again
+        conf.task_always_eager = eager
 
 
 class QueryCounter:
@@ -157,7 +159,7 @@ def serve(port: int) -> None:
     server.serve_forever()
 
 
-# --- a worker ------------------------------------------------------------------------------
+# --- timing the HTTP client ------------------------------------------------------------
 def http_timer() -> dict:
     """Time every HTTP call the worker makes, from the request sent to the answer read."""
     import requests
@@ -178,99 +180,15 @@ def http_timer() -> dict:
     return timed
 
 
-def work(profile: str = "", threads: int = 1) -> None:
-    from django.db import connection
-
-    from connectors.choices import JobStatus
-    from connectors.engine import run, sweep
-    from connectors.models import SyncJob
-
-    published = outbox_only_publishing()
-    queries = QueryCounter()
-    jobs: Counter = Counter()
-    statuses: Counter = Counter()
-    process = run.job_process
-    counted = threading.Lock()
-
-    def job_process(platform: str, entity: str, object_id: int):
-        queries.label = entity
-        # A job thread's connection is its own: count its queries too.
-        counted_here = queries in connection.execute_wrappers
-        counting = nullcontext() if counted_here else connection.execute_wrapper(queries)
-        try:
-            with counting:
-                finished = process(platform, entity, object_id)
-        finally:
-            queries.label = "polling"
-        if finished is not None:
-            with counted:
-                jobs[entity] += 1
-                statuses[finished.status] += 1
-        return finished
-
-    run.job_process = job_process  # jobs_process_due calls it by this name
-    http = http_timer()
-    unfinished = SyncJob.objects.filter(
-        platform=PLATFORM, status__in=(JobStatus.PENDING, JobStatus.IN_FLIGHT)
-    )
-    print("ready", flush=True)
-    sys.stdin.readline()
-    cpu = time.process_time()
-    idle = 0
-    profiler = None
-    if profile:
-        import cProfile
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    with connection.execute_wrapper(queries):
-        while True:
-            done = sweep.jobs_process_due(platform=PLATFORM, threads=threads)
-            if sum(n for status, n in done.items() if status != "taken elsewhere"):
-                continue
-            if not unfinished.exists():
-                break
-            idle += 1
-            time.sleep(0.05)  # a job waits out a short delay, or another worker has it
-    finished_at = time.time()
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(f"{profile}.{os.getpid()}")
-    print(
-        json.dumps(
-            {
-                "pid": os.getpid(),
-                "finished_at": finished_at,
-                "cpu_seconds": round(time.process_time() - cpu, 3),
-                "queries": dict(queries.counts),
-                "query_seconds": round(queries.seconds, 3),
-                "http_seconds": round(http["seconds"], 3),
-                "jobs": dict(jobs),
-                "statuses": dict(statuses),
-                "idle_polls": idle,
-                "published": dict(published),
-            }
-        ),
-        flush=True,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("role", choices=("serve", "work"))
+    parser.add_argument("role", choices=("serve",))
     parser.add_argument("--database", required=True)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument(
-        "--profile", default="", help="(work) write cProfile stats to PROFILE.<pid>"
-    )
-    parser.add_argument("--threads", type=int, default=1, help="(work) jobs run at once")
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_DEBUG", "false")
     django_setup(options.database, migrate=False)
-    if options.role == "serve":
-        serve(options.port)
-    else:
-        work(options.profile, options.threads)
+    serve(options.port)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The error queue in bulk, for operations: select its jobs and put them back in the queue
-(``manage.py retry_failed``), each through ``services.job_retry`` as staff's Retry does.
+(``manage.py retry_failed``), each through ``engine.actions.job_retry`` as staff's Retry does.
 
 A filter that cannot apply (an unknown platform or error kind, a named job that is not in
 the error queue) is refused with ``PrepareRefused`` naming it, before anything changes.
@@ -97,7 +97,7 @@ def error_queue_retry(
     dry_run: bool = False,
     reason: str = "retry_failed command",
 ) -> list[Retried]:
-    """Put the matching error-queue jobs back in the queue now (``services.job_retry``).
+    """Put the matching error-queue jobs back in the queue now (``engine.actions.job_retry``).
 
     Each retry commits on its own, so its task is published at once. A job
     whose record has a pending job already merges into it. Returns what was

@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
@@ -360,11 +361,40 @@ class PlatformClient:
         headers: dict[str, str],
     ) -> tuple[requests.PreparedRequest, dict[str, Any]]:
         """The request and the options to send it with, as ``Session.request`` makes
-        them (the session's headers and proxies, the environment's where it reads it)."""
-        prepared = self.session.prepare_request(
-            requests.Request(method.upper(), url, headers=headers, json=json_body, params=params)
-        )
-        options = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        them (the session's headers and proxies, the environment's where it reads it).
+
+        A worker's session that reads nothing from the environment (``worker_session``:
+        no proxy set) and holds no cookies or auth of its own is prepared directly: the
+        session's headers under the call's, its params under the call's. That is all
+        ``Session.prepare_request`` would merge in, at a fraction of its CPU time (its
+        general merging is a third of the client's own time per call).
+        """
+        session = self.session
+        if (
+            session.trust_env
+            or session.auth
+            or len(session.cookies)
+            or session.hooks.get("response")
+        ):
+            prepared = session.prepare_request(
+                requests.Request(
+                    method.upper(), url, headers=headers, json=json_body, params=params
+                )
+            )
+            options = session.merge_environment_settings(prepared.url, {}, None, None, None)
+        else:
+            merged = CaseInsensitiveDict(session.headers)
+            merged.update(headers)
+            prepared = requests.PreparedRequest()
+            prepared.prepare(
+                method=method.upper(),
+                url=url,
+                headers={k: v for k, v in merged.items() if v is not None},
+                params={**session.params, **(params or {})},
+                json=json_body,
+            )
+            options = {"proxies": session.proxies, "stream": session.stream}
+            options |= {"verify": session.verify, "cert": session.cert}
         return prepared, {**options, "timeout": self.timeout, "allow_redirects": False}
 
     def _observe(

@@ -6,7 +6,7 @@ the sweeper republishes due jobs), never Celery's own countdown retries.
 
 from celery import shared_task
 
-from .engine.run import job_process
+from .engine.run import job_process, jobs_dispatch
 from .engine.sweep import sync_sweep
 
 
@@ -14,6 +14,13 @@ from .engine.sweep import sync_sweep
 def job_process_task(platform: str, entity: str, object_id: int) -> None:
     """Claim and run the due pending job of one record on one platform."""
     job_process(platform, entity, object_id)
+
+
+@shared_task(name="connectors.jobs_process", ignore_result=True)
+def jobs_process_task(keys: list[list]) -> None:
+    """A transaction's records, [platform, entity, id] each: run the first's job, publish
+    the others' (one message a transaction, however many records it changed)."""
+    jobs_dispatch(keys)
 
 
 @shared_task(name="connectors.sync_sweep", ignore_result=True)

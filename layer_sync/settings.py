@@ -310,6 +310,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes a worker's database connections around every task unless
+# this is set, and then every 2 x this many tasks only: connections are kept by Django's
+# own rule instead, as for a request (DATABASE_CONN_MAX_AGE; see layer_sync/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = TIME_ZONE
 # Longer than any backoff the sync engine schedules, so the broker never
 # redelivers a message that is only waiting for its retry time.

@@ -69,18 +69,15 @@ class _PublishAfterCommit:
     """The on-commit callback of a transaction that publishes its records' tasks.
 
     One per transaction, holding each record once: a burst of saves merges into
-    one pending job per record, and into one message too. Published
-    dependencies first (customers before their sites, ...).
+    one pending job per record, and the transaction's records into one message
+    (``jobs_publish``). Dependencies first (customers before their sites, ...).
     """
 
     def __init__(self) -> None:
         self.keys: dict[RecordKey, None] = {}  # ordered, without repeats
 
     def __call__(self) -> None:
-        for platform, entity, object_id in sorted(
-            self.keys, key=lambda key: DEPENDENCY_ORDER.get(key[1], 99)
-        ):
-            job_publish(platform, entity, object_id)
+        jobs_publish(sorted(self.keys, key=lambda key: DEPENDENCY_ORDER.get(key[1], 99)))
 
 
 def _publish_keys_on_commit(keys: Iterable[RecordKey]) -> None:
@@ -142,3 +139,52 @@ def job_publish(platform: str, entity: str, object_id: int, *, countdown: float 
         )
         return False
     return True
+
+
+def jobs_publish(keys: list[RecordKey]) -> bool:
+    """Publish the processing of these records' jobs in one message; best effort.
+
+    A transaction's records, however many, cost its commit one broker message: one
+    record's is ``connectors.job_process``'s, several records' ``connectors.jobs_process``'s,
+    whose worker runs the first and publishes the others (``engine.run.jobs_dispatch``),
+    so they still spread over the workers, without the saving request paying for their
+    messages. With eager tasks (no broker) each record's job runs here, in turn. A failed
+    publish leaves the jobs pending, due: the sweeper publishes them (``sync_sweep``).
+    """
+    if len(keys) <= 1 or publishing_eagerly():
+        return all([job_publish(*key) for key in keys])
+    from ..tasks import jobs_process_task
+
+    try:
+        jobs_process_task.apply_async(args=([list(key) for key in keys],))
+    except Exception:
+        logger.exception("Could not publish the sync of %s; the sweeper will", _named(keys))
+        return False
+    return True
+
+
+def record_key(key: Iterable) -> RecordKey:
+    """A record to sync as ``(platform, entity, id)``, from a message's ``[p, e, id]``."""
+    try:
+        platform, entity, object_id = key
+        return str(platform), str(entity), int(object_id)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"A record to sync is [platform, entity, id], not {key!r}.") from exc
+
+
+def jobs_publish_each(keys: list[RecordKey]) -> None:
+    """A ``connectors.job_process`` message per record, sent in one broker round trip
+    (kombu's producer batch: one pipeline on Redis); on failure, left to the sweeper."""
+    from ..tasks import job_process_task
+
+    app = job_process_task.app
+    try:
+        with app.producer_or_acquire() as producer, producer.batch():
+            for key in keys:
+                job_process_task.apply_async(args=key, producer=producer)
+    except Exception:
+        logger.exception("Could not publish the sync of %s; the sweeper will", _named(keys))
+
+
+def _named(keys: list[RecordKey]) -> str:
+    return ", ".join(f"{platform} {entity} #{object_id}" for platform, entity, object_id in keys)

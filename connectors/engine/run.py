@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,6 +45,7 @@ from ..selectors import (
 from . import dependencies
 from .claim import job_claim
 from .finish import job_finish, job_return_to_pending
+from .publish import jobs_publish_each, record_key
 from .scope import job_scope
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,24 @@ def job_process(platform: str, entity: str, object_id: int) -> SyncJob | None:
     if job is None:
         return None
     return job_run(job)
+
+
+def jobs_dispatch(keys: Iterable[Iterable]) -> SyncJob | None:
+    """The body of ``connectors.jobs_process``: publish the processing of each record but
+    the first, one message each and in one broker round trip, then run the first's job.
+
+    Publishing before running lets other workers start on the others at once. A message
+    delivered twice (a worker lost before its acknowledgement) publishes them again,
+    which is harmless: a job is claimed once (``job_claim``), a second message finds it
+    taken or done and does nothing.
+    """
+    records = [record_key(key) for key in keys]
+    if not records:
+        return None
+    first, others = records[0], records[1:]
+    if others:
+        jobs_publish_each(others)
+    return job_process(*first)
 
 
 @dataclass

@@ -9,6 +9,13 @@ from connectors.engine import publish
 from connectors.engine.entity_settings import entity_settings_ensure
 from connectors.sandbox import emulator_for
 from tests.connectors.fake import PLATFORM
+from tests.connectors.worker_helpers import (
+    REDIS_URL,
+    celery_publishing,
+    queue_delete,
+    redis_problem,
+    unique_queue,
+)
 
 
 @pytest.fixture
@@ -43,7 +50,12 @@ def publish_calls(monkeypatch):
         calls.append((platform, entity, object_id, countdown))
         return True
 
+    def record_each(keys: list[tuple[str, str, int]]) -> bool:
+        # A transaction's records (one message with a broker): each is published now.
+        return all([record(*key) for key in keys])
+
     monkeypatch.setattr(publish, "job_publish", record)
+    monkeypatch.setattr(publish, "jobs_publish", record_each)
     return calls
 
 
@@ -53,3 +65,23 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- a real broker -------------------------------------------------------------------------
+@pytest.fixture
+def worker_queue():
+    """A queue of this test's own on the test Redis, emptied and removed after."""
+    problem = redis_problem()
+    if problem:
+        pytest.skip(f"needs Redis, a real broker: {problem}")
+    queue = unique_queue()
+    yield queue
+    queue_delete(queue)
+
+
+@pytest.fixture
+def publishing_to_worker(settings, worker_queue):
+    """This process publishes to the test Redis, on ``worker_queue``, not eagerly."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with celery_publishing(broker_url=REDIS_URL, queue=worker_queue):
+        yield

@@ -16,7 +16,13 @@ from connectors.errors import (
     PermanentError,
     RecoverableError,
 )
-from connectors.http import AttemptRecord, PlatformClient, call_slot, retry_after_seconds
+from connectors.http import (
+    AttemptRecord,
+    PlatformClient,
+    call_slot,
+    retry_after_seconds,
+    worker_session,
+)
 from connectors.redaction import MASK
 from tests.connectors.engine_helpers import platform_connections_open, wait_for
 from tests.connectors.fake import FakeConnector
@@ -373,3 +379,44 @@ def test_call_slots_are_per_platform_and_per_limit():
         assert second.acquire(blocking=False)
         second.release()
         assert not first.acquire(blocking=False)
+
+
+@pytest.mark.parametrize(
+    ("method", "json_body", "params"),
+    [("GET", None, {"Name": "Acme & Sons", "page": 2}), ("POST", {"Name": "Acme"}, None)],
+)
+def test_a_worker_sessions_call_is_prepared_as_requests_own_session_would(
+    monkeypatch, method, json_body, params
+):
+    """connectors/http.py: a worker's session (no proxy in the environment, so it reads
+    nothing from it) is prepared without Session.prepare_request; what goes out is the
+    same: its headers under the call's, the URL with its query, the body."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    from connectors.http import worker_sessions_close
+
+    worker_sessions_close()
+    session = worker_session("fake-prepare")
+    session.headers["X-Session-Wide"] = "kept"
+    client = PlatformClient("https://platform.example/api/", session=session)
+    headers = {"Accept": "application/json", "X-Api-Key": "k"}
+    url = client.url_for("accounts")
+
+    prepared, options = client._prepare(method, url, json_body, params, headers)
+    expected = session.prepare_request(
+        requests.Request(method, url, headers=headers, json=json_body, params=params)
+    )
+
+    assert session.trust_env is False  # the direct way is the one taken
+    assert (prepared.method, prepared.url, prepared.body) == (
+        expected.method,
+        expected.url,
+        expected.body,
+    )
+    assert list(prepared.headers.items()) == list(expected.headers.items())
+    assert options == {
+        **session.merge_environment_settings(expected.url, {}, None, None, None),
+        "timeout": client.timeout,
+        "allow_redirects": False,
+    }
+    worker_sessions_close()

@@ -23,10 +23,7 @@ from tests.connectors.worker_helpers import (
     CeleryWorker,
     celery_publishing,
     closed_port,
-    queue_delete,
     queue_length,
-    redis_problem,
-    unique_queue,
     wait_for,
 )
 from tests.factories import CustomerFactory
@@ -42,17 +39,6 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def worker_queue():
-    """A queue of this test's own on the test Redis, emptied and removed after."""
-    problem = redis_problem()
-    if problem:
-        pytest.skip(f"needs Redis for a real Celery worker: {problem}")
-    queue = unique_queue()
-    yield queue
-    queue_delete(queue)
-
-
-@pytest.fixture
 def celery_worker(fake_platform, live_server, worker_queue, tmp_path):
     """A running worker on ``worker_queue``, reaching the emulator at the live server."""
     worker = CeleryWorker(
@@ -64,14 +50,6 @@ def celery_worker(fake_platform, live_server, worker_queue, tmp_path):
     worker.start()
     yield worker
     worker.stop()
-
-
-@pytest.fixture
-def publishing_to_worker(settings, worker_queue):
-    """This process publishes to the worker's broker and queue, not eagerly."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with celery_publishing(broker_url=REDIS_URL, queue=worker_queue):
-        yield
 
 
 def finished_job(job: SyncJob, worker: CeleryWorker) -> SyncJob:

@@ -60,7 +60,12 @@ def capture_publishes(monkeypatch: Any) -> list[tuple[str, str, int]]:
         published.append((platform, entity, object_id))
         return True
 
+    def record_each(keys: list[tuple[str, str, int]]) -> bool:
+        # A transaction's records (one message with a broker): each is published.
+        return all([record(*key) for key in keys])
+
     monkeypatch.setattr(publish, "job_publish", record)
+    monkeypatch.setattr(publish, "jobs_publish", record_each)
     return published
 
 
@@ -174,7 +179,10 @@ def _drop_broker_connections() -> None:
 def celery_publishing(*, broker_url: str, queue: str) -> Iterator[None]:
     """Within the block, this process publishes tasks to ``broker_url`` on ``queue``."""
     conf = celery_app.conf
-    saved = {name: conf.get(name) for name in _PUBLISHING_CONF}
+    # Only what was set on the app itself is put back: the rest is read from the Django
+    # settings, and writing a value read under a test's settings override would keep it
+    # (task_always_eager False) for every later test.
+    saved = {name: conf.changes[name] for name in _PUBLISHING_CONF if name in conf.changes}
     _drop_broker_connections()
     conf.update(
         broker_url=broker_url,
@@ -187,6 +195,8 @@ def celery_publishing(*, broker_url: str, queue: str) -> Iterator[None]:
         yield
     finally:
         _drop_broker_connections()
+        for name in _PUBLISHING_CONF:
+            conf.changes.pop(name, None)
         conf.update(saved)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 import pytest
 from django.conf import settings
+from django.db import connection
 
 import layer_sync
 from layer_sync import celery_app
@@ -59,3 +60,54 @@ def test_settings_send_tasks_to_the_broker_when_celery_broker_url_is_set(monkeyp
     assert loaded["CELERY_BROKER_URL"] == url
     assert loaded["CELERY_TASK_ALWAYS_EAGER"] is False
     assert loaded["CELERY_ACCEPT_CONTENT"] == ["json"]
+
+
+# --- database connections across tasks -----------------------------------------------------
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: Django never closes SQLite's in-memory test database",
+)
+
+
+class _WorkerTask:
+    """A task as a worker runs it (not eagerly), for the task signals."""
+
+    class request:
+        is_eager = False
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_keeps_its_database_connection_across_tasks(settings):
+    """layer_sync/celery.py: connections are kept by Django's own rule (CONN_MAX_AGE), not
+    closed around every task by Celery's Django fixup (a connection per sync job)."""
+    from celery.fixups.django import DjangoWorkerFixup
+    from celery.signals import task_postrun, task_prerun
+
+    connection.ensure_connection()
+    opened = connection.connection
+    fixup = DjangoWorkerFixup(celery_app)  # what a worker process installs
+    for _ in range(3):
+        task_prerun.send(sender=_WorkerTask)
+        fixup.on_task_prerun(sender=_WorkerTask)
+        connection.ensure_connection()
+        fixup.on_task_postrun(sender=_WorkerTask)
+        task_postrun.send(sender=_WorkerTask)
+
+    assert connection.connection is opened
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_closes_a_connection_older_than_conn_max_age_before_its_next_task(settings):
+    from celery.signals import task_prerun
+
+    connection.ensure_connection()
+    opened = connection.connection
+    connection.close_at = 0  # past its DATABASE_CONN_MAX_AGE
+
+    task_prerun.send(sender=_WorkerTask)
+
+    assert connection.connection is None
+    connection.ensure_connection()
+    assert connection.connection is not opened
