@@ -48,15 +48,16 @@ from layer_sync.links import link_url
 
 from ..base import connector_for, registered
 from ..choices import ERROR_STATUSES, Entity, ErrorKind, JobStatus, Operation
-from ..engine.push import binding_bind, payload_hash
+from ..engine.push import json_safe
+from ..engine.records import record_push
 from ..errors import ConfigurationError, PermanentError, RecoverableError, SyncError
 from ..http import AttemptRecord
 from ..models import Binding, SyncAttempt, SyncJob
 from ..redaction import redact
 from . import mappers
-from .client import BillingReferenceTaken, ConnectClient
+from .client import ConnectClient
 from .constants import NAME_MAX, PLATFORM
-from .sync import ROLE_CLIENT
+from .records import CLIENT, ROLE_CLIENT, SendContext
 
 NOT_SENT = "Contacts, services and rooms are not sent: add users, services and rooms in Connect."
 
@@ -246,57 +247,59 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
             .select_related("account_type")
             .get(pk=customer_id)
         )
-        binding, _ = Binding.objects.get_or_create(
-            platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=customer.pk
+        client: ConnectClient = connector.client(observer=log.calls.append)
+        context = SendContext(
+            job=SyncJob(platform=PLATFORM, entity=Entity.CUSTOMER, object_id=customer.pk),
+            connector=connector,
+            entity=Entity.CUSTOMER,
+            record=customer,
+            client=client,
         )
+        binding = context.binding(ROLE_CLIENT)
         if binding.external_id:
+            client.close()
             return SendResult(customer, _state(binding), created=False, found_existing=False)
         refusal = connect_send_refusal(customer)
         if refusal:
+            client.close()
             raise SendRefused(refusal)
         sent_at = timezone.now()
         payload = mappers.client_payload(customer, sent_at=sent_at)
         log.customer, log.started_at = customer, sent_at
-        client: ConnectClient = connector.client(observer=log.calls.append)
-        try:
-            remote, found_existing = _find_or_create(client, payload)
+        try:  # the engine looks the client up by Billing Reference, creates it, binds it
+            record_push(context, CLIENT, payload=dict(payload))
         finally:
             client.close()
-        who = getattr(user, "get_username", lambda: "")() if user is not None else ""
-        record = {
-            **payload,
-            "status": str(remote.get("status", "")),
-            "url": str(remote.get("url", "")),
-            "sent_by": who,
-        }
-        if found_existing:
-            # What Connect holds, not what this attempt would have sent.
-            for name in ("name", "type", "start_date", "end_date", "billing_reference"):
-                if remote.get(name) not in (None, ""):
-                    record[name] = str(remote[name])
-        binding_bind(
-            binding,
-            str(remote["id"]),
-            payload=record,
-            digest=payload_hash(dict(payload)),
-            now=sent_at,
-        )
+        _binding_keep_answer(context, payload, user=user)
         notes = _account_code_add(customer, payload["billing_reference"])
     return SendResult(
-        customer, _state(binding), created=True, found_existing=found_existing, notes=notes
+        customer,
+        connect_client_state(customer),
+        created=True,
+        found_existing=context.found_existing,
+        notes=notes,
     )
 
 
-def _find_or_create(client: ConnectClient, payload: mappers.ClientPayload):
-    """The client with the payload's Billing Reference, made if Connect has none."""
-    reference = payload["billing_reference"]
-    found = client.clients_by_billing_reference(reference)
-    if found:
-        return found[0], True
-    try:
-        return client.client_create(payload), False
-    except BillingReferenceTaken as taken:
-        return client.client_get(taken.client_id), True
+def _binding_keep_answer(context: SendContext, payload: dict[str, Any], *, user: Any) -> None:
+    """The client binding also keeps what the page shows: the client's status and URL as
+    Connect answered, who sent it, and (a client found) what Connect holds, not what this
+    send would have made."""
+    remote = context.remote
+    who = getattr(user, "get_username", lambda: "")() if user is not None else ""
+    kept = {
+        **payload,
+        "status": str(remote.get("status", "")),
+        "url": str(remote.get("url", "")),
+        "sent_by": who,
+    }
+    if context.found_existing:
+        for name in ("name", "type", "start_date", "end_date", "billing_reference"):
+            if remote.get(name) not in (None, ""):
+                kept[name] = str(remote[name])
+    Binding.objects.filter(
+        platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=context.record.pk
+    ).update(payload=json_safe(kept))
 
 
 def _account_code_add(customer: Customer, code: str) -> tuple[str, ...]:

@@ -18,8 +18,7 @@ from billing.models import BillingPlatform
 from ..base import Connector
 from .client import ConnectClient
 from .constants import PLATFORM, SANDBOX_TOKEN
-
-ROLE_CLIENT = "client"
+from .records import RECORDS
 
 
 class ConnectConnector(Connector):
@@ -27,6 +26,8 @@ class ConnectConnector(Connector):
     name = "Connect"
     entities = ()
     secrets = ("CONNECT_API_TOKEN",)
+    # Declared, but pushed only by Send to Connect (``services.connect_client_send``).
+    records = RECORDS
 
     def client(self, observer=None, session=None) -> ConnectClient:
         token = settings.CONNECT_API_TOKEN
