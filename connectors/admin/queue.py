@@ -116,6 +116,15 @@ class ErrorQueueActions:
         except PermanentError as error:
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(self._next_or_job_url(request, job))
+        if queued.finished_at is not None:  # redone at once by its connector (Send to Connect)
+            text = (
+                f"Job #{job.pk} was done again at once: job #{queued.pk} records it, "
+                f"{queued.get_status_display().lower()}"
+                + (f": {queued.last_error}" if queued.last_error else ".")
+            )
+            level = messages.SUCCESS if queued.status == JobStatus.SUCCEEDED else messages.ERROR
+            self.message_user(request, text, level)
+            return HttpResponseRedirect(self._next_or_job_url(request, queued))
         if queued.pk == job.pk:
             text = (
                 f"Job #{job.pk} is back in the queue with its attempts reset; it runs in the "

@@ -158,6 +158,8 @@ class _SendLog:
     customer: Customer | None = None  # set when the send gets as far as Connect's client
     calls: list[AttemptRecord] = field(default_factory=list)
     started_at: datetime = field(default_factory=timezone.now)
+    reason: str = "Send to Connect"
+    job: SyncJob | None = None  # the Sync History's record of the send, once written
 
 
 def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
@@ -169,16 +171,49 @@ def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
     PermanentError (Connect refused). A send that reached Connect's client is kept in
     the Sync History, failed or not.
     """
-    log = _SendLog()
+    return _send_recorded(customer_id=customer_id, user=user, log=_SendLog())
+
+
+def _send_recorded(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
     try:
         result = _client_send(customer_id=customer_id, user=user, log=log)
     except SyncError as error:
         if log.customer is not None:
-            _history_record(log.customer, log, user=user, error=error)
+            log.job = _history_record(log.customer, log, user=user, error=error)
         raise
     if log.customer is not None:
-        _history_record(log.customer, log, user=user, result=result)
+        log.job = _history_record(log.customer, log, user=user, result=result)
     return result
+
+
+def connect_send_retry(job: SyncJob, *, user: Any = None) -> SyncJob:
+    """Staff's Retry of a Send to Connect job (the Sync History, the error queue): the
+    customer is sent again now, by the page's path, and the send is recorded as a new
+    job, which is returned. The retried job leaves the error queue (a success resolves
+    it; a failure is the new job's to show). A send refused before Connect is called
+    (the integration off, a lead, a cancelled customer, a name too long) or a customer
+    already on Connect changes nothing and says why (``PermanentError``)."""
+    log = _SendLog(reason=f"Send to Connect (retry of job #{job.pk})")
+    try:
+        result = _send_recorded(customer_id=job.object_id, user=user, log=log)
+    except Customer.DoesNotExist:
+        raise PermanentError(
+            f"Job #{job.pk} cannot be sent again: customer #{job.object_id} no longer exists."
+        ) from None
+    except SyncError as error:
+        if log.job is None:
+            raise PermanentError(
+                f"Job #{job.pk} was not sent again: {getattr(error, 'message', error)} Then "
+                "retry it, or press Send to Connect on the customer's page."
+            ) from None
+    else:
+        if log.job is None:
+            raise PermanentError(
+                f"{result.customer} is on Connect already (client {result.client.client_id}): "
+                f"there is nothing to send again. Skip job #{job.pk}."
+            )
+    SyncJob.objects.filter(pk=job.pk, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    return log.job
 
 
 def _history_record(
@@ -196,7 +231,7 @@ def _history_record(
         entity=Entity.CUSTOMER,
         object_id=customer.pk,
         object_repr=str(customer)[:255],
-        reason="Send to Connect",
+        reason=log.reason,
         attempts=1,
         next_attempt_at=log.started_at,
         last_attempt_at=log.started_at,

@@ -37,6 +37,13 @@ class ConnectConnector(Connector):
             self.api_url(), token=token, timeout=self.timeout(), observer=observer, session=session
         )
 
+    def job_redo(self, job, *, user=None):
+        """Retry of a Send to Connect job: the customer sent again now, as the page's
+        button does (``services.connect_send_retry``); Connect exports nothing to queue."""
+        from .services import connect_send_retry
+
+        return connect_send_retry(job, user=user)
+
     def reconcile(self, client: ConnectClient) -> list:
         """Each customer's client against the customer (``connectors.connect.reconcile``)."""
         from .reconcile import connect_differences
