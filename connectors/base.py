@@ -310,6 +310,11 @@ class Connector:
         (the default): the job goes back in the queue (``engine.actions.job_retry``)."""
         return None
 
+    @property
+    def redoes_jobs(self) -> bool:
+        """Whether this connector redoes staff's retries itself (``job_redo``)."""
+        return type(self).job_redo is not Connector.job_redo
+
     # --- reconciliation ----------------------------------------------------------------
     def reconcile(self, client: PlatformClient) -> list[ReconcileDifference] | None:
         """The records that differ between The Layer and the platform, read from the

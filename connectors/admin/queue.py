@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from layer_sync.admin import refusal_text, run_service_action
 
-from ..base import UnknownPlatform, entity_model
+from ..base import UnknownPlatform, entity_model, registered
 from ..choices import ERROR_STATUSES, JobStatus
 from ..engine.actions import binding_map, job_retry, job_skip
 from ..errors import PermanentError
@@ -141,10 +141,20 @@ class ErrorQueueActions:
 
     @admin.action(description="Retry the selected jobs", permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
+        redone_by = [code for code, connector in registered().items() if connector.redoes_jobs]
         run_service_action(
             self,
             request,
-            queryset,
+            queryset.filter(platform__in=redone_by),
+            service=lambda job: self.retry_one(request, job),
+            done="Done again at once (Send to Connect)",
+            then="Each is a new job of the Sync History, which shows how it ended.",
+            refusals_of=(PermanentError,),
+        )
+        run_service_action(
+            self,
+            request,
+            queryset.exclude(platform__in=redone_by),
             service=lambda job: self.retry_one(request, job),
             done="Queued again",
             then="They run in the background; the list shows their progress when reloaded.",

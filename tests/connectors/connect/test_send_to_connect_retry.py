@@ -68,6 +68,24 @@ def test_admin_retry_sends_the_customer_again_at_once(connect, sender, superuser
     assert f"Job #{failed.pk} was done again at once: job #{redone.pk}" in page.content.decode()
 
 
+def test_the_bulk_retry_action_sends_each_selected_connect_job_again(connect, sender, superuser):
+    customer = CustomerFactory()
+    failed = failed_send(connect, sender, customer)
+    staff = Client()
+    staff.force_login(superuser)
+
+    answer = staff.post(
+        reverse("admin:connectors_syncjob_changelist"),
+        {"action": "retry_jobs", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+
+    redone = SyncJob.objects.filter(platform="connect").exclude(pk=failed.pk).get()
+    assert redone.status == JobStatus.SUCCEEDED
+    [message] = [str(m) for m in answer.context["messages"]]
+    assert message.startswith("Done again at once (Send to Connect): 1.")
+
+
 def test_a_retry_connect_refuses_again_leaves_one_failed_job_in_the_error_queue(connect, sender):
     customer = CustomerFactory()
     failed = failed_send(connect, sender, customer)
