@@ -17,6 +17,10 @@ after a timeout):
    in the transaction that holds the lock; the binding's unique constraints
    back it.
 
+Steps 3 to 5 are the engine's: the client is declared as a platform record
+(``records.CLIENT``) and pushed with ``engine.records.record_push``, which looks it
+up, creates it and binds it.
+
 Connect is called inside the request (bounded by the connector's timeouts):
 staff press the button to get the client now, and the page then links to
 it. A failure changes nothing here and says what to do.
@@ -282,6 +286,15 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
             .select_related("account_type")
             .get(pk=customer_id)
         )
+        binding = connect_client_binding(customer)
+        if binding is not None:
+            return SendResult(customer, _state(binding), created=False, found_existing=False)
+        refusal = connect_send_refusal(customer)
+        if refusal:
+            raise SendRefused(refusal)
+        sent_at = timezone.now()
+        payload = mappers.client_payload(customer, sent_at=sent_at)
+        log.customer, log.started_at = customer, sent_at
         client: ConnectClient = connector.client(observer=log.calls.append)
         context = SendContext(
             job=SyncJob(platform=PLATFORM, entity=Entity.CUSTOMER, object_id=customer.pk),
@@ -290,17 +303,6 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
             record=customer,
             client=client,
         )
-        binding = context.binding(ROLE_CLIENT)
-        if binding.external_id:
-            client.close()
-            return SendResult(customer, _state(binding), created=False, found_existing=False)
-        refusal = connect_send_refusal(customer)
-        if refusal:
-            client.close()
-            raise SendRefused(refusal)
-        sent_at = timezone.now()
-        payload = mappers.client_payload(customer, sent_at=sent_at)
-        log.customer, log.started_at = customer, sent_at
         try:  # the engine looks the client up by Billing Reference, creates it, binds it
             record_push(context, CLIENT, payload=dict(payload))
         finally:
