@@ -142,24 +142,28 @@ class ErrorQueueActions:
     @admin.action(description="Retry the selected jobs", permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
         redone_by = [code for code, connector in registered().items() if connector.redoes_jobs]
-        run_service_action(
-            self,
-            request,
-            queryset.filter(platform__in=redone_by),
-            service=lambda job: self.retry_one(request, job),
-            done="Done again at once (Send to Connect)",
-            then="Each is a new job of the Sync History, which shows how it ended.",
-            refusals_of=(PermanentError,),
-        )
-        run_service_action(
-            self,
-            request,
-            queryset.exclude(platform__in=redone_by),
-            service=lambda job: self.retry_one(request, job),
-            done="Queued again",
-            then="They run in the background; the list shows their progress when reloaded.",
-            refusals_of=(PermanentError,),
-        )
+        # Jobs their connector redoes at once (Send to Connect), then those queued again.
+        for jobs, done, then in (
+            (
+                queryset.filter(platform__in=redone_by),
+                "Done again at once (Send to Connect)",
+                "Each is a new job of the Sync History, which shows how it ended.",
+            ),
+            (
+                queryset.exclude(platform__in=redone_by),
+                "Queued again",
+                "They run in the background; the list shows their progress when reloaded.",
+            ),
+        ):
+            run_service_action(
+                self,
+                request,
+                jobs,
+                service=lambda job: self.retry_one(request, job),
+                done=done,
+                then=then,
+                refusals_of=(PermanentError,),
+            )
 
     # --- skip --------------------------------------------------------------------------
     def skip_one(self, request: HttpRequest, job: SyncJob, reason: str) -> SyncJob:
