@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from billing.models import BillingPlatform
 from connectors.choices import Entity, JobStatus, Operation
@@ -149,3 +150,16 @@ def test_a_retry_for_a_customer_on_connect_already_is_refused(connect, sender):
     assert "on Connect already (client 77)" in refused.value.message
     assert not connect.requests
     assert SyncJob.objects.filter(platform="connect").count() == 1
+
+
+def test_the_api_retry_answers_the_new_send(connect, sender, superuser):
+    customer = CustomerFactory()
+    failed = failed_send(connect, sender, customer)
+    api = APIClient()
+    api.force_authenticate(superuser)
+
+    answer = api.post(f"/api/v1/sync-jobs/{failed.pk}/retry/")
+
+    redone = SyncJob.objects.filter(platform="connect").exclude(pk=failed.pk).get()
+    assert answer.status_code == 202
+    assert (answer.json()["id"], answer.json()["status"]) == (redone.pk, JobStatus.SUCCEEDED)
