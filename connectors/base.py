@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from .engine.records import PlatformRecord
     from .engine.run import SyncContext
+    from .models import SyncJob
 
 # The local model each entity is read from. A charge is an asset's charges.
 ENTITY_MODELS: dict[str, str] = {
@@ -301,6 +302,18 @@ class Connector:
         if declared:
             return records_push(context, declared)
         return push_single(context, role=self.role(context.entity, context.record))
+
+    def job_redo(self, job: SyncJob, *, user: Any = None) -> SyncJob | None:
+        """Staff's Retry of a job of this platform that the queue cannot run again (a staff
+        action's job, for a platform that exports no entity): done again now, returning the
+        job that records it, or refused with a ``PermanentError`` saying what to do. None
+        (the default): the job goes back in the queue (``engine.actions.job_retry``)."""
+        return None
+
+    @property
+    def redoes_jobs(self) -> bool:
+        """Whether this connector redoes staff's retries itself (``job_redo``)."""
+        return type(self).job_redo is not Connector.job_redo
 
     # --- reconciliation ----------------------------------------------------------------
     def reconcile(self, client: PlatformClient) -> list[ReconcileDifference] | None:

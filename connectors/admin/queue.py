@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from layer_sync.admin import refusal_text, run_service_action
 
-from ..base import UnknownPlatform, entity_model
+from ..base import UnknownPlatform, entity_model, registered
 from ..choices import ERROR_STATUSES, JobStatus
 from ..engine.actions import binding_map, job_retry, job_skip
 from ..errors import PermanentError
@@ -116,6 +116,15 @@ class ErrorQueueActions:
         except PermanentError as error:
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(self._next_or_job_url(request, job))
+        if queued.finished_at is not None:  # redone at once by its connector (Send to Connect)
+            text = (
+                f"Job #{job.pk} was done again at once: job #{queued.pk} records it, "
+                f"{queued.get_status_display().lower()}"
+                + (f": {queued.last_error}" if queued.last_error else ".")
+            )
+            level = messages.SUCCESS if queued.status == JobStatus.SUCCEEDED else messages.ERROR
+            self.message_user(request, text, level)
+            return HttpResponseRedirect(self._next_or_job_url(request, queued))
         if queued.pk == job.pk:
             text = (
                 f"Job #{job.pk} is back in the queue with its attempts reset; it runs in the "
@@ -132,15 +141,29 @@ class ErrorQueueActions:
 
     @admin.action(description="Retry the selected jobs", permissions=["retry"])
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[SyncJob]) -> None:
-        run_service_action(
-            self,
-            request,
-            queryset,
-            service=lambda job: self.retry_one(request, job),
-            done="Queued again",
-            then="They run in the background; the list shows their progress when reloaded.",
-            refusals_of=(PermanentError,),
-        )
+        redone_by = [code for code, connector in registered().items() if connector.redoes_jobs]
+        # Jobs their connector redoes at once (Send to Connect), then those queued again.
+        for jobs, done, then in (
+            (
+                queryset.filter(platform__in=redone_by),
+                "Done again at once (Send to Connect)",
+                "Each is a new job of the Sync History, which shows how it ended.",
+            ),
+            (
+                queryset.exclude(platform__in=redone_by),
+                "Queued again",
+                "They run in the background; the list shows their progress when reloaded.",
+            ),
+        ):
+            run_service_action(
+                self,
+                request,
+                jobs,
+                service=lambda job: self.retry_one(request, job),
+                done=done,
+                then=then,
+                refusals_of=(PermanentError,),
+            )
 
     # --- skip --------------------------------------------------------------------------
     def skip_one(self, request: HttpRequest, job: SyncJob, reason: str) -> SyncJob:

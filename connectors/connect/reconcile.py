@@ -29,7 +29,7 @@ from ..models import Binding
 from .client import ConnectClient
 from .constants import PLATFORM
 from .mappers import billing_reference
-from .sync import ROLE_CLIENT
+from .records import ROLE_CLIENT
 
 KIND_LABELS = {
     "missing_there": "Linked here, missing in Connect",

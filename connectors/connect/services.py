@@ -17,6 +17,10 @@ after a timeout):
    in the transaction that holds the lock; the binding's unique constraints
    back it.
 
+Steps 3 to 5 are the engine's: the client is declared as a platform record
+(``records.CLIENT``) and pushed with ``engine.records.record_push``, which looks it
+up, creates it and binds it.
+
 Connect is called inside the request (bounded by the connector's timeouts):
 staff press the button to get the client now, and the page then links to
 it. A failure changes nothing here and says what to do.
@@ -48,15 +52,16 @@ from layer_sync.links import link_url
 
 from ..base import connector_for, registered
 from ..choices import ERROR_STATUSES, Entity, ErrorKind, JobStatus, Operation
-from ..engine.push import binding_bind, payload_hash
+from ..engine.push import json_safe
+from ..engine.records import record_push
 from ..errors import ConfigurationError, PermanentError, RecoverableError, SyncError
 from ..http import AttemptRecord
 from ..models import Binding, SyncAttempt, SyncJob
 from ..redaction import redact
 from . import mappers
-from .client import BillingReferenceTaken, ConnectClient
+from .client import ConnectClient
 from .constants import NAME_MAX, PLATFORM
-from .sync import ROLE_CLIENT
+from .records import CLIENT, ROLE_CLIENT, SendContext
 
 NOT_SENT = "Contacts, services and rooms are not sent: add users, services and rooms in Connect."
 
@@ -157,6 +162,8 @@ class _SendLog:
     customer: Customer | None = None  # set when the send gets as far as Connect's client
     calls: list[AttemptRecord] = field(default_factory=list)
     started_at: datetime = field(default_factory=timezone.now)
+    reason: str = "Send to Connect"
+    job: SyncJob | None = None  # the Sync History's record of the send, once written
 
 
 def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
@@ -168,16 +175,49 @@ def connect_client_send(*, customer_id: int, user: Any = None) -> SendResult:
     PermanentError (Connect refused). A send that reached Connect's client is kept in
     the Sync History, failed or not.
     """
-    log = _SendLog()
+    return _send_recorded(customer_id=customer_id, user=user, log=_SendLog())
+
+
+def _send_recorded(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
     try:
         result = _client_send(customer_id=customer_id, user=user, log=log)
     except SyncError as error:
         if log.customer is not None:
-            _history_record(log.customer, log, user=user, error=error)
+            log.job = _history_record(log.customer, log, user=user, error=error)
         raise
     if log.customer is not None:
-        _history_record(log.customer, log, user=user, result=result)
+        log.job = _history_record(log.customer, log, user=user, result=result)
     return result
+
+
+def connect_send_retry(job: SyncJob, *, user: Any = None) -> SyncJob:
+    """Staff's Retry of a Send to Connect job (the Sync History, the error queue): the
+    customer is sent again now, by the page's path, and the send is recorded as a new
+    job, which is returned. The retried job leaves the error queue (a success resolves
+    it; a failure is the new job's to show). A send refused before Connect is called
+    (the integration off, a lead, a cancelled customer, a name too long) or a customer
+    already on Connect changes nothing and says why (``PermanentError``)."""
+    log = _SendLog(reason=f"Send to Connect (retry of job #{job.pk})")
+    try:
+        result = _send_recorded(customer_id=job.object_id, user=user, log=log)
+    except Customer.DoesNotExist:
+        raise PermanentError(
+            f"Job #{job.pk} cannot be sent again: customer #{job.object_id} no longer exists."
+        ) from None
+    except SyncError as error:
+        if log.job is None:
+            raise PermanentError(
+                f"Job #{job.pk} was not sent again: {getattr(error, 'message', error)} Then "
+                "retry it, or press Send to Connect on the customer's page."
+            ) from None
+    else:
+        if log.job is None:
+            raise PermanentError(
+                f"{result.customer} is on Connect already (client {result.client.client_id}): "
+                f"there is nothing to send again. Skip job #{job.pk}."
+            )
+    SyncJob.objects.filter(pk=job.pk, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    return log.job
 
 
 def _history_record(
@@ -195,7 +235,7 @@ def _history_record(
         entity=Entity.CUSTOMER,
         object_id=customer.pk,
         object_repr=str(customer)[:255],
-        reason="Send to Connect",
+        reason=log.reason,
         attempts=1,
         next_attempt_at=log.started_at,
         last_attempt_at=log.started_at,
@@ -246,10 +286,8 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
             .select_related("account_type")
             .get(pk=customer_id)
         )
-        binding, _ = Binding.objects.get_or_create(
-            platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=customer.pk
-        )
-        if binding.external_id:
+        binding = connect_client_binding(customer)
+        if binding is not None:
             return SendResult(customer, _state(binding), created=False, found_existing=False)
         refusal = connect_send_refusal(customer)
         if refusal:
@@ -258,45 +296,47 @@ def _client_send(*, customer_id: int, user: Any, log: _SendLog) -> SendResult:
         payload = mappers.client_payload(customer, sent_at=sent_at)
         log.customer, log.started_at = customer, sent_at
         client: ConnectClient = connector.client(observer=log.calls.append)
-        try:
-            remote, found_existing = _find_or_create(client, payload)
+        context = SendContext(
+            job=SyncJob(platform=PLATFORM, entity=Entity.CUSTOMER, object_id=customer.pk),
+            connector=connector,
+            entity=Entity.CUSTOMER,
+            record=customer,
+            client=client,
+        )
+        try:  # the engine looks the client up by Billing Reference, creates it, binds it
+            record_push(context, CLIENT, payload=dict(payload))
         finally:
             client.close()
-        who = getattr(user, "get_username", lambda: "")() if user is not None else ""
-        record = {
-            **payload,
-            "status": str(remote.get("status", "")),
-            "url": str(remote.get("url", "")),
-            "sent_by": who,
-        }
-        if found_existing:
-            # What Connect holds, not what this attempt would have sent.
-            for name in ("name", "type", "start_date", "end_date", "billing_reference"):
-                if remote.get(name) not in (None, ""):
-                    record[name] = str(remote[name])
-        binding_bind(
-            binding,
-            str(remote["id"]),
-            payload=record,
-            digest=payload_hash(dict(payload)),
-            now=sent_at,
-        )
+        _binding_keep_answer(context, payload, user=user)
         notes = _account_code_add(customer, payload["billing_reference"])
     return SendResult(
-        customer, _state(binding), created=True, found_existing=found_existing, notes=notes
+        customer,
+        connect_client_state(customer),
+        created=True,
+        found_existing=context.found_existing,
+        notes=notes,
     )
 
 
-def _find_or_create(client: ConnectClient, payload: mappers.ClientPayload):
-    """The client with the payload's Billing Reference, made if Connect has none."""
-    reference = payload["billing_reference"]
-    found = client.clients_by_billing_reference(reference)
-    if found:
-        return found[0], True
-    try:
-        return client.client_create(payload), False
-    except BillingReferenceTaken as taken:
-        return client.client_get(taken.client_id), True
+def _binding_keep_answer(context: SendContext, payload: dict[str, Any], *, user: Any) -> None:
+    """The client binding also keeps what the page shows: the client's status and URL as
+    Connect answered, who sent it, and (a client found) what Connect holds, not what this
+    send would have made."""
+    remote = context.remote
+    who = getattr(user, "get_username", lambda: "")() if user is not None else ""
+    kept = {
+        **payload,
+        "status": str(remote.get("status", "")),
+        "url": str(remote.get("url", "")),
+        "sent_by": who,
+    }
+    if context.found_existing:
+        for name in ("name", "type", "start_date", "end_date", "billing_reference"):
+            if remote.get(name) not in (None, ""):
+                kept[name] = str(remote[name])
+    Binding.objects.filter(
+        platform=PLATFORM, role=ROLE_CLIENT, entity=Entity.CUSTOMER, object_id=context.record.pk
+    ).update(payload=json_safe(kept))
 
 
 def _account_code_add(customer: Customer, code: str) -> tuple[str, ...]:

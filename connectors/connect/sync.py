@@ -18,8 +18,7 @@ from billing.models import BillingPlatform
 from ..base import Connector
 from .client import ConnectClient
 from .constants import PLATFORM, SANDBOX_TOKEN
-
-ROLE_CLIENT = "client"
+from .records import RECORDS
 
 
 class ConnectConnector(Connector):
@@ -27,6 +26,8 @@ class ConnectConnector(Connector):
     name = "Connect"
     entities = ()
     secrets = ("CONNECT_API_TOKEN",)
+    # Declared, but pushed only by Send to Connect (``services.connect_client_send``).
+    records = RECORDS
 
     def client(self, observer=None, session=None) -> ConnectClient:
         token = settings.CONNECT_API_TOKEN
@@ -35,6 +36,13 @@ class ConnectConnector(Connector):
         return ConnectClient(
             self.api_url(), token=token, timeout=self.timeout(), observer=observer, session=session
         )
+
+    def job_redo(self, job, *, user=None):
+        """Retry of a Send to Connect job: the customer sent again now, as the page's
+        button does (``services.connect_send_retry``); Connect exports nothing to queue."""
+        from .services import connect_send_retry
+
+        return connect_send_retry(job, user=user)
 
     def reconcile(self, client: ConnectClient) -> list:
         """Each customer's client against the customer (``connectors.connect.reconcile``)."""

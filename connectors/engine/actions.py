@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..base import connector_for, entity_model
+from ..base import connector_for, entity_model, registered
 from ..choices import ERROR_STATUSES, Entity, JobStatus, Operation
 from ..errors import PermanentError, RecoverableError
 from ..models import Binding, SyncJob
@@ -24,12 +24,18 @@ from .queue import job_move_to_pending, job_request
 
 
 def job_retry(job: SyncJob, *, user: Any = None, reason: str = "") -> SyncJob:
-    """Put a failed, aborted or skipped job back in the queue now, attempts reset."""
+    """Put a failed, aborted or skipped job back in the queue now, attempts reset; or,
+    for a job its connector redoes itself (``Connector.job_redo``: Send to Connect), have
+    it done again now and return the job that records it."""
     if job.status not in (*ERROR_STATUSES, JobStatus.SKIPPED):
         raise PermanentError(
             f"Job #{job.pk} is {job.get_status_display().lower()}; only failed, aborted or "
             "skipped jobs can be retried."
         )
+    connector = registered().get(job.platform)
+    redone = connector.job_redo(job, user=user) if connector is not None else None
+    if redone is not None:
+        return redone
     who = getattr(user, "get_username", lambda: "")()
     job.reason = (f"retried by {who}" if who else f"retried: {reason}" if reason else "retried")[
         :200
