@@ -74,3 +74,19 @@ def record_signal():
     yield record
     for signal, receiver in connected:
         signal.disconnect(receiver)
+
+
+@pytest.fixture
+def redacted_caplog(caplog):
+    """``caplog`` with the redacting filter settings.LOGGING installs on its handlers.
+
+    pytest keeps one capture handler for the whole session, so the filter is taken off
+    again after the test: left on, it would drop the traceback (``exc_info``) of every
+    record later tests capture.
+    """
+    from connectors.redaction import RedactingFilter
+
+    redacting = RedactingFilter()
+    caplog.handler.addFilter(redacting)
+    yield caplog
+    caplog.handler.removeFilter(redacting)

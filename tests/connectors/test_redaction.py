@@ -193,9 +193,9 @@ def stored_text() -> str:
 
 
 def test_no_secret_reaches_an_attempt_row_a_job_error_or_a_log_line(
-    fake_platform, settings, secrets, monkeypatch, caplog
+    fake_platform, settings, secrets, monkeypatch, redacted_caplog
 ):
-    caplog.handler.addFilter(RedactingFilter())  # as settings.LOGGING installs it
+    caplog = redacted_caplog  # the redacting filter on, as settings.LOGGING has it
     caplog.set_level(logging.DEBUG)
 
     # A payload that carries a secret (sent, and echoed back by the platform).

@@ -169,9 +169,9 @@ def stored_text() -> str:
 
 
 def test_no_credential_reaches_a_log_line_a_row_an_error_or_a_task_argument(
-    platforms, published, console, caplog, monkeypatch
+    platforms, published, console, redacted_caplog, monkeypatch
 ):
-    caplog.handler.addFilter(redaction.RedactingFilter())  # as settings.LOGGING installs it
+    caplog = redacted_caplog  # the redacting filter on, as settings.LOGGING has it
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
 
