@@ -1,5 +1,7 @@
 """Query-string filters of the sync engine's API (the Sync History and the error queue)."""
 
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -43,6 +45,32 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date and time, taken to UTC before it reaches the database.
+
+    Python reads offsets up to ±23:59 and years from 1; PostgreSQL refuses an offset
+    beyond ±15:59 ("time zone displacement out of range"), which made such a value a
+    server error. In UTC every offset is fine; a moment before the year 1 in UTC is an
+    error naming the value.
+    """
+
+    def to_python(self, value: object):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                f'"{value}" is out of range: give a date and time from the year 1 on.',
+                code="invalid",
+            ) from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 def in_error_queue_q() -> Q:
     """The error queue as a condition (``SyncJob.in_error_queue``, for querysets)."""
     return Q(status__in=ERROR_STATUSES, resolved_at__isnull=True)
@@ -64,10 +92,10 @@ class SyncJobFilter(django_filters.FilterSet):
         method="filter_in_error_queue",
         label="Failed or aborted and not since resolved (true) or any other job (false)",
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", label="Created at or after (ISO 8601)"
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", label="Created before (ISO 8601)"
     )
 

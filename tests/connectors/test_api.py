@@ -214,6 +214,20 @@ def test_created_after_and_before_bound_the_creation_time(staff):
 
 
 @pytest.mark.django_db
+def test_a_creation_bound_with_any_offset_python_reads_is_compared_in_utc(staff):
+    # Found by the API fuzz test: an offset of -20:26 is valid ISO 8601 to Python but out
+    # of PostgreSQL's range, which made the list a server error.
+    job = make_job(1)
+
+    response = staff.get(JOBS, {"created_before": "0007-10-11T23:54:46.4158-20:26"})
+    later = staff.get(JOBS, {"created_after": "0007-10-11T23:54:46.4158-20:26"})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+    assert [row["id"] for row in later.json()["results"]] == [job.pk]
+
+
+@pytest.mark.django_db
 def test_the_job_list_orders_by_a_chosen_field(staff):
     few, many = failed_job(1, attempts=1), failed_job(2, attempts=8)
 
@@ -230,6 +244,8 @@ def test_the_job_list_orders_by_a_chosen_field(staff):
         ({"status": "lost"}, "status", "Select a valid choice"),
         ({"in_error_queue": "perhaps"}, "in_error_queue", "use true or false"),
         ({"created_after": "last tuesday"}, "created_after", "valid date"),
+        # Before the year 1 once in UTC: an error naming the value, never a server error.
+        ({"created_before": "0001-01-01T00:00:00+05:00"}, "created_before", "out of range"),
     ],
 )
 def test_a_bad_filter_is_a_400_naming_it(staff, query, field, message):
